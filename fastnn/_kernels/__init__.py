@@ -1,0 +1,1 @@
+"""Compiled kernels. Import them only through :mod:`fastnn.ops`, which validates inputs."""

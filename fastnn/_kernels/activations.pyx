@@ -1,0 +1,117 @@
+# Activations, forward and backward. Element-wise kernels take C-contiguous 1-D views
+# (ops.py flattens N-d arrays without copying) and write into a caller-allocated `out`,
+# which may be the input itself. Backward of sigmoid and tanh reads the saved output Y;
+# relu and leaky_relu read the input X; elu reads X for the sign and Y to skip an exp.
+# Maxout works on rows: unit j of a row owns the `pieces` adjacent columns j*pieces...
+# Nothing here validates: ops.py checks shapes, dtypes and index ranges before calling.
+from cython cimport floating
+from cython.parallel cimport prange
+
+from fastnn._kernels._math cimport _n_threads, _sigmoid, _tanh, _elu
+
+
+def sigmoid_forward(const floating[::1] X, floating[::1] out):
+    cdef Py_ssize_t i, n = X.shape[0]
+    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
+        out[i] = _sigmoid(X[i])
+
+
+def sigmoid_backward(const floating[::1] Y, const floating[::1] dY, floating[::1] out):
+    # dX = dY * y * (1 - y)
+    cdef Py_ssize_t i, n = Y.shape[0]
+    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
+        out[i] = dY[i] * Y[i] * (<floating>1 - Y[i])
+
+
+def tanh_forward(const floating[::1] X, floating[::1] out):
+    cdef Py_ssize_t i, n = X.shape[0]
+    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
+        out[i] = _tanh(X[i])
+
+
+def tanh_backward(const floating[::1] Y, const floating[::1] dY, floating[::1] out):
+    # dX = dY * (1 - y**2)
+    cdef Py_ssize_t i, n = Y.shape[0]
+    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
+        out[i] = dY[i] * (<floating>1 - Y[i] * Y[i])
+
+
+def relu_forward(const floating[::1] X, floating[::1] out):
+    cdef Py_ssize_t i, n = X.shape[0]
+    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
+        out[i] = X[i] if X[i] > 0 else 0
+
+
+def relu_backward(const floating[::1] X, const floating[::1] dY, floating[::1] out):
+    cdef Py_ssize_t i, n = X.shape[0]
+    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
+        out[i] = dY[i] if X[i] > 0 else 0
+
+
+def leaky_relu_forward(const floating[::1] X, floating alpha, floating[::1] out):
+    cdef Py_ssize_t i, n = X.shape[0]
+    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
+        out[i] = X[i] if X[i] > 0 else alpha * X[i]
+
+
+def leaky_relu_backward(
+    const floating[::1] X, const floating[::1] dY, floating alpha, floating[::1] out
+):
+    cdef Py_ssize_t i, n = X.shape[0]
+    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
+        out[i] = dY[i] if X[i] > 0 else alpha * dY[i]
+
+
+def elu_forward(const floating[::1] X, floating alpha, floating[::1] out):
+    cdef Py_ssize_t i, n = X.shape[0]
+    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
+        out[i] = _elu(X[i], alpha)
+
+
+def elu_backward(
+    const floating[::1] X,
+    const floating[::1] Y,
+    const floating[::1] dY,
+    floating alpha,
+    floating[::1] out,
+):
+    # NOTE: for x <= 0, d/dx alpha (e**x - 1) = alpha e**x = y + alpha: no second exp.
+    cdef Py_ssize_t i, n = X.shape[0]
+    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
+        out[i] = dY[i] if X[i] > 0 else dY[i] * (Y[i] + alpha)
+
+
+def maxout_forward(
+    const floating[:, ::1] X, Py_ssize_t pieces, floating[:, ::1] out, Py_ssize_t[:, ::1] argmax
+):
+    # out[i, j] = max_p X[i, j*pieces + p]; argmax[i, j] = the winning column of X.
+    # NOTE: ties (and NaN) go to the first piece, so backward routes to one piece only.
+    cdef Py_ssize_t i, j, p, col, best
+    cdef Py_ssize_t n = out.shape[0], units = out.shape[1]
+    cdef floating value
+    with nogil:
+        for i in range(n):
+            for j in range(units):
+                best = j * pieces
+                value = X[i, best]
+                for p in range(1, pieces):
+                    col = j * pieces + p
+                    if X[i, col] > value:
+                        value = X[i, col]
+                        best = col
+                out[i, j] = value
+                argmax[i, j] = best
+
+
+def maxout_backward(
+    const floating[:, ::1] dY, const Py_ssize_t[:, ::1] argmax, floating[:, ::1] out
+):
+    # dX is zero except at each unit's winning column, which receives dY.
+    cdef Py_ssize_t i, j, k
+    cdef Py_ssize_t n = dY.shape[0], units = dY.shape[1], width = out.shape[1]
+    with nogil:
+        for i in range(n):
+            for k in range(width):
+                out[i, k] = 0
+            for j in range(units):
+                out[i, argmax[i, j]] = dY[i, j]

@@ -1,0 +1,563 @@
+"""The one door into fastnn's compiled kernels.
+
+Every function here checks its arrays before a kernel sees them: they must be
+``numpy.ndarray`` of one floating dtype (float32 or float64, never mixed), C-contiguous,
+with matching shapes; outputs must be writeable and must not overlap an input unless
+the function says in-place is allowed. A bad call raises ``TypeError`` (wrong type or
+dtype) or ``ValueError`` (wrong shape, layout, range), naming the argument. Kernels run
+with bounds checks off, so nothing reaches them that could be read or written out of
+bounds. NaN and inf are not searched for (that would cost a pass over the data); they
+propagate as in NumPy. Validation of user data belongs to the layers and estimators.
+
+Outputs are allocated when ``out`` is None, else written into ``out`` and returned;
+the dtype of the inputs is the dtype of the outputs.
+
+On x86-64 the element-wise kernels exist in two builds; the AVX2+FMA one is used when
+the CPU has it (``SIMD == "avx2"``). Set ``FASTNN_SIMD=baseline`` before importing
+fastnn to force the portable build.
+"""
+
+import importlib
+import math
+import os
+
+import numpy as np
+
+from fastnn._kernels import cpu as _cpu
+from fastnn._kernels import dense as _dense
+
+__all__ = [
+    "SIMD",
+    "sigmoid", "sigmoid_backward", "tanh", "tanh_backward",
+    "relu", "relu_backward", "leaky_relu", "leaky_relu_backward",
+    "elu", "elu_backward", "maxout", "maxout_backward",
+    "softmax", "log_softmax", "softmax_cross_entropy", "binary_cross_entropy",
+    "dense_forward", "dense_backward",
+    "sgd_update", "momentum_update", "adam_update",
+]
+
+
+def _load_kernels(name):
+    """The AVX2 build of kernel module ``name`` where the CPU runs it, else the baseline."""
+    wanted = os.environ.get("FASTNN_SIMD", "auto").strip().lower()
+    if wanted not in ("auto", "baseline", "avx2"):
+        raise ImportError(f"FASTNN_SIMD must be 'auto', 'baseline' or 'avx2', got {wanted!r}")
+    if wanted != "baseline" and _cpu.has_avx2_fma():
+        try:
+            return importlib.import_module(f"fastnn._kernels.{name}_avx2"), "avx2"
+        except ImportError:
+            if wanted == "avx2":
+                raise
+    elif wanted == "avx2":
+        raise ImportError("FASTNN_SIMD=avx2 but this CPU has no AVX2+FMA")
+    return importlib.import_module(f"fastnn._kernels.{name}"), "baseline"
+
+
+_activations, SIMD = _load_kernels("activations")
+_losses, _ = _load_kernels("losses")
+_optimizers, _ = _load_kernels("optimizers")
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_NO_WEIGHTS = {dtype: np.empty(0, dtype) for dtype in _FLOATS}
+_NO_GRAD = {dtype: np.empty((0, 1), dtype) for dtype in _FLOATS}
+_BLAS_MAX_DIM = 2**31 - 1  # BLAS takes 32-bit ints
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def _check_float(name, array, ndim=None):
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(array).__name__}")
+    if array.dtype not in _FLOATS:
+        raise TypeError(f"{name} must have dtype float32 or float64, got {array.dtype}")
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {array.shape}")
+    if not array.flags.c_contiguous:
+        raise ValueError(
+            f"{name} must be C-contiguous; pass np.ascontiguousarray({name})"
+        )
+    return array
+
+
+def _check_like(reference_name, reference, **arrays):
+    """Each array must be a float array of the reference's dtype and shape."""
+    for name, array in arrays.items():
+        _check_float(name, array)
+        if array.dtype != reference.dtype:
+            raise TypeError(
+                f"{name} has dtype {array.dtype} but {reference_name} has "
+                f"{reference.dtype}; mixed dtypes are not allowed"
+            )
+        if array.shape != reference.shape:
+            raise ValueError(
+                f"{name} has shape {array.shape} but {reference_name} has "
+                f"{reference.shape}"
+            )
+
+
+def _check_writeable(name, array):
+    if not array.flags.writeable:
+        raise ValueError(f"{name} is read-only; it is written in place")
+
+
+def _output(name, out, shape, dtype, inputs=None, inplace=()):
+    """Allocate ``out`` or check it: dtype, shape, layout, writeable, no partial overlap.
+
+    ``inputs`` maps names to arrays ``out`` must not overlap; those named in ``inplace``
+    may be ``out`` itself (the very same memory), which the kernel supports.
+    """
+    if out is None:
+        return np.empty(shape, dtype)
+    _check_float(name, out)
+    if out.dtype != dtype:
+        raise TypeError(f"{name} must have dtype {dtype}, got {out.dtype}")
+    if out.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {out.shape}")
+    _check_writeable(name, out)
+    for input_name, array in (inputs or {}).items():
+        if array is None or not np.may_share_memory(out, array):
+            continue
+        same_memory = (
+            input_name in inplace
+            and out.__array_interface__["data"][0] == array.__array_interface__["data"][0]
+            and out.nbytes == array.nbytes
+        )
+        if not same_memory:
+            raise ValueError(f"{name} overlaps {input_name}; pass a separate array")
+    return out
+
+
+def _check_scalar(name, value, low=-math.inf, high=math.inf, low_open=False):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if value < low or value > high or (low_open and value == low):
+        lo = "(" if low_open else "["
+        raise ValueError(f"{name} must be in {lo}{low}, {high}], got {value}")
+    return value
+
+
+def _flat(array):
+    return array.reshape(-1)
+
+
+# ------------------------------------------------------------------------ activations
+
+
+def _unary(kernel, X, out, *params):
+    _check_float("X", X)
+    out = _output("out", out, X.shape, X.dtype, {"X": X}, inplace=("X",))
+    kernel(_flat(X), *params, _flat(out))
+    return out
+
+
+def _backward(kernel, saved_name, saved, dY, out, *params):
+    _check_float(saved_name, saved)
+    _check_like(saved_name, saved, dY=dY)
+    out = _output(
+        "out", out, saved.shape, saved.dtype, {saved_name: saved, "dY": dY},
+        inplace=("dY",),
+    )
+    kernel(_flat(saved), _flat(dY), *params, _flat(out))
+    return out
+
+
+def sigmoid(X, out=None):
+    """Logistic sigmoid 1 / (1 + exp(-X)), element-wise; ``out`` may be ``X``."""
+    return _unary(_activations.sigmoid_forward, X, out)
+
+
+def sigmoid_backward(Y, dY, out=None):
+    """dX = dY * Y * (1 - Y) from the saved output ``Y = sigmoid(X)``."""
+    return _backward(_activations.sigmoid_backward, "Y", Y, dY, out)
+
+
+def tanh(X, out=None):
+    """Hyperbolic tangent, element-wise; ``out`` may be ``X``."""
+    return _unary(_activations.tanh_forward, X, out)
+
+
+def tanh_backward(Y, dY, out=None):
+    """dX = dY * (1 - Y**2) from the saved output ``Y = tanh(X)``."""
+    return _backward(_activations.tanh_backward, "Y", Y, dY, out)
+
+
+def relu(X, out=None):
+    """max(0, X), element-wise; ``out`` may be ``X``."""
+    return _unary(_activations.relu_forward, X, out)
+
+
+def relu_backward(X, dY, out=None):
+    """dX = dY where X > 0, else 0 (``X`` is the forward input)."""
+    return _backward(_activations.relu_backward, "X", X, dY, out)
+
+
+def leaky_relu(X, alpha=0.1, out=None):
+    """X where X > 0, else alpha * X: the lecture's max(0.1x, x) for the default alpha."""
+    alpha = _check_scalar("alpha", alpha)
+    return _unary(_activations.leaky_relu_forward, X, out, alpha)
+
+
+def leaky_relu_backward(X, dY, alpha=0.1, out=None):
+    """dX = dY where X > 0, else alpha * dY (``X`` is the forward input)."""
+    alpha = _check_scalar("alpha", alpha)
+    return _backward(_activations.leaky_relu_backward, "X", X, dY, out, alpha)
+
+
+def elu(X, alpha=1.0, out=None):
+    """X where X > 0, else alpha * (exp(X) - 1), element-wise; ``out`` may be ``X``."""
+    alpha = _check_scalar("alpha", alpha, low=0.0)
+    return _unary(_activations.elu_forward, X, out, alpha)
+
+
+def elu_backward(X, Y, dY, alpha=1.0, out=None):
+    """dX = dY where X > 0, else dY * (Y + alpha), from the input X and output Y."""
+    alpha = _check_scalar("alpha", alpha, low=0.0)
+    _check_float("X", X)
+    _check_like("X", X, Y=Y, dY=dY)
+    out = _output("out", out, X.shape, X.dtype, {"X": X, "Y": Y, "dY": dY}, ("dY",))
+    _activations.elu_backward(_flat(X), _flat(Y), _flat(dY), alpha, _flat(out))
+    return out
+
+
+def maxout(X, pieces, out=None, argmax=None):
+    """Max over groups of ``pieces`` adjacent columns: the lecture's max(w1.x+b1, w2.x+b2).
+
+    ``X`` has shape (n_samples, units * pieces); unit j owns columns
+    j*pieces ... j*pieces + pieces - 1. Returns ``(Y, argmax)``: Y of shape
+    (n_samples, units) and, for backward, the winning column of X for each output
+    (intp, ties go to the first piece).
+    """
+    _check_float("X", X, ndim=2)
+    pieces = _check_pieces(pieces)
+    n_samples, width = X.shape
+    if width % pieces:
+        raise ValueError(
+            f"X has {width} columns, which is not a multiple of pieces={pieces}"
+        )
+    shape = (n_samples, width // pieces)
+    out = _output("out", out, shape, X.dtype, {"X": X})
+    if argmax is None:
+        argmax = np.empty(shape, np.intp)
+    elif not (
+        isinstance(argmax, np.ndarray)
+        and argmax.dtype == np.intp
+        and argmax.shape == shape
+        and argmax.flags.c_contiguous
+        and argmax.flags.writeable
+    ):
+        raise ValueError(f"argmax must be a writeable C-contiguous intp array of shape {shape}")
+    if shape[1]:
+        _activations.maxout_forward(X, pieces, out, argmax)
+    return out, argmax
+
+
+def maxout_backward(dY, argmax, pieces, out=None):
+    """dX of shape (n_samples, units * pieces): dY routed to each unit's winning column."""
+    _check_float("dY", dY, ndim=2)
+    pieces = _check_pieces(pieces)
+    if not isinstance(argmax, np.ndarray) or argmax.dtype.kind not in "iu":
+        raise TypeError("argmax must be the integer array returned by maxout")
+    if argmax.shape != dY.shape:
+        raise ValueError(f"argmax has shape {argmax.shape} but dY has {dY.shape}")
+    n_samples, units = dY.shape
+    width = units * pieces
+    if argmax.size and (argmax.min() < 0 or argmax.max() >= width):
+        raise ValueError(f"argmax holds a column outside [0, {width})")
+    argmax = np.ascontiguousarray(argmax, dtype=np.intp)
+    out = _output("out", out, (n_samples, width), dY.dtype, {"dY": dY})
+    _activations.maxout_backward(dY, argmax, out)
+    return out
+
+
+def _check_pieces(pieces):
+    if isinstance(pieces, (bool, np.bool_)) or not isinstance(pieces, (int, np.integer)):
+        raise TypeError(f"pieces must be an int, got {type(pieces).__name__}")
+    if pieces < 1:
+        raise ValueError(f"pieces must be >= 1, got {pieces}")
+    return int(pieces)
+
+
+# --------------------------------------------------------------------- softmax family
+
+
+def _check_logits(logits):
+    _check_float("logits", logits, ndim=2)
+    if logits.shape[1] == 0:
+        raise ValueError("logits must have at least one column (class)")
+    return logits
+
+
+def softmax(logits, out=None):
+    """Row-wise softmax of ``logits`` (n_samples, n_classes); ``out`` may be ``logits``."""
+    _check_logits(logits)
+    out = _output("out", out, logits.shape, logits.dtype, {"logits": logits}, ("logits",))
+    _losses.softmax_forward(logits, out)
+    return out
+
+
+def log_softmax(logits, out=None):
+    """Row-wise log-softmax, computed as logits - logsumexp; ``out`` may be ``logits``."""
+    _check_logits(logits)
+    out = _output("out", out, logits.shape, logits.dtype, {"logits": logits}, ("logits",))
+    _losses.log_softmax_forward(logits, out)
+    return out
+
+
+def _check_sample_weight(sample_weight, n_samples, dtype):
+    if sample_weight is None:
+        return _NO_WEIGHTS[dtype]
+    _check_float("sample_weight", sample_weight, ndim=1)
+    if sample_weight.dtype != dtype:
+        raise TypeError(
+            f"sample_weight has dtype {sample_weight.dtype} but logits has {dtype}"
+        )
+    if sample_weight.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight has {sample_weight.shape[0]} entries for {n_samples} samples"
+        )
+    return sample_weight
+
+
+def _loss_outputs(logits, targets, loss_out, grad_out, with_grad):
+    n_samples = logits.shape[0]
+    inputs = {"logits": logits, "y": targets}
+    loss = _output("loss_out", loss_out, (n_samples,), logits.dtype, inputs)
+    if not with_grad:
+        return loss, None
+    grad = _output(
+        "grad_out", grad_out, logits.shape, logits.dtype,
+        {**inputs, "loss_out": loss}, inplace=("logits",),
+    )
+    return loss, grad
+
+
+def softmax_cross_entropy(
+    logits, y, sample_weight=None, scale=1.0, with_grad=True, loss_out=None, grad_out=None
+):
+    """Softmax cross-entropy from logits and its gradient, in one pass.
+
+    Parameters
+    ----------
+    logits : ndarray of shape (n_samples, n_classes)
+    y : int ndarray of shape (n_samples,) with labels in [0, n_classes), or a float
+        ndarray shaped like ``logits`` of one-hot (or probability) targets.
+    sample_weight : ndarray of shape (n_samples,), optional
+    scale : float, multiplies the gradient (pass 1 / n_samples for a mean loss).
+    with_grad : bool, False to compute the loss only.
+    loss_out, grad_out : optional outputs; ``grad_out`` may be ``logits`` (in place).
+
+    Returns
+    -------
+    loss : ndarray of shape (n_samples,), weight * (logsumexp(logits) - logit of y).
+    grad : ndarray like ``logits``, scale * weight * (softmax(logits) - Y), or None.
+    """
+    _check_logits(logits)
+    n_samples, n_classes = logits.shape
+    scale = _check_scalar("scale", scale)
+    weights = _check_sample_weight(sample_weight, n_samples, logits.dtype)
+    if isinstance(y, np.ndarray) and y.ndim == 2:
+        _check_like("logits", logits, y=y)
+        kernel, targets = _losses.softmax_cross_entropy_targets, y
+    else:
+        kernel, targets = _losses.softmax_cross_entropy_labels, _check_labels(
+            y, n_samples, n_classes
+        )
+    loss, grad = _loss_outputs(logits, targets, loss_out, grad_out, with_grad)
+    kernel(
+        logits, targets, weights, scale, loss,
+        grad if with_grad else _NO_GRAD[logits.dtype], bool(with_grad),
+    )
+    return loss, grad
+
+
+def _check_labels(y, n_samples, n_classes):
+    if not isinstance(y, np.ndarray):
+        raise TypeError(f"y must be a numpy.ndarray, got {type(y).__name__}")
+    if y.dtype.kind not in "iu":
+        raise TypeError(
+            f"y must hold integer labels (or be 2-D one-hot targets), got dtype {y.dtype}"
+        )
+    if y.shape != (n_samples,):
+        raise ValueError(f"y must have shape ({n_samples},), got {y.shape}")
+    if n_samples and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(
+            f"labels must be in [0, {n_classes}), got values in [{y.min()}, {y.max()}]"
+        )
+    return np.ascontiguousarray(y, dtype=np.intp)
+
+
+def binary_cross_entropy(
+    logits, y, sample_weight=None, scale=1.0, with_grad=True, loss_out=None, grad_out=None
+):
+    """Binary cross-entropy from logits (the sigmoid neuron's loss) and its gradient.
+
+    ``logits`` and ``y`` (float targets in [0, 1], same dtype) have shape (n_samples,) or
+    (n_samples, n_outputs) for multi-label. Computed as max(z, 0) - y z + log1p(exp(-|z|)),
+    so no logit overflows. Returns ``(loss, grad)``: loss of shape (n_samples,), summed
+    over outputs and times the sample weight; grad shaped like ``logits``,
+    scale * weight * (sigmoid(logits) - y), or None when ``with_grad`` is False.
+    ``grad_out`` may be ``logits`` (in place).
+    """
+    _check_float("logits", logits)
+    if logits.ndim not in (1, 2):
+        raise ValueError(f"logits must be 1-D or 2-D, got shape {logits.shape}")
+    _check_like("logits", logits, y=y)
+    scale = _check_scalar("scale", scale)
+    logits_2d = logits if logits.ndim == 2 else logits.reshape(-1, 1)
+    y_2d = y.reshape(logits_2d.shape)
+    n_samples = logits_2d.shape[0]
+    weights = _check_sample_weight(sample_weight, n_samples, logits.dtype)
+    loss, grad = _loss_outputs(logits, y, loss_out, grad_out, with_grad)
+    grad_2d = grad.reshape(logits_2d.shape) if with_grad else _NO_GRAD[logits.dtype]
+    if logits_2d.shape[1]:
+        _losses.binary_cross_entropy(
+            logits_2d, y_2d, weights, scale, loss, grad_2d, bool(with_grad)
+        )
+    else:
+        loss[:] = 0
+    return loss, grad
+
+
+# ------------------------------------------------------------------------------ dense
+
+
+def _check_dense(X, W):
+    _check_float("X", X, ndim=2)
+    _check_float("W", W, ndim=2)
+    if W.dtype != X.dtype:
+        raise TypeError(f"W has dtype {W.dtype} but X has {X.dtype}; mixed dtypes are not allowed")
+    if X.shape[1] != W.shape[0]:
+        raise ValueError(
+            f"X has {X.shape[1]} features but W expects {W.shape[0]} (W is {W.shape})"
+        )
+    if max(X.shape[0], X.shape[1], W.shape[1]) > _BLAS_MAX_DIM:
+        raise ValueError("dense dimensions must be below 2**31 (BLAS uses 32-bit ints)")
+    return X.shape[0], X.shape[1], W.shape[1]
+
+
+def _check_bias(b, units, dtype):
+    _check_float("b", b, ndim=1)
+    if b.dtype != dtype:
+        raise TypeError(f"b has dtype {b.dtype} but X has {dtype}")
+    if b.shape[0] != units:
+        raise ValueError(f"b has {b.shape[0]} entries but W has {units} units")
+
+
+def dense_forward(X, W, b=None, out=None):
+    """Y = X @ W + b for X (n_samples, n_features), W (n_features, units), b (units,).
+
+    One GEMM from SciPy's BLAS with the bias pre-broadcast into ``out``. ``out`` must
+    not overlap ``X``, ``W`` or ``b``.
+    """
+    n_samples, n_features, units = _check_dense(X, W)
+    if b is not None:
+        _check_bias(b, units, X.dtype)
+    out = _output("out", out, (n_samples, units), X.dtype, {"X": X, "W": W, "b": b})
+    if n_samples == 0 or units == 0:
+        return out
+    if n_features == 0:
+        out[:] = 0 if b is None else b
+        return out
+    with_bias = b is not None
+    _dense.dense_forward(X, W, b if with_bias else _NO_WEIGHTS[X.dtype], out, with_bias)
+    return out
+
+
+def dense_backward(X, W, dY, with_bias=True, with_dX=True, dW=None, db=None, dX=None):
+    """Gradients of Y = X @ W + b: returns ``(dW, db, dX)``.
+
+    dW = X.T @ dY, db = dY.sum(axis=0) (None unless ``with_bias``), dX = dY @ W.T
+    (None unless ``with_dX``: the first layer needs none). Outputs must not overlap
+    the inputs.
+    """
+    n_samples, n_features, units = _check_dense(X, W)
+    _check_float("dY", dY, ndim=2)
+    if dY.dtype != X.dtype:
+        raise TypeError(f"dY has dtype {dY.dtype} but X has {X.dtype}")
+    if dY.shape != (n_samples, units):
+        raise ValueError(f"dY must have shape {(n_samples, units)}, got {dY.shape}")
+    inputs = {"X": X, "W": W, "dY": dY}
+    dW = _output("dW", dW, W.shape, X.dtype, inputs)
+    db = _output("db", db, (units,), X.dtype, {**inputs, "dW": dW}) if with_bias else None
+    dX = (
+        _output("dX", dX, X.shape, X.dtype, {**inputs, "dW": dW, "db": db})
+        if with_dX
+        else None
+    )
+    if n_samples == 0 or n_features == 0 or units == 0:
+        dW[:] = 0
+        if with_bias:
+            db[:] = dY.sum(axis=0)
+        if with_dX:
+            dX[:] = 0
+        return dW, db, dX
+    _dense.dense_backward(
+        X, W, dY, dW,
+        db if with_bias else _NO_WEIGHTS[X.dtype],
+        dX if with_dX else _NO_GRAD[X.dtype],
+        bool(with_bias), bool(with_dX),
+    )
+    return dW, db, dX
+
+
+# ------------------------------------------------------------------------- optimizers
+
+
+def _check_params(W, G, **state):
+    """Parameter, gradient and optimizer state: one dtype and shape, no two overlapping."""
+    _check_float("W", W)
+    _check_like("W", W, G=G, **state)
+    arrays = {"W": W, "G": G, **state}
+    for name in ("W", *state):
+        _check_writeable(name, arrays[name])
+    names = list(arrays)
+    for i, name in enumerate(names):
+        for other in names[i + 1:]:
+            if np.may_share_memory(arrays[name], arrays[other]):
+                raise ValueError(f"{name} overlaps {other}; pass separate arrays")
+
+
+def sgd_update(W, G, learning_rate, l2=0.0):
+    """In place: W -= learning_rate * (G + l2 * W)."""
+    _check_params(W, G)
+    lr = _check_scalar("learning_rate", learning_rate, low=0.0)
+    l2 = _check_scalar("l2", l2, low=0.0)
+    _optimizers.sgd_update(_flat(W), _flat(G), lr, l2)
+
+
+def momentum_update(W, G, V, learning_rate, momentum, nesterov=False, l2=0.0):
+    """In place, with g = G + l2 * W: V = momentum * V - learning_rate * g, then
+    W += V, or with ``nesterov`` W += momentum * V - learning_rate * g (Keras' form)."""
+    _check_params(W, G, V=V)
+    lr = _check_scalar("learning_rate", learning_rate, low=0.0)
+    mu = _check_scalar("momentum", momentum, low=0.0, high=1.0)
+    l2 = _check_scalar("l2", l2, low=0.0)
+    _optimizers.momentum_update(_flat(W), _flat(G), _flat(V), lr, mu, bool(nesterov), l2)
+
+
+def adam_update(
+    W, G, M, S, learning_rate, t, beta_1=0.9, beta_2=0.999, epsilon=1e-7, l2=0.0
+):
+    """In place Adam step number ``t`` (1 for the first update), with g = G + l2 * W:
+    M = beta_1 M + (1 - beta_1) g; S = beta_2 S + (1 - beta_2) g**2;
+    W -= lr_t M / (sqrt(S) + epsilon), lr_t = lr sqrt(1 - beta_2**t) / (1 - beta_1**t)."""
+    _check_params(W, G, M=M, S=S)
+    lr = _check_scalar("learning_rate", learning_rate, low=0.0)
+    beta_1 = _check_scalar("beta_1", beta_1, low=0.0, high=1.0)
+    beta_2 = _check_scalar("beta_2", beta_2, low=0.0, high=1.0)
+    if beta_1 == 1.0 or beta_2 == 1.0:
+        raise ValueError("beta_1 and beta_2 must be below 1")
+    epsilon = _check_scalar("epsilon", epsilon, low=0.0, low_open=True)
+    l2 = _check_scalar("l2", l2, low=0.0)
+    if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)) or t < 1:
+        raise ValueError(f"t must be an int >= 1 (the update count), got {t!r}")
+    # NOTE: the bias corrections of M and S fold into one step size (Kingma & Ba, sec. 2).
+    lr_t = lr * math.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
+    _optimizers.adam_update(
+        _flat(W), _flat(G), _flat(M), _flat(S), lr_t, beta_1, beta_2, epsilon, l2
+    )
