@@ -102,6 +102,11 @@ def _extensions():
 class BuildExt(build_ext):
     """Adds optimisation, SIMD and (when the compiler has it) OpenMP flags."""
 
+    def finalize_options(self):
+        super().finalize_options()
+        if self.parallel is None:
+            self.parallel = os.cpu_count() or 1  # the modules compile independently
+
     def _compiles_with(self, flags):
         with tempfile.TemporaryDirectory() as tmp:
             probe = Path(tmp, "probe.c")
@@ -141,6 +146,7 @@ setup(
         _extensions(),
         compiler_directives=DIRECTIVES,
         include_path=[str(HERE)],
+        nthreads=os.cpu_count() or 1,
     ),
     cmdclass={"build_ext": BuildExt},
 )
