@@ -10,7 +10,9 @@ bounds. NaN and inf are not searched for (that would cost a pass over the data);
 propagate as in NumPy. Validation of user data belongs to the layers and estimators.
 
 Outputs are allocated when ``out`` is None, else written into ``out`` and returned;
-the dtype of the inputs is the dtype of the outputs.
+the dtype of the inputs is the dtype of the outputs. Where a function allows in-place
+work, ``out`` may be the input array itself (the same object); any other overlap is
+refused.
 
 On x86-64 the element-wise kernels exist in two builds; the AVX2+FMA one is used when
 the CPU has it (``SIMD == "avx2"``). Set ``FASTNN_SIMD=baseline`` before importing
@@ -19,6 +21,7 @@ fastnn to force the portable build.
 
 import importlib
 import math
+import numbers
 import os
 
 import numpy as np
@@ -102,10 +105,11 @@ def _check_writeable(name, array):
 
 
 def _output(name, out, shape, dtype, inputs=None, inplace=()):
-    """Allocate ``out`` or check it: dtype, shape, layout, writeable, no partial overlap.
+    """Allocate ``out`` or check it: dtype, shape, layout, writeable, no overlap.
 
-    ``inputs`` maps names to arrays ``out`` must not overlap; those named in ``inplace``
-    may be ``out`` itself (the very same memory), which the kernel supports.
+    ``out`` must not share memory with the arrays in ``inputs``, except that it may
+    *be* one of those named in ``inplace`` (the same array object): the kernels
+    support exactly that aliasing.
     """
     if out is None:
         return np.empty(shape, dtype)
@@ -116,23 +120,17 @@ def _output(name, out, shape, dtype, inputs=None, inplace=()):
         raise ValueError(f"{name} must have shape {tuple(shape)}, got {out.shape}")
     _check_writeable(name, out)
     for input_name, array in (inputs or {}).items():
-        if array is None or not np.may_share_memory(out, array):
+        if array is None or (array is out and input_name in inplace):
             continue
-        same_memory = (
-            input_name in inplace
-            and out.__array_interface__["data"][0] == array.__array_interface__["data"][0]
-            and out.nbytes == array.nbytes
-        )
-        if not same_memory:
+        if np.may_share_memory(out, array):
             raise ValueError(f"{name} overlaps {input_name}; pass a separate array")
     return out
 
 
 def _check_scalar(name, value, low=-math.inf, high=math.inf, low_open=False):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     if value < low or value > high or (low_open and value == low):
@@ -142,7 +140,8 @@ def _check_scalar(name, value, low=-math.inf, high=math.inf, low_open=False):
 
 
 def _flat(array):
-    return array.reshape(-1)
+    """The 1-D view of a C-contiguous array that the element-wise kernels take."""
+    return array if array.ndim == 1 else array.reshape(-1)
 
 
 # ------------------------------------------------------------------------ activations
@@ -323,9 +322,9 @@ def _check_sample_weight(sample_weight, n_samples, dtype):
     return sample_weight
 
 
-def _loss_outputs(logits, targets, loss_out, grad_out, with_grad):
+def _loss_outputs(logits, targets, weights, loss_out, grad_out, with_grad):
     n_samples = logits.shape[0]
-    inputs = {"logits": logits, "y": targets}
+    inputs = {"logits": logits, "y": targets, "sample_weight": weights}
     loss = _output("loss_out", loss_out, (n_samples,), logits.dtype, inputs)
     if not with_grad:
         return loss, None
@@ -367,7 +366,7 @@ def softmax_cross_entropy(
         kernel, targets = _losses.softmax_cross_entropy_labels, _check_labels(
             y, n_samples, n_classes
         )
-    loss, grad = _loss_outputs(logits, targets, loss_out, grad_out, with_grad)
+    loss, grad = _loss_outputs(logits, targets, weights, loss_out, grad_out, with_grad)
     kernel(
         logits, targets, weights, scale, loss,
         grad if with_grad else _NO_GRAD[logits.dtype], bool(with_grad),
@@ -412,7 +411,7 @@ def binary_cross_entropy(
     y_2d = y.reshape(logits_2d.shape)
     n_samples = logits_2d.shape[0]
     weights = _check_sample_weight(sample_weight, n_samples, logits.dtype)
-    loss, grad = _loss_outputs(logits, y, loss_out, grad_out, with_grad)
+    loss, grad = _loss_outputs(logits, y, weights, loss_out, grad_out, with_grad)
     grad_2d = grad.reshape(logits_2d.shape) if with_grad else _NO_GRAD[logits.dtype]
     if logits_2d.shape[1]:
         _losses.binary_cross_entropy(

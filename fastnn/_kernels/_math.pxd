@@ -1,5 +1,5 @@
 # Scalar numerics shared by the element-wise kernels: exp and expm1 of non-positive
-# arguments, the stable sigmoid, tanh and elu built on them, and the thread-count rule.
+# arguments, the stable sigmoid, tanh and elu built on them, and the serial/parallel rule.
 # Everything is `cdef inline ... noexcept nogil` and branch-free (selects, no ifs), so gcc
 # vectorises the loops that call it. float32 uses our own polynomial (glibc's expf is a
 # scalar call, ~5 ns here); float64 uses libm, whose accuracy float64 users expect.
@@ -10,27 +10,16 @@ from libc.math cimport exp, expm1, tanh, sqrt, sqrtf
 from libc.stdint cimport int32_t
 from libc.string cimport memcpy
 
-cdef extern from *:
-    """
-    #ifdef _OPENMP
-    #include <omp.h>
-    static int fastnn_max_threads(void) { return omp_get_max_threads(); }
-    #else
-    static int fastnn_max_threads(void) { return 1; }
-    #endif
-    """
-    int fastnn_max_threads() noexcept nogil
-
-# NOTE: below this many elements a parallel region costs more than it saves, and in a
-# training loop it would wake OpenMP threads to fight OpenBLAS's for the same cores.
+# NOTE: below this many elements a parallel region costs more than it saves (entering
+# one costs about a microsecond even with one thread), and in a training loop it would
+# wake OpenMP threads to fight OpenBLAS's for the same cores.
 cdef enum:
     PARALLEL_MIN_SIZE = 131072
 
 
-cdef inline int _n_threads(Py_ssize_t n) noexcept nogil:
-    if n < PARALLEL_MIN_SIZE:
-        return 1
-    return fastnn_max_threads()
+cdef inline bint _serial(Py_ssize_t n) noexcept nogil:
+    """True when a loop over n elements should stay on the calling thread."""
+    return n < PARALLEL_MIN_SIZE
 
 
 cdef inline float _expf_parts(float x, float* scale) noexcept nogil:

@@ -7,65 +7,110 @@
 from cython cimport floating
 from cython.parallel cimport prange
 
-from fastnn._kernels._math cimport _n_threads, _sigmoid, _tanh, _elu
+from fastnn._kernels._math cimport _serial, _sigmoid, _tanh, _elu
 
 
 def sigmoid_forward(const floating[::1] X, floating[::1] out):
     cdef Py_ssize_t i, n = X.shape[0]
-    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
-        out[i] = _sigmoid(X[i])
+    if _serial(n):
+        with nogil:
+            for i in range(n):
+                out[i] = _sigmoid(X[i])
+    else:
+        for i in prange(n, nogil=True, schedule="static"):
+            out[i] = _sigmoid(X[i])
 
 
 def sigmoid_backward(const floating[::1] Y, const floating[::1] dY, floating[::1] out):
     # dX = dY * y * (1 - y)
     cdef Py_ssize_t i, n = Y.shape[0]
-    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
-        out[i] = dY[i] * Y[i] * (<floating>1 - Y[i])
+    if _serial(n):
+        with nogil:
+            for i in range(n):
+                out[i] = dY[i] * Y[i] * (<floating>1 - Y[i])
+    else:
+        for i in prange(n, nogil=True, schedule="static"):
+            out[i] = dY[i] * Y[i] * (<floating>1 - Y[i])
 
 
 def tanh_forward(const floating[::1] X, floating[::1] out):
     cdef Py_ssize_t i, n = X.shape[0]
-    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
-        out[i] = _tanh(X[i])
+    if _serial(n):
+        with nogil:
+            for i in range(n):
+                out[i] = _tanh(X[i])
+    else:
+        for i in prange(n, nogil=True, schedule="static"):
+            out[i] = _tanh(X[i])
 
 
 def tanh_backward(const floating[::1] Y, const floating[::1] dY, floating[::1] out):
     # dX = dY * (1 - y**2)
     cdef Py_ssize_t i, n = Y.shape[0]
-    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
-        out[i] = dY[i] * (<floating>1 - Y[i] * Y[i])
+    if _serial(n):
+        with nogil:
+            for i in range(n):
+                out[i] = dY[i] * (<floating>1 - Y[i] * Y[i])
+    else:
+        for i in prange(n, nogil=True, schedule="static"):
+            out[i] = dY[i] * (<floating>1 - Y[i] * Y[i])
 
 
 def relu_forward(const floating[::1] X, floating[::1] out):
     cdef Py_ssize_t i, n = X.shape[0]
-    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
-        out[i] = X[i] if X[i] > 0 else 0
+    if _serial(n):
+        with nogil:
+            for i in range(n):
+                out[i] = X[i] if X[i] > 0 else 0
+    else:
+        for i in prange(n, nogil=True, schedule="static"):
+            out[i] = X[i] if X[i] > 0 else 0
 
 
 def relu_backward(const floating[::1] X, const floating[::1] dY, floating[::1] out):
     cdef Py_ssize_t i, n = X.shape[0]
-    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
-        out[i] = dY[i] if X[i] > 0 else 0
+    if _serial(n):
+        with nogil:
+            for i in range(n):
+                out[i] = dY[i] if X[i] > 0 else 0
+    else:
+        for i in prange(n, nogil=True, schedule="static"):
+            out[i] = dY[i] if X[i] > 0 else 0
 
 
 def leaky_relu_forward(const floating[::1] X, floating alpha, floating[::1] out):
     cdef Py_ssize_t i, n = X.shape[0]
-    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
-        out[i] = X[i] if X[i] > 0 else alpha * X[i]
+    if _serial(n):
+        with nogil:
+            for i in range(n):
+                out[i] = X[i] if X[i] > 0 else alpha * X[i]
+    else:
+        for i in prange(n, nogil=True, schedule="static"):
+            out[i] = X[i] if X[i] > 0 else alpha * X[i]
 
 
 def leaky_relu_backward(
     const floating[::1] X, const floating[::1] dY, floating alpha, floating[::1] out
 ):
     cdef Py_ssize_t i, n = X.shape[0]
-    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
-        out[i] = dY[i] if X[i] > 0 else alpha * dY[i]
+    if _serial(n):
+        with nogil:
+            for i in range(n):
+                out[i] = dY[i] if X[i] > 0 else alpha * dY[i]
+    else:
+        for i in prange(n, nogil=True, schedule="static"):
+            out[i] = dY[i] if X[i] > 0 else alpha * dY[i]
 
 
 def elu_forward(const floating[::1] X, floating alpha, floating[::1] out):
     cdef Py_ssize_t i, n = X.shape[0]
-    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
-        out[i] = _elu(X[i], alpha)
+    if _serial(n):
+        with nogil:
+            for i in range(n):
+                out[i] = _elu(X[i], alpha)
+    else:
+        for i in prange(n, nogil=True, schedule="static"):
+            out[i] = _elu(X[i], alpha)
 
 
 def elu_backward(
@@ -77,8 +122,13 @@ def elu_backward(
 ):
     # NOTE: for x <= 0, d/dx alpha (e**x - 1) = alpha e**x = y + alpha: no second exp.
     cdef Py_ssize_t i, n = X.shape[0]
-    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
-        out[i] = dY[i] if X[i] > 0 else dY[i] * (Y[i] + alpha)
+    if _serial(n):
+        with nogil:
+            for i in range(n):
+                out[i] = dY[i] if X[i] > 0 else dY[i] * (Y[i] + alpha)
+    else:
+        for i in prange(n, nogil=True, schedule="static"):
+            out[i] = dY[i] if X[i] > 0 else dY[i] * (Y[i] + alpha)
 
 
 def maxout_forward(

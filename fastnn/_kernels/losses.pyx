@@ -8,7 +8,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport log, logf, log1p, log1pf
 
-from fastnn._kernels._math cimport _n_threads, _exp_nonpos
+from fastnn._kernels._math cimport _serial, _exp_nonpos
 
 
 cdef inline floating _log(floating x) noexcept nogil:
@@ -60,12 +60,13 @@ cdef inline void _row_softmax(const floating* z, floating* out, Py_ssize_t k) no
 cdef inline void _row_log_softmax(
     const floating* z, floating* out, Py_ssize_t k
 ) noexcept nogil:
-    # NOTE: log p = z - (m + log sum exp(z - m)), never log of an underflowed p.
+    # NOTE: log p = (z - m) - log sum exp(z - m): never the log of an underflowed p, and
+    # z - m is taken first so huge logits keep the precision of their differences.
     cdef Py_ssize_t c
     cdef floating m = _row_max(z, k)
-    cdef floating lse = m + _log(_row_exp_sum(z, m, NULL, k))
+    cdef floating log_sum = _log(_row_exp_sum(z, m, NULL, k))
     for c in range(k):
-        out[c] = z[c] - lse
+        out[c] = (z[c] - m) - log_sum
 
 
 cdef inline floating _row_ce_label(
@@ -91,13 +92,14 @@ cdef inline floating _row_ce_target(
     floating* grad, Py_ssize_t k,
 ) noexcept nogil:
     # loss = sum_c y_c (logsumexp(z) - z_c); grad = scale * weight * (softmax(z) sum(y) - y).
-    # NOTE: sum_c y_c (z_c - m) keeps magnitudes small when logits are huge.
+    # NOTE: sum_c y_c (z_c - m) keeps magnitudes small when logits are huge; a class with
+    # y_c = 0 contributes nothing even where z_c - m overflows to -inf (0 * -inf is NaN).
     cdef Py_ssize_t c
     cdef floating m = _row_max(z, k)
     cdef floating y_sum = 0, yz_sum = 0, s, coef
     for c in range(k):
         y_sum = y_sum + y[c]
-        yz_sum = yz_sum + y[c] * (z[c] - m)
+        yz_sum = yz_sum + (y[c] * (z[c] - m) if y[c] != 0 else 0)
     s = _row_exp_sum(z, m, grad, k)
     if grad != NULL:
         coef = scale * weight * y_sum / s
@@ -127,14 +129,24 @@ cdef inline floating _row_bce(
 
 def softmax_forward(const floating[:, ::1] logits, floating[:, ::1] out):
     cdef Py_ssize_t i, n = logits.shape[0], k = logits.shape[1]
-    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n * k)):
-        _row_softmax(&logits[i, 0], &out[i, 0], k)
+    if _serial(n * k):
+        with nogil:
+            for i in range(n):
+                _row_softmax(&logits[i, 0], &out[i, 0], k)
+    else:
+        for i in prange(n, nogil=True, schedule="static"):
+            _row_softmax(&logits[i, 0], &out[i, 0], k)
 
 
 def log_softmax_forward(const floating[:, ::1] logits, floating[:, ::1] out):
     cdef Py_ssize_t i, n = logits.shape[0], k = logits.shape[1]
-    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n * k)):
-        _row_log_softmax(&logits[i, 0], &out[i, 0], k)
+    if _serial(n * k):
+        with nogil:
+            for i in range(n):
+                _row_log_softmax(&logits[i, 0], &out[i, 0], k)
+    else:
+        for i in prange(n, nogil=True, schedule="static"):
+            _row_log_softmax(&logits[i, 0], &out[i, 0], k)
 
 
 def softmax_cross_entropy_labels(
@@ -148,11 +160,19 @@ def softmax_cross_entropy_labels(
 ):
     cdef Py_ssize_t i, n = logits.shape[0], k = logits.shape[1]
     cdef bint weighted = sample_weight.shape[0] > 0
-    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n * k)):
-        loss[i] = _row_ce_label(
-            &logits[i, 0], labels[i], sample_weight[i] if weighted else 1, scale,
-            &grad[i, 0] if with_grad else NULL, k,
-        )
+    if _serial(n * k):
+        with nogil:
+            for i in range(n):
+                loss[i] = _row_ce_label(
+                    &logits[i, 0], labels[i], sample_weight[i] if weighted else 1, scale,
+                    &grad[i, 0] if with_grad else NULL, k,
+                )
+    else:
+        for i in prange(n, nogil=True, schedule="static"):
+            loss[i] = _row_ce_label(
+                &logits[i, 0], labels[i], sample_weight[i] if weighted else 1, scale,
+                &grad[i, 0] if with_grad else NULL, k,
+            )
 
 
 def softmax_cross_entropy_targets(
@@ -166,11 +186,19 @@ def softmax_cross_entropy_targets(
 ):
     cdef Py_ssize_t i, n = logits.shape[0], k = logits.shape[1]
     cdef bint weighted = sample_weight.shape[0] > 0
-    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n * k)):
-        loss[i] = _row_ce_target(
-            &logits[i, 0], &Y[i, 0], sample_weight[i] if weighted else 1, scale,
-            &grad[i, 0] if with_grad else NULL, k,
-        )
+    if _serial(n * k):
+        with nogil:
+            for i in range(n):
+                loss[i] = _row_ce_target(
+                    &logits[i, 0], &Y[i, 0], sample_weight[i] if weighted else 1, scale,
+                    &grad[i, 0] if with_grad else NULL, k,
+                )
+    else:
+        for i in prange(n, nogil=True, schedule="static"):
+            loss[i] = _row_ce_target(
+                &logits[i, 0], &Y[i, 0], sample_weight[i] if weighted else 1, scale,
+                &grad[i, 0] if with_grad else NULL, k,
+            )
 
 
 def binary_cross_entropy(
@@ -184,8 +212,16 @@ def binary_cross_entropy(
 ):
     cdef Py_ssize_t i, n = logits.shape[0], k = logits.shape[1]
     cdef bint weighted = sample_weight.shape[0] > 0
-    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n * k)):
-        loss[i] = _row_bce(
-            &logits[i, 0], &Y[i, 0], sample_weight[i] if weighted else 1, scale,
-            &grad[i, 0] if with_grad else NULL, k,
-        )
+    if _serial(n * k):
+        with nogil:
+            for i in range(n):
+                loss[i] = _row_bce(
+                    &logits[i, 0], &Y[i, 0], sample_weight[i] if weighted else 1, scale,
+                    &grad[i, 0] if with_grad else NULL, k,
+                )
+    else:
+        for i in prange(n, nogil=True, schedule="static"):
+            loss[i] = _row_bce(
+                &logits[i, 0], &Y[i, 0], sample_weight[i] if weighted else 1, scale,
+                &grad[i, 0] if with_grad else NULL, k,
+            )

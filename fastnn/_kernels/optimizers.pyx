@@ -9,13 +9,18 @@
 from cython cimport floating
 from cython.parallel cimport prange
 
-from fastnn._kernels._math cimport _n_threads, _sqrt
+from fastnn._kernels._math cimport _serial, _sqrt
 
 
 def sgd_update(floating[::1] W, const floating[::1] G, floating lr, floating l2):
     cdef Py_ssize_t i, n = W.shape[0]
-    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
-        W[i] = W[i] - lr * (G[i] + l2 * W[i])
+    if _serial(n):
+        with nogil:
+            for i in range(n):
+                W[i] = W[i] - lr * (G[i] + l2 * W[i])
+    else:
+        for i in prange(n, nogil=True, schedule="static"):
+            W[i] = W[i] - lr * (G[i] + l2 * W[i])
 
 
 def momentum_update(
@@ -30,16 +35,31 @@ def momentum_update(
     cdef Py_ssize_t i, n = W.shape[0]
     cdef floating step, v
     if nesterov:
-        for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
-            step = lr * (G[i] + l2 * W[i])
-            v = momentum * V[i] - step
-            V[i] = v
-            W[i] = W[i] + (momentum * v - step)
+        if _serial(n):
+            with nogil:
+                for i in range(n):
+                    step = lr * (G[i] + l2 * W[i])
+                    v = momentum * V[i] - step
+                    V[i] = v
+                    W[i] = W[i] + (momentum * v - step)
+        else:
+            for i in prange(n, nogil=True, schedule="static"):
+                step = lr * (G[i] + l2 * W[i])
+                v = momentum * V[i] - step
+                V[i] = v
+                W[i] = W[i] + (momentum * v - step)
     else:
-        for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
-            v = momentum * V[i] - lr * (G[i] + l2 * W[i])
-            V[i] = v
-            W[i] = W[i] + v
+        if _serial(n):
+            with nogil:
+                for i in range(n):
+                    v = momentum * V[i] - lr * (G[i] + l2 * W[i])
+                    V[i] = v
+                    W[i] = W[i] + v
+        else:
+            for i in prange(n, nogil=True, schedule="static"):
+                v = momentum * V[i] - lr * (G[i] + l2 * W[i])
+                V[i] = v
+                W[i] = W[i] + v
 
 
 def adam_update(
@@ -55,10 +75,20 @@ def adam_update(
 ):
     cdef Py_ssize_t i, n = W.shape[0]
     cdef floating g, m, s
-    for i in prange(n, nogil=True, schedule="static", num_threads=_n_threads(n)):
-        g = G[i] + l2 * W[i]
-        m = beta_1 * M[i] + (<floating>1 - beta_1) * g
-        s = beta_2 * S[i] + (<floating>1 - beta_2) * g * g
-        M[i] = m
-        S[i] = s
-        W[i] = W[i] - lr_t * m / (_sqrt(s) + epsilon)
+    if _serial(n):
+        with nogil:
+            for i in range(n):
+                g = G[i] + l2 * W[i]
+                m = beta_1 * M[i] + (<floating>1 - beta_1) * g
+                s = beta_2 * S[i] + (<floating>1 - beta_2) * g * g
+                M[i] = m
+                S[i] = s
+                W[i] = W[i] - lr_t * m / (_sqrt(s) + epsilon)
+    else:
+        for i in prange(n, nogil=True, schedule="static"):
+            g = G[i] + l2 * W[i]
+            m = beta_1 * M[i] + (<floating>1 - beta_1) * g
+            s = beta_2 * S[i] + (<floating>1 - beta_2) * g * g
+            M[i] = m
+            S[i] = s
+            W[i] = W[i] - lr_t * m / (_sqrt(s) + epsilon)
