@@ -21,7 +21,6 @@ fastnn to force the portable build.
 
 import importlib
 import math
-import numbers
 import os
 
 import numpy as np
@@ -64,6 +63,7 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _NO_WEIGHTS = {dtype: np.empty(0, dtype) for dtype in _FLOATS}
 _NO_GRAD = {dtype: np.empty((0, 1), dtype) for dtype in _FLOATS}
 _BLAS_MAX_DIM = 2**31 - 1  # BLAS takes 32-bit ints
+_REAL_TYPES = (int, float, np.integer, np.floating)
 
 
 # ----------------------------------------------------------------------------- checks
@@ -104,6 +104,15 @@ def _check_writeable(name, array):
         raise ValueError(f"{name} is read-only; it is written in place")
 
 
+def _may_overlap(a, b):
+    """Whether two arrays may share memory (cheap when both own their data)."""
+    # NOTE: two distinct arrays that own their buffers (base is None) cannot overlap;
+    # that is the common case (np.empty/zeros outputs), and it skips a bounds query.
+    if a is not b and a.base is None and b.base is None:
+        return False
+    return np.may_share_memory(a, b)
+
+
 def _output(name, out, shape, dtype, inputs=None, inplace=()):
     """Allocate ``out`` or check it: dtype, shape, layout, writeable, no overlap.
 
@@ -122,15 +131,16 @@ def _output(name, out, shape, dtype, inputs=None, inplace=()):
     for input_name, array in (inputs or {}).items():
         if array is None or (array is out and input_name in inplace):
             continue
-        if np.may_share_memory(out, array):
+        if _may_overlap(out, array):
             raise ValueError(f"{name} overlaps {input_name}; pass a separate array")
     return out
 
 
 def _check_scalar(name, value, low=-math.inf, high=math.inf, low_open=False):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
+    if type(value) is not float:  # the common case skips the isinstance checks
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, _REAL_TYPES):
+            raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+        value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     if value < low or value > high or (low_open and value == low):
@@ -517,7 +527,7 @@ def _check_params(W, G, **state):
     names = list(arrays)
     for i, name in enumerate(names):
         for other in names[i + 1:]:
-            if np.may_share_memory(arrays[name], arrays[other]):
+            if _may_overlap(arrays[name], arrays[other]):
                 raise ValueError(f"{name} overlaps {other}; pass separate arrays")
 
 
