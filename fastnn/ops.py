@@ -25,6 +25,15 @@ import os
 
 import numpy as np
 
+from fastnn._checks import (
+    FLOATS,
+    check_float,
+    check_like,
+    check_scalar,
+    check_writeable,
+    may_overlap,
+    output,
+)
 from fastnn._kernels import cpu as _cpu
 from fastnn._kernels import dense as _dense
 
@@ -59,94 +68,9 @@ _activations, SIMD = _load_kernels("activations")
 _losses, _ = _load_kernels("losses")
 _optimizers, _ = _load_kernels("optimizers")
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_NO_WEIGHTS = {dtype: np.empty(0, dtype) for dtype in _FLOATS}
-_NO_GRAD = {dtype: np.empty((0, 1), dtype) for dtype in _FLOATS}
+_NO_WEIGHTS = {dtype: np.empty(0, dtype) for dtype in FLOATS}
+_NO_GRAD = {dtype: np.empty((0, 1), dtype) for dtype in FLOATS}
 _BLAS_MAX_DIM = 2**31 - 1  # BLAS takes 32-bit ints
-_REAL_TYPES = (int, float, np.integer, np.floating)
-
-
-# ----------------------------------------------------------------------------- checks
-
-
-def _check_float(name, array, ndim=None):
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(array).__name__}")
-    if array.dtype not in _FLOATS:
-        raise TypeError(f"{name} must have dtype float32 or float64, got {array.dtype}")
-    if ndim is not None and array.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got shape {array.shape}")
-    if not array.flags.c_contiguous:
-        raise ValueError(
-            f"{name} must be C-contiguous; pass np.ascontiguousarray({name})"
-        )
-    return array
-
-
-def _check_like(reference_name, reference, **arrays):
-    """Each array must be a float array of the reference's dtype and shape."""
-    for name, array in arrays.items():
-        _check_float(name, array)
-        if array.dtype != reference.dtype:
-            raise TypeError(
-                f"{name} has dtype {array.dtype} but {reference_name} has "
-                f"{reference.dtype}; mixed dtypes are not allowed"
-            )
-        if array.shape != reference.shape:
-            raise ValueError(
-                f"{name} has shape {array.shape} but {reference_name} has "
-                f"{reference.shape}"
-            )
-
-
-def _check_writeable(name, array):
-    if not array.flags.writeable:
-        raise ValueError(f"{name} is read-only; it is written in place")
-
-
-def _may_overlap(a, b):
-    """Whether two arrays may share memory (cheap when both own their data)."""
-    # NOTE: two distinct arrays that own their buffers (base is None) cannot overlap;
-    # that is the common case (np.empty/zeros outputs), and it skips a bounds query.
-    if a is not b and a.base is None and b.base is None:
-        return False
-    return np.may_share_memory(a, b)
-
-
-def _output(name, out, shape, dtype, inputs=None, inplace=()):
-    """Allocate ``out`` or check it: dtype, shape, layout, writeable, no overlap.
-
-    ``out`` must not share memory with the arrays in ``inputs``, except that it may
-    *be* one of those named in ``inplace`` (the same array object): the kernels
-    support exactly that aliasing.
-    """
-    if out is None:
-        return np.empty(shape, dtype)
-    _check_float(name, out)
-    if out.dtype != dtype:
-        raise TypeError(f"{name} must have dtype {dtype}, got {out.dtype}")
-    if out.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, got {out.shape}")
-    _check_writeable(name, out)
-    for input_name, array in (inputs or {}).items():
-        if array is None or (array is out and input_name in inplace):
-            continue
-        if _may_overlap(out, array):
-            raise ValueError(f"{name} overlaps {input_name}; pass a separate array")
-    return out
-
-
-def _check_scalar(name, value, low=-math.inf, high=math.inf, low_open=False):
-    if type(value) is not float:  # the common case skips the isinstance checks
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, _REAL_TYPES):
-            raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-        value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if value < low or value > high or (low_open and value == low):
-        lo = "(" if low_open else "["
-        raise ValueError(f"{name} must be in {lo}{low}, {high}], got {value}")
-    return value
 
 
 def _flat(array):
@@ -158,16 +82,16 @@ def _flat(array):
 
 
 def _unary(kernel, X, out, *params):
-    _check_float("X", X)
-    out = _output("out", out, X.shape, X.dtype, {"X": X}, inplace=("X",))
+    check_float("X", X)
+    out = output("out", out, X.shape, X.dtype, {"X": X}, inplace=("X",))
     kernel(_flat(X), *params, _flat(out))
     return out
 
 
 def _backward(kernel, saved_name, saved, dY, out, *params):
-    _check_float(saved_name, saved)
-    _check_like(saved_name, saved, dY=dY)
-    out = _output(
+    check_float(saved_name, saved)
+    check_like(saved_name, saved, dY=dY)
+    out = output(
         "out", out, saved.shape, saved.dtype, {saved_name: saved, "dY": dY},
         inplace=("dY",),
     )
@@ -207,28 +131,28 @@ def relu_backward(X, dY, out=None):
 
 def leaky_relu(X, alpha=0.1, out=None):
     """X where X > 0, else alpha * X: the lecture's max(0.1x, x) for the default alpha."""
-    alpha = _check_scalar("alpha", alpha)
+    alpha = check_scalar("alpha", alpha)
     return _unary(_activations.leaky_relu_forward, X, out, alpha)
 
 
 def leaky_relu_backward(X, dY, alpha=0.1, out=None):
     """dX = dY where X > 0, else alpha * dY (``X`` is the forward input)."""
-    alpha = _check_scalar("alpha", alpha)
+    alpha = check_scalar("alpha", alpha)
     return _backward(_activations.leaky_relu_backward, "X", X, dY, out, alpha)
 
 
 def elu(X, alpha=1.0, out=None):
     """X where X > 0, else alpha * (exp(X) - 1), element-wise; ``out`` may be ``X``."""
-    alpha = _check_scalar("alpha", alpha, low=0.0)
+    alpha = check_scalar("alpha", alpha, low=0.0)
     return _unary(_activations.elu_forward, X, out, alpha)
 
 
 def elu_backward(X, Y, dY, alpha=1.0, out=None):
     """dX = dY where X > 0, else dY * (Y + alpha), from the input X and output Y."""
-    alpha = _check_scalar("alpha", alpha, low=0.0)
-    _check_float("X", X)
-    _check_like("X", X, Y=Y, dY=dY)
-    out = _output("out", out, X.shape, X.dtype, {"X": X, "Y": Y, "dY": dY}, ("dY",))
+    alpha = check_scalar("alpha", alpha, low=0.0)
+    check_float("X", X)
+    check_like("X", X, Y=Y, dY=dY)
+    out = output("out", out, X.shape, X.dtype, {"X": X, "Y": Y, "dY": dY}, ("dY",))
     _activations.elu_backward(_flat(X), _flat(Y), _flat(dY), alpha, _flat(out))
     return out
 
@@ -241,7 +165,7 @@ def maxout(X, pieces, out=None, argmax=None):
     (n_samples, units) and, for backward, the winning column of X for each output
     (intp, ties go to the first piece).
     """
-    _check_float("X", X, ndim=2)
+    check_float("X", X, ndim=2)
     pieces = _check_pieces(pieces)
     n_samples, width = X.shape
     if width % pieces:
@@ -249,7 +173,7 @@ def maxout(X, pieces, out=None, argmax=None):
             f"X has {width} columns, which is not a multiple of pieces={pieces}"
         )
     shape = (n_samples, width // pieces)
-    out = _output("out", out, shape, X.dtype, {"X": X})
+    out = output("out", out, shape, X.dtype, {"X": X})
     if argmax is None:
         argmax = np.empty(shape, np.intp)
     elif not (
@@ -267,7 +191,7 @@ def maxout(X, pieces, out=None, argmax=None):
 
 def maxout_backward(dY, argmax, pieces, out=None):
     """dX of shape (n_samples, units * pieces): dY routed to each unit's winning column."""
-    _check_float("dY", dY, ndim=2)
+    check_float("dY", dY, ndim=2)
     pieces = _check_pieces(pieces)
     if not isinstance(argmax, np.ndarray) or argmax.dtype.kind not in "iu":
         raise TypeError("argmax must be the integer array returned by maxout")
@@ -278,7 +202,7 @@ def maxout_backward(dY, argmax, pieces, out=None):
     if argmax.size and (argmax.min() < 0 or argmax.max() >= width):
         raise ValueError(f"argmax holds a column outside [0, {width})")
     argmax = np.ascontiguousarray(argmax, dtype=np.intp)
-    out = _output("out", out, (n_samples, width), dY.dtype, {"dY": dY})
+    out = output("out", out, (n_samples, width), dY.dtype, {"dY": dY})
     _activations.maxout_backward(dY, argmax, out)
     return out
 
@@ -295,7 +219,7 @@ def _check_pieces(pieces):
 
 
 def _check_logits(logits):
-    _check_float("logits", logits, ndim=2)
+    check_float("logits", logits, ndim=2)
     if logits.shape[1] == 0:
         raise ValueError("logits must have at least one column (class)")
     return logits
@@ -304,7 +228,7 @@ def _check_logits(logits):
 def softmax(logits, out=None):
     """Row-wise softmax of ``logits`` (n_samples, n_classes); ``out`` may be ``logits``."""
     _check_logits(logits)
-    out = _output("out", out, logits.shape, logits.dtype, {"logits": logits}, ("logits",))
+    out = output("out", out, logits.shape, logits.dtype, {"logits": logits}, ("logits",))
     _losses.softmax_forward(logits, out)
     return out
 
@@ -312,7 +236,7 @@ def softmax(logits, out=None):
 def log_softmax(logits, out=None):
     """Row-wise log-softmax, computed as logits - logsumexp; ``out`` may be ``logits``."""
     _check_logits(logits)
-    out = _output("out", out, logits.shape, logits.dtype, {"logits": logits}, ("logits",))
+    out = output("out", out, logits.shape, logits.dtype, {"logits": logits}, ("logits",))
     _losses.log_softmax_forward(logits, out)
     return out
 
@@ -320,7 +244,7 @@ def log_softmax(logits, out=None):
 def _check_sample_weight(sample_weight, n_samples, dtype):
     if sample_weight is None:
         return _NO_WEIGHTS[dtype]
-    _check_float("sample_weight", sample_weight, ndim=1)
+    check_float("sample_weight", sample_weight, ndim=1)
     if sample_weight.dtype != dtype:
         raise TypeError(
             f"sample_weight has dtype {sample_weight.dtype} but logits has {dtype}"
@@ -335,10 +259,10 @@ def _check_sample_weight(sample_weight, n_samples, dtype):
 def _loss_outputs(logits, targets, weights, loss_out, grad_out, with_grad):
     n_samples = logits.shape[0]
     inputs = {"logits": logits, "y": targets, "sample_weight": weights}
-    loss = _output("loss_out", loss_out, (n_samples,), logits.dtype, inputs)
+    loss = output("loss_out", loss_out, (n_samples,), logits.dtype, inputs)
     if not with_grad:
         return loss, None
-    grad = _output(
+    grad = output(
         "grad_out", grad_out, logits.shape, logits.dtype,
         {**inputs, "loss_out": loss}, inplace=("logits",),
     )
@@ -367,10 +291,10 @@ def softmax_cross_entropy(
     """
     _check_logits(logits)
     n_samples, n_classes = logits.shape
-    scale = _check_scalar("scale", scale)
+    scale = check_scalar("scale", scale)
     weights = _check_sample_weight(sample_weight, n_samples, logits.dtype)
     if isinstance(y, np.ndarray) and y.ndim == 2:
-        _check_like("logits", logits, y=y)
+        check_like("logits", logits, y=y)
         kernel, targets = _losses.softmax_cross_entropy_targets, y
     else:
         kernel, targets = _losses.softmax_cross_entropy_labels, _check_labels(
@@ -412,11 +336,11 @@ def binary_cross_entropy(
     scale * weight * (sigmoid(logits) - y), or None when ``with_grad`` is False.
     ``grad_out`` may be ``logits`` (in place).
     """
-    _check_float("logits", logits)
+    check_float("logits", logits)
     if logits.ndim not in (1, 2):
         raise ValueError(f"logits must be 1-D or 2-D, got shape {logits.shape}")
-    _check_like("logits", logits, y=y)
-    scale = _check_scalar("scale", scale)
+    check_like("logits", logits, y=y)
+    scale = check_scalar("scale", scale)
     logits_2d = logits if logits.ndim == 2 else logits.reshape(-1, 1)
     y_2d = y.reshape(logits_2d.shape)
     n_samples = logits_2d.shape[0]
@@ -436,8 +360,8 @@ def binary_cross_entropy(
 
 
 def _check_dense(X, W):
-    _check_float("X", X, ndim=2)
-    _check_float("W", W, ndim=2)
+    check_float("X", X, ndim=2)
+    check_float("W", W, ndim=2)
     if W.dtype != X.dtype:
         raise TypeError(f"W has dtype {W.dtype} but X has {X.dtype}; mixed dtypes are not allowed")
     if X.shape[1] != W.shape[0]:
@@ -450,7 +374,7 @@ def _check_dense(X, W):
 
 
 def _check_bias(b, units, dtype):
-    _check_float("b", b, ndim=1)
+    check_float("b", b, ndim=1)
     if b.dtype != dtype:
         raise TypeError(f"b has dtype {b.dtype} but X has {dtype}")
     if b.shape[0] != units:
@@ -466,7 +390,7 @@ def dense_forward(X, W, b=None, out=None):
     n_samples, n_features, units = _check_dense(X, W)
     if b is not None:
         _check_bias(b, units, X.dtype)
-    out = _output("out", out, (n_samples, units), X.dtype, {"X": X, "W": W, "b": b})
+    out = output("out", out, (n_samples, units), X.dtype, {"X": X, "W": W, "b": b})
     if n_samples == 0 or units == 0:
         return out
     if n_features == 0:
@@ -485,16 +409,16 @@ def dense_backward(X, W, dY, with_bias=True, with_dX=True, dW=None, db=None, dX=
     the inputs.
     """
     n_samples, n_features, units = _check_dense(X, W)
-    _check_float("dY", dY, ndim=2)
+    check_float("dY", dY, ndim=2)
     if dY.dtype != X.dtype:
         raise TypeError(f"dY has dtype {dY.dtype} but X has {X.dtype}")
     if dY.shape != (n_samples, units):
         raise ValueError(f"dY must have shape {(n_samples, units)}, got {dY.shape}")
     inputs = {"X": X, "W": W, "dY": dY}
-    dW = _output("dW", dW, W.shape, X.dtype, inputs)
-    db = _output("db", db, (units,), X.dtype, {**inputs, "dW": dW}) if with_bias else None
+    dW = output("dW", dW, W.shape, X.dtype, inputs)
+    db = output("db", db, (units,), X.dtype, {**inputs, "dW": dW}) if with_bias else None
     dX = (
-        _output("dX", dX, X.shape, X.dtype, {**inputs, "dW": dW, "db": db})
+        output("dX", dX, X.shape, X.dtype, {**inputs, "dW": dW, "db": db})
         if with_dX
         else None
     )
@@ -519,23 +443,23 @@ def dense_backward(X, W, dY, with_bias=True, with_dX=True, dW=None, db=None, dX=
 
 def _check_params(W, G, **state):
     """Parameter, gradient and optimizer state: one dtype and shape, no two overlapping."""
-    _check_float("W", W)
-    _check_like("W", W, G=G, **state)
+    check_float("W", W)
+    check_like("W", W, G=G, **state)
     arrays = {"W": W, "G": G, **state}
     for name in ("W", *state):
-        _check_writeable(name, arrays[name])
+        check_writeable(name, arrays[name])
     names = list(arrays)
     for i, name in enumerate(names):
         for other in names[i + 1:]:
-            if _may_overlap(arrays[name], arrays[other]):
+            if may_overlap(arrays[name], arrays[other]):
                 raise ValueError(f"{name} overlaps {other}; pass separate arrays")
 
 
 def sgd_update(W, G, learning_rate, l2=0.0):
     """In place: W -= learning_rate * (G + l2 * W)."""
     _check_params(W, G)
-    lr = _check_scalar("learning_rate", learning_rate, low=0.0)
-    l2 = _check_scalar("l2", l2, low=0.0)
+    lr = check_scalar("learning_rate", learning_rate, low=0.0)
+    l2 = check_scalar("l2", l2, low=0.0)
     _optimizers.sgd_update(_flat(W), _flat(G), lr, l2)
 
 
@@ -543,9 +467,9 @@ def momentum_update(W, G, V, learning_rate, momentum, nesterov=False, l2=0.0):
     """In place, with g = G + l2 * W: V = momentum * V - learning_rate * g, then
     W += V, or with ``nesterov`` W += momentum * V - learning_rate * g (Keras' form)."""
     _check_params(W, G, V=V)
-    lr = _check_scalar("learning_rate", learning_rate, low=0.0)
-    mu = _check_scalar("momentum", momentum, low=0.0, high=1.0)
-    l2 = _check_scalar("l2", l2, low=0.0)
+    lr = check_scalar("learning_rate", learning_rate, low=0.0)
+    mu = check_scalar("momentum", momentum, low=0.0, high=1.0)
+    l2 = check_scalar("l2", l2, low=0.0)
     _optimizers.momentum_update(_flat(W), _flat(G), _flat(V), lr, mu, bool(nesterov), l2)
 
 
@@ -556,13 +480,13 @@ def adam_update(
     M = beta_1 M + (1 - beta_1) g; S = beta_2 S + (1 - beta_2) g**2;
     W -= lr_t M / (sqrt(S) + epsilon), lr_t = lr sqrt(1 - beta_2**t) / (1 - beta_1**t)."""
     _check_params(W, G, M=M, S=S)
-    lr = _check_scalar("learning_rate", learning_rate, low=0.0)
-    beta_1 = _check_scalar("beta_1", beta_1, low=0.0, high=1.0)
-    beta_2 = _check_scalar("beta_2", beta_2, low=0.0, high=1.0)
+    lr = check_scalar("learning_rate", learning_rate, low=0.0)
+    beta_1 = check_scalar("beta_1", beta_1, low=0.0, high=1.0)
+    beta_2 = check_scalar("beta_2", beta_2, low=0.0, high=1.0)
     if beta_1 == 1.0 or beta_2 == 1.0:
         raise ValueError("beta_1 and beta_2 must be below 1")
-    epsilon = _check_scalar("epsilon", epsilon, low=0.0, low_open=True)
-    l2 = _check_scalar("l2", l2, low=0.0)
+    epsilon = check_scalar("epsilon", epsilon, low=0.0, low_open=True)
+    l2 = check_scalar("l2", l2, low=0.0)
     if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)) or t < 1:
         raise ValueError(f"t must be an int >= 1 (the update count), got {t!r}")
     # NOTE: the bias corrections of M and S fold into one step size (Kingma & Ba, sec. 2).
