@@ -14,6 +14,11 @@ the dtype of the inputs is the dtype of the outputs. Where a function allows in-
 work, ``out`` may be the input array itself (the same object); any other overlap is
 refused.
 
+Element-wise kernels split arrays above 131,072 elements across OpenMP's threads
+(when built with OpenMP). In a loop that interleaves them with BLAS calls, limit one
+pool with ``threadpoolctl.threadpool_limits(1, user_api="openmp")``: the two pools'
+spinning threads otherwise fight for the cores (see README, "Building").
+
 On x86-64 the element-wise kernels exist in two builds; the AVX2+FMA one is used when
 the CPU has it (``SIMD == "avx2"``). Set ``FASTNN_SIMD=baseline`` before importing
 fastnn to force the portable build.
