@@ -3,6 +3,8 @@
 # which may be the input itself. Backward of sigmoid and tanh reads the saved output Y;
 # relu and leaky_relu read the input X; elu reads X for the sign and Y to skip an exp.
 # Maxout works on rows: unit j of a row owns the `pieces` adjacent columns j*pieces...
+# Dropout turns the caller's uniform numbers U into the mask in place and keeps it for
+# backward, which is one multiplication by the mask.
 # Nothing here validates: ops.py checks shapes, dtypes and index ranges before calling.
 from cython cimport floating
 from cython.parallel cimport prange
@@ -129,6 +131,39 @@ def elu_backward(
     else:
         for i in prange(n, nogil=True, schedule="static"):
             out[i] = dY[i] if X[i] > 0 else dY[i] * (Y[i] + alpha)
+
+
+def dropout_forward(
+    const floating[::1] X, floating[::1] U, floating rate, floating keep_scale,
+    floating[::1] out,
+):
+    # U[i] = 0 where U[i] < rate, else keep_scale = 1 / (1 - rate); out = X * U.
+    # NOTE: inverted dropout scales the kept units at training time, so E[out] = X and
+    # inference needs no rescaling. The select has no branch, so gcc vectorises it.
+    cdef Py_ssize_t i, n = X.shape[0]
+    if _serial(n):
+        with nogil:
+            for i in range(n):
+                U[i] = 0 if U[i] < rate else keep_scale
+                out[i] = X[i] * U[i]
+    else:
+        for i in prange(n, nogil=True, schedule="static"):
+            U[i] = 0 if U[i] < rate else keep_scale
+            out[i] = X[i] * U[i]
+
+
+def dropout_backward(
+    const floating[::1] mask, const floating[::1] dY, floating[::1] out
+):
+    # dX = dY * mask
+    cdef Py_ssize_t i, n = mask.shape[0]
+    if _serial(n):
+        with nogil:
+            for i in range(n):
+                out[i] = dY[i] * mask[i]
+    else:
+        for i in prange(n, nogil=True, schedule="static"):
+            out[i] = dY[i] * mask[i]
 
 
 def maxout_forward(

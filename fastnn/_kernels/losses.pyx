@@ -1,9 +1,10 @@
-# Softmax, log-softmax and the cross-entropy losses computed from logits, row by row.
-# Each loss writes the per-sample loss (times its sample weight) and, in the same pass,
-# the gradient with respect to the logits, times `scale * weight` (scale is typically
-# 1 / batch_size). `grad` may be the logits array itself: every row reads what it needs
-# before it writes. An empty `sample_weight` means unweighted; `with_grad=False` skips the
-# gradient (evaluation). Nothing here validates: ops.py checks labels are in range.
+# Softmax, log-softmax and its backward, the cross-entropy losses computed from logits
+# and the squared error, row by row. Each loss writes the per-sample loss (times its
+# sample weight) and, in the same pass, the gradient with respect to its first input
+# (logits or predictions), times `scale * weight` (scale is typically 1 / batch_size).
+# `grad` may be that input array itself: every row reads what it needs before it writes.
+# An empty `sample_weight` means unweighted; `with_grad=False` skips the gradient
+# (evaluation). Nothing here validates: ops.py checks labels are in range.
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport log, logf, log1p, log1pf
@@ -127,6 +128,38 @@ cdef inline floating _row_bce(
     return weight * loss
 
 
+cdef inline void _row_softmax_backward(
+    const floating* y, const floating* dy, floating* out, Py_ssize_t k
+) noexcept nogil:
+    # dx = y * (dy - sum_c dy_c y_c); out may be dy (the sum is taken before any write).
+    # NOTE: this is the Jacobian diag(y) - y y^T applied to dy without forming it:
+    # O(k) per row instead of O(k**2).
+    cdef Py_ssize_t c
+    cdef floating dot = 0
+    for c in range(k):
+        dot = dot + dy[c] * y[c]
+    for c in range(k):
+        out[c] = y[c] * (dy[c] - dot)
+
+
+cdef inline floating _row_squared_error(
+    const floating* p, const floating* y, floating weight, floating scale,
+    floating* grad, Py_ssize_t k,
+) noexcept nogil:
+    # loss = weight * mean_c (p_c - y_c)**2; grad = scale * weight * 2 (p - y) / k.
+    # NOTE: 2 scale weight / k is formed first and then multiplies p - y: with k > 2 a
+    # difference near the float max still gives a finite gradient (2 (p - y) overflows).
+    cdef Py_ssize_t c
+    cdef floating d, loss = 0
+    cdef floating coef = <floating>2 * scale * weight / <floating>k
+    for c in range(k):
+        d = p[c] - y[c]
+        loss = loss + d * d
+        if grad != NULL:
+            grad[c] = coef * d
+    return weight * (loss / <floating>k)
+
+
 def softmax_forward(const floating[:, ::1] logits, floating[:, ::1] out):
     cdef Py_ssize_t i, n = logits.shape[0], k = logits.shape[1]
     if _serial(n * k):
@@ -223,5 +256,45 @@ def binary_cross_entropy(
         for i in prange(n, nogil=True, schedule="static"):
             loss[i] = _row_bce(
                 &logits[i, 0], &Y[i, 0], sample_weight[i] if weighted else 1, scale,
+                &grad[i, 0] if with_grad else NULL, k,
+            )
+
+
+def softmax_backward(
+    const floating[:, ::1] Y, const floating[:, ::1] dY, floating[:, ::1] out
+):
+    cdef Py_ssize_t i, n = Y.shape[0], k = Y.shape[1]
+    if _serial(n * k):
+        with nogil:
+            for i in range(n):
+                _row_softmax_backward(&Y[i, 0], &dY[i, 0], &out[i, 0], k)
+    else:
+        for i in prange(n, nogil=True, schedule="static"):
+            _row_softmax_backward(&Y[i, 0], &dY[i, 0], &out[i, 0], k)
+
+
+def squared_error(
+    const floating[:, ::1] pred,
+    const floating[:, ::1] Y,
+    const floating[::1] sample_weight,
+    floating scale,
+    floating[::1] loss,
+    floating[:, ::1] grad,
+    bint with_grad,
+):
+    # k >= 1: ops.py writes a zero loss itself when there are no outputs.
+    cdef Py_ssize_t i, n = pred.shape[0], k = pred.shape[1]
+    cdef bint weighted = sample_weight.shape[0] > 0
+    if _serial(n * k):
+        with nogil:
+            for i in range(n):
+                loss[i] = _row_squared_error(
+                    &pred[i, 0], &Y[i, 0], sample_weight[i] if weighted else 1, scale,
+                    &grad[i, 0] if with_grad else NULL, k,
+                )
+    else:
+        for i in prange(n, nogil=True, schedule="static"):
+            loss[i] = _row_squared_error(
+                &pred[i, 0], &Y[i, 0], sample_weight[i] if weighted else 1, scale,
                 &grad[i, 0] if with_grad else NULL, k,
             )
