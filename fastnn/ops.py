@@ -1,13 +1,14 @@
 """The one door into fastnn's compiled kernels.
 
 Every function here checks its arrays before a kernel sees them: they must be
-``numpy.ndarray`` of one floating dtype (float32 or float64, never mixed), C-contiguous,
-with matching shapes; outputs must be writeable and must not overlap an input unless
-the function says in-place is allowed. A bad call raises ``TypeError`` (wrong type or
-dtype) or ``ValueError`` (wrong shape, layout, range), naming the argument. Kernels run
-with bounds checks off, so nothing reaches them that could be read or written out of
-bounds. NaN and inf are not searched for (that would cost a pass over the data); they
-propagate as in NumPy. Validation of user data belongs to the layers and estimators.
+``numpy.ndarray`` of one floating dtype (float32 or float64, never mixed; ``take_rows``
+also gathers intp labels), C-contiguous, with matching shapes; outputs must be writeable
+and must not overlap an input unless the function says in-place is allowed. A bad call
+raises ``TypeError`` (wrong type or dtype) or ``ValueError`` (wrong shape, layout,
+range), naming the argument. Kernels run with bounds checks off, so nothing reaches
+them that could be read or written out of bounds. NaN and inf are not searched for
+(that would cost a pass over the data); they propagate as in NumPy. Validation of user
+data belongs to the layers and estimators.
 
 Outputs are allocated when ``out`` is None, else written into ``out`` and returned;
 the dtype of the inputs is the dtype of the outputs. Where a function allows in-place
@@ -41,15 +42,18 @@ from fastnn._checks import (
 )
 from fastnn._kernels import cpu as _cpu
 from fastnn._kernels import dense as _dense
+from fastnn._kernels import rows as _rows
 
 __all__ = [
     "SIMD",
     "sigmoid", "sigmoid_backward", "tanh", "tanh_backward",
     "relu", "relu_backward", "leaky_relu", "leaky_relu_backward",
-    "elu", "elu_backward", "maxout", "maxout_backward",
-    "softmax", "log_softmax", "softmax_cross_entropy", "binary_cross_entropy",
+    "elu", "elu_backward", "maxout", "maxout_backward", "dropout", "dropout_backward",
+    "softmax", "softmax_backward", "log_softmax",
+    "softmax_cross_entropy", "binary_cross_entropy", "squared_error",
     "dense_forward", "dense_backward",
     "sgd_update", "momentum_update", "adam_update",
+    "take_rows",
 ]
 
 
@@ -220,6 +224,40 @@ def _check_pieces(pieces):
     return int(pieces)
 
 
+def dropout(X, U, rate, out=None):
+    """Inverted dropout: out = X * mask, with the mask written over ``U``.
+
+    ``U`` (shaped like ``X``, same dtype, writeable, not overlapping ``X``) holds
+    uniform numbers in [0, 1), e.g. from ``rng.random(out=U)``; each becomes 0 where it
+    is below ``rate`` (compared in X's dtype), else 1 / (1 - rate), so that E[out] = X.
+    Keep ``U`` for :func:`dropout_backward`. ``rate`` is in [0, 1); ``out`` may be
+    ``X``.
+
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.ones((2, 3), np.float32)
+    >>> U = rng.random(X.shape, dtype=np.float32)
+    >>> Y = dropout(X, U, rate=0.5)         # U is now the mask: 0 or 2
+    >>> dX = dropout_backward(U, np.ones_like(X))
+    """
+    check_float("X", X)
+    check_like("X", X, U=U)
+    check_writeable("U", U)
+    if may_overlap(U, X):
+        raise ValueError("U overlaps X; pass a separate array (U becomes the mask)")
+    rate = check_scalar("rate", rate)
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"rate must be in [0, 1), got {rate}")
+    out = output("out", out, X.shape, X.dtype, {"X": X, "U": U}, inplace=("X",))
+    keep_scale = 1.0 / (1.0 - rate)
+    _activations.dropout_forward(_flat(X), _flat(U), rate, keep_scale, _flat(out))
+    return out
+
+
+def dropout_backward(mask, dY, out=None):
+    """dX = dY * mask, with the ``mask`` that :func:`dropout` left in ``U``."""
+    return _backward(_activations.dropout_backward, "mask", mask, dY, out)
+
+
 # --------------------------------------------------------------------- softmax family
 
 
@@ -238,6 +276,18 @@ def softmax(logits, out=None):
     return out
 
 
+def softmax_backward(Y, dY, out=None):
+    """dX = Y * (dY - sum(dY * Y, axis=1)), from the saved output Y = softmax(logits).
+
+    ``Y`` and ``dY`` have shape (n_samples, n_classes); ``out`` may be ``dY``.
+    """
+    check_float("Y", Y, ndim=2)
+    check_like("Y", Y, dY=dY)
+    out = output("out", out, Y.shape, Y.dtype, {"Y": Y, "dY": dY}, inplace=("dY",))
+    _losses.softmax_backward(Y, dY, out)
+    return out
+
+
 def log_softmax(logits, out=None):
     """Row-wise log-softmax, computed as logits - logsumexp; ``out`` may be ``logits``."""
     _check_logits(logits)
@@ -246,13 +296,13 @@ def log_softmax(logits, out=None):
     return out
 
 
-def _check_sample_weight(sample_weight, n_samples, dtype):
+def _check_sample_weight(sample_weight, n_samples, dtype, reference="logits"):
     if sample_weight is None:
         return _NO_WEIGHTS[dtype]
     check_float("sample_weight", sample_weight, ndim=1)
     if sample_weight.dtype != dtype:
         raise TypeError(
-            f"sample_weight has dtype {sample_weight.dtype} but logits has {dtype}"
+            f"sample_weight has dtype {sample_weight.dtype} but {reference} has {dtype}"
         )
     if sample_weight.shape[0] != n_samples:
         raise ValueError(
@@ -261,15 +311,18 @@ def _check_sample_weight(sample_weight, n_samples, dtype):
     return sample_weight
 
 
-def _loss_outputs(logits, targets, weights, loss_out, grad_out, with_grad):
+def _loss_outputs(
+    logits, targets, weights, loss_out, grad_out, with_grad, name="logits"
+):
+    """loss (n_samples,), and grad shaped like the input ``name``, which it may be."""
     n_samples = logits.shape[0]
-    inputs = {"logits": logits, "y": targets, "sample_weight": weights}
+    inputs = {name: logits, "y": targets, "sample_weight": weights}
     loss = output("loss_out", loss_out, (n_samples,), logits.dtype, inputs)
     if not with_grad:
         return loss, None
     grad = output(
         "grad_out", grad_out, logits.shape, logits.dtype,
-        {**inputs, "loss_out": loss}, inplace=("logits",),
+        {**inputs, "loss_out": loss}, inplace=(name,),
     )
     return loss, grad
 
@@ -355,6 +408,39 @@ def binary_cross_entropy(
     if logits_2d.shape[1]:
         _losses.binary_cross_entropy(
             logits_2d, y_2d, weights, scale, loss, grad_2d, bool(with_grad)
+        )
+    else:
+        loss[:] = 0
+    return loss, grad
+
+
+def squared_error(
+    pred, y, sample_weight=None, scale=1.0, with_grad=True, loss_out=None, grad_out=None
+):
+    """Mean squared error and its gradient, in one pass.
+
+    ``pred`` and ``y`` (same dtype) have shape (n_samples,) or (n_samples, n_outputs).
+    Returns ``(loss, grad)``: loss of shape (n_samples,), the mean over outputs of
+    (pred - y)**2 times the sample weight (0 when there are no outputs); grad shaped
+    like ``pred``, scale * weight * 2 * (pred - y) / n_outputs, or None when
+    ``with_grad`` is False. ``grad_out`` may be ``pred`` (in place).
+    """
+    check_float("pred", pred)
+    if pred.ndim not in (1, 2):
+        raise ValueError(f"pred must be 1-D or 2-D, got shape {pred.shape}")
+    check_like("pred", pred, y=y)
+    scale = check_scalar("scale", scale)
+    pred_2d = pred if pred.ndim == 2 else pred.reshape(-1, 1)
+    n_samples = pred_2d.shape[0]
+    weights = _check_sample_weight(sample_weight, n_samples, pred.dtype, "pred")
+    loss, grad = _loss_outputs(
+        pred, y, weights, loss_out, grad_out, with_grad, name="pred"
+    )
+    if pred_2d.shape[1]:
+        _losses.squared_error(
+            pred_2d, y.reshape(pred_2d.shape), weights, scale, loss,
+            grad.reshape(pred_2d.shape) if with_grad else _NO_GRAD[pred.dtype],
+            bool(with_grad),
         )
     else:
         loss[:] = 0
@@ -499,3 +585,83 @@ def adam_update(
     _optimizers.adam_update(
         _flat(W), _flat(G), _flat(M), _flat(S), lr_t, beta_1, beta_2, epsilon, l2
     )
+
+
+# ------------------------------------------------------------------------------- rows
+
+_ROW_DTYPES = (*FLOATS, np.dtype(np.intp))
+_INTP = np.dtype(np.intp)
+
+
+def take_rows(X, indices, out=None):
+    """out[i] = X[indices[i]]: gather a mini-batch into a reused buffer.
+
+    ``X`` is a C-contiguous float32, float64 or intp (labels) array of shape
+    (n_rows,) or (n_rows, n_features); ``indices`` a 1-D C-contiguous intp array, such
+    as a slice ``perm[start:stop]`` of a permutation, with every value in [0, n_rows)
+    (negative indices are errors). ``out`` has shape (len(indices),) + X.shape[1:] and
+    X's dtype, and overlaps neither input. The kernel checks every index before it
+    copies a row: on a bad one ``out`` is left untouched.
+
+    >>> X = np.arange(6.0).reshape(3, 2)
+    >>> take_rows(X, np.array([2, 0]))
+    array([[4., 5.],
+           [0., 1.]])
+    """
+    # NOTE: this runs twice per mini-batch, so the checks are written out rather than
+    # going through check_float and output() (their messages assume floats), and the
+    # overlap test is a byte-range compare in C (70 ns; np.may_share_memory takes 450).
+    if not isinstance(X, np.ndarray):
+        raise TypeError(f"X must be a numpy.ndarray, got {type(X).__name__}")
+    if X.dtype not in _ROW_DTYPES:
+        raise TypeError(f"X must have dtype float32, float64 or intp, got {X.dtype}")
+    ndim = X.ndim
+    if ndim != 1 and ndim != 2:
+        raise ValueError(f"X must be 1-D or 2-D, got shape {X.shape}")
+    if not X.flags.c_contiguous:
+        raise ValueError("X must be C-contiguous; pass np.ascontiguousarray(X)")
+    if not isinstance(indices, np.ndarray):
+        raise TypeError(
+            f"indices must be a numpy.ndarray, got {type(indices).__name__}"
+        )
+    if indices.dtype != _INTP:
+        raise TypeError(
+            f"indices must have dtype intp, got {indices.dtype}; "
+            "pass indices.astype(np.intp)"
+        )
+    if indices.ndim != 1:
+        raise ValueError(f"indices must be 1-D, got shape {indices.shape}")
+    if not indices.flags.c_contiguous:
+        raise ValueError(
+            "indices must be C-contiguous; pass np.ascontiguousarray(indices)"
+        )
+    shape = (len(indices),) if ndim == 1 else (len(indices), X.shape[1])
+    if out is None:
+        out = np.empty(shape, X.dtype)
+    else:
+        _check_rows_out(out, shape, X, indices)
+    bad = _rows.take_rows(X, indices, out)
+    if bad >= 0:
+        raise ValueError(
+            f"indices[{bad}] = {indices[bad]} is out of range for X with "
+            f"{len(X)} rows"
+        )
+    return out
+
+
+def _check_rows_out(out, shape, X, indices):
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+    if out.dtype != X.dtype:
+        raise TypeError(f"out must have dtype {X.dtype}, got {out.dtype}")
+    if out.shape != shape:
+        raise ValueError(f"out must have shape {shape}, got {out.shape}")
+    flags = out.flags
+    if not flags.c_contiguous:
+        raise ValueError("out must be C-contiguous; pass np.ascontiguousarray(out)")
+    if not flags.writeable:
+        raise ValueError("out is read-only; it is written in place")
+    if _rows.overlap(out, X):
+        raise ValueError("out overlaps X; pass a separate array")
+    if _rows.overlap(out, indices):
+        raise ValueError("out overlaps indices; pass a separate array")

@@ -1,4 +1,5 @@
-"""Activations, forward and backward, against NumPy twins and finite differences."""
+"""Activations and dropout, forward and backward, against NumPy twins and finite
+differences."""
 
 from functools import partial
 
@@ -273,3 +274,95 @@ def test_maxout_of_empty_batch(dtype):
     assert Y.shape == argmax.shape == (0, 2)
     dX = ops.maxout_backward(np.empty((0, 2), dtype), argmax, 3)
     assert dX.shape == (0, 6)
+
+
+# --------------------------------------------------------------------------- dropout
+
+
+def _dropout_twin(X, U, rate):
+    """(out, mask) in X's dtype: mask 0 where U < rate, else 1 / (1 - rate)."""
+    dtype = X.dtype.type
+    keep = dtype(1 / (1 - rate))
+    mask = np.where(U < dtype(rate), dtype(0), keep).astype(dtype)
+    return X * mask, mask
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.1, 0.5, 0.9])
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_dropout_matches_numpy(rate, shape, dtype, rng):
+    X = _inputs(rng, shape, dtype)
+    U = rng.random(shape, dtype=dtype)
+    expected_out, expected_mask = _dropout_twin(X, U, rate)
+    X_before = X.copy()
+    out = ops.dropout(X, U, rate)
+    assert out.dtype == dtype and out.shape == shape
+    # One comparison and one product per element: exact, not approximately equal.
+    assert_array_equal(U, expected_mask)
+    assert_array_equal(out, expected_out)
+    assert_array_equal(X, X_before)
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.25, 0.5, 0.8])
+def test_dropout_mask_holds_exactly_two_values(rate, dtype, rng):
+    U = rng.random((40, 50), dtype=dtype)
+    dropped = U < dtype(rate)
+    ops.dropout(np.ones_like(U), U, rate)
+    assert np.all(U[dropped] == 0)
+    assert np.all(U[~dropped] == dtype(1 / (1 - rate)))
+    if rate == 0:
+        assert np.all(U == 1)
+
+
+@pytest.mark.parametrize("rate", [0.2, 0.5])
+def test_dropout_preserves_the_mean(rate, dtype, rng):
+    # Inverted dropout: E[out] = X. With X = 1 the mean of n masks has standard
+    # deviation sqrt(rate / (1 - rate) / n); allow 5 of them. n is past the parallel
+    # threshold, so this also runs the threaded loop.
+    n = 1_000_000
+    X = np.ones(n, dtype)
+    U = rng.random(n, dtype=dtype)
+    out = ops.dropout(X, U, rate)
+    sigma = np.sqrt(rate / (1 - rate) / n)
+    assert abs(out.mean(dtype=np.float64) - 1) < 5 * sigma
+    assert abs(np.mean(U == 0) - rate) < 5 * np.sqrt(rate * (1 - rate) / n)
+
+
+def test_dropout_in_place_and_into_out(dtype, rng):
+    X = _inputs(rng, (5, 6), dtype)
+    U = rng.random(X.shape, dtype=dtype)
+    expected_out, expected_mask = _dropout_twin(X, U, 0.3)
+    out = np.full_like(X, np.nan)
+    assert ops.dropout(X, U.copy(), 0.3, out=out) is out
+    assert_array_equal(out, expected_out)
+    assert ops.dropout(X, U, 0.3, out=X) is X
+    assert_array_equal(X, expected_out)
+    assert_array_equal(U, expected_mask)
+
+
+def test_dropout_of_empty_array(dtype):
+    out = ops.dropout(np.empty((0, 3), dtype), np.empty((0, 3), dtype), 0.5)
+    assert out.shape == (0, 3) and out.dtype == dtype
+
+
+@pytest.mark.parametrize("shape", [(7,), (350, 400)], ids=["small", "threaded"])
+def test_dropout_backward_matches_numpy(shape, dtype, rng):
+    U = rng.random(shape, dtype=dtype)
+    ops.dropout(np.ones(shape, dtype), U, 0.4)
+    dY = rng.normal(size=shape).astype(dtype)
+    dX = ops.dropout_backward(U, dY)
+    assert dX.dtype == dtype and dX.shape == shape
+    assert_array_equal(dX, dY * U)
+    assert ops.dropout_backward(U, dY, out=dY) is dY
+    assert_array_equal(dY, dX)
+
+
+def test_dropout_backward_matches_finite_differences(rng, num_grad, fd_tol):
+    # With its uniform numbers fixed, dropout is linear in X.
+    X = rng.normal(size=(3, 4))
+    uniform = rng.random(X.shape)
+    dY = rng.normal(size=X.shape)
+    mask = uniform.copy()
+    ops.dropout(X, mask, 0.5)
+    dX = ops.dropout_backward(mask, dY)
+    expected = num_grad(lambda Z: np.sum(ops.dropout(Z, uniform.copy(), 0.5) * dY), X)
+    assert_allclose(dX, expected, **fd_tol)

@@ -1,5 +1,5 @@
-"""Softmax, log-softmax and the cross-entropy losses against NumPy twins and finite
-differences."""
+"""Softmax, log-softmax and its backward, the cross-entropy losses and the squared error
+against NumPy twins and finite differences."""
 
 import numpy as np
 import pytest
@@ -43,6 +43,22 @@ def _binary_cross_entropy(Z, Y, weight=None, scale=1.0):
     if Z.ndim == 1:
         return w * per_output, scale * w * (p - Y)
     return w * per_output.sum(axis=1), scale * w[:, None] * (p - Y)
+
+
+def _softmax_backward(Y, dY):
+    """dY through each row's full Jacobian J_jk = dy_j / dz_k = y_j (delta_jk - y_k)."""
+    J = Y[:, :, None] * (np.eye(Y.shape[1]) - Y[:, None, :])
+    return np.einsum("ij,ijk->ik", dY, J)
+
+
+def _squared_error(P, Y, weight=None, scale=1.0):
+    """loss_i = w_i mean_j (P_ij - Y_ij)**2; grad = scale w 2 (P - Y) / n_outputs."""
+    w = np.ones(len(P)) if weight is None else weight
+    diff = P - Y
+    if P.ndim == 1:
+        return w * diff**2, scale * w * 2 * diff
+    n_outputs = P.shape[1]
+    return w * np.mean(diff**2, axis=1), scale * w[:, None] * 2 * diff / n_outputs
 
 
 def _f64(*arrays):
@@ -105,6 +121,47 @@ def test_softmax_of_a_single_class_and_of_no_rows(dtype):
     assert ops.softmax(np.array([[5.0], [-3.0]], dtype)).tolist() == [[1.0], [1.0]]
     assert ops.log_softmax(np.array([[5.0], [-3.0]], dtype)).tolist() == [[0.0], [0.0]]
     assert ops.softmax(np.empty((0, 3), dtype)).shape == (0, 3)
+
+
+# ------------------------------------------------------------------ softmax backward
+
+
+def test_softmax_backward_matches_the_jacobian(logits, rng, dtype, tol):
+    Y = ops.softmax(logits)
+    dY = rng.normal(size=logits.shape).astype(dtype)
+    dX = ops.softmax_backward(Y, dY)
+    assert dX.dtype == dtype and dX.shape == logits.shape
+    assert_allclose(dX, _softmax_backward(*_f64(Y, dY)).astype(dtype), **tol)
+
+
+def test_softmax_backward_matches_finite_differences(rng, num_grad, fd_tol):
+    Z = 2 * rng.normal(size=(4, 5))
+    dY = rng.normal(size=Z.shape)
+    dX = ops.softmax_backward(ops.softmax(Z), dY)
+    expected = num_grad(lambda L: np.sum(ops.softmax(L) * dY), Z)
+    assert_allclose(dX, expected, **fd_tol)
+
+
+def test_softmax_backward_in_place_and_into_out(logits, rng, dtype, tol):
+    Y = ops.softmax(logits)
+    dY = rng.normal(size=logits.shape).astype(dtype)
+    expected = ops.softmax_backward(Y, dY)
+    out = np.full_like(dY, np.nan)
+    assert ops.softmax_backward(Y, dY, out=out) is out
+    assert_allclose(out, expected, **tol)
+    assert ops.softmax_backward(Y, dY, out=dY) is dY
+    assert_allclose(dY, expected, **tol)
+
+
+def test_softmax_backward_of_a_constant_upstream_gradient_is_zero(logits, dtype):
+    # Softmax rows sum to 1, so moving every output by the same amount is not possible.
+    dX = ops.softmax_backward(ops.softmax(logits), np.full(logits.shape, 3.0, dtype))
+    assert_allclose(dX, 0, atol=8 * np.finfo(dtype).eps)
+
+
+def test_softmax_backward_of_empty_shapes(dtype):
+    assert ops.softmax_backward(*[np.empty((0, 3), dtype)] * 2).shape == (0, 3)
+    assert ops.softmax_backward(*[np.empty((2, 0), dtype)] * 2).shape == (2, 0)
 
 
 # ------------------------------------------------------------- softmax cross-entropy
@@ -241,6 +298,13 @@ def test_large_batches_take_the_threaded_path(rng, dtype, tol):
     loss, grad = ops.binary_cross_entropy(Z, T)
     assert_allclose(loss, expected_loss.astype(dtype), **tol)
     assert_allclose(grad, expected_grad.astype(dtype), **tol)
+    expected_loss, expected_grad = _squared_error(Z64, *_f64(T), scale=0.5)
+    loss, grad = ops.squared_error(Z, T, scale=0.5)
+    assert_allclose(loss, expected_loss.astype(dtype), **tol)
+    assert_allclose(grad, expected_grad.astype(dtype), **tol)
+    P = ops.softmax(Z)
+    expected = _softmax_backward(*_f64(P, T))
+    assert_allclose(ops.softmax_backward(P, T), expected.astype(dtype), **tol)
 
 
 # -------------------------------------------------------------- binary cross-entropy
@@ -329,3 +393,91 @@ def test_binary_cross_entropy_with_no_outputs_is_zero(dtype):
     empty = np.empty((3, 0), dtype)
     loss, grad = ops.binary_cross_entropy(empty, empty.copy())
     assert loss.tolist() == [0.0, 0.0, 0.0] and grad.shape == (3, 0)
+
+
+# --------------------------------------------------------------------- squared error
+
+SQUARED_ERROR_SHAPES = pytest.mark.parametrize(
+    "shape", [(7,), (7, 1), (7, 3)], ids=["1-D", "one-output", "multi-output"]
+)
+
+
+@SQUARED_ERROR_SHAPES
+def test_squared_error_matches_numpy(shape, rng, dtype, tol):
+    P = rng.normal(size=shape).astype(dtype)
+    Y = rng.normal(size=shape).astype(dtype)
+    loss, grad = ops.squared_error(P, Y)
+    assert loss.dtype == grad.dtype == dtype
+    assert loss.shape == (7,) and grad.shape == shape
+    expected_loss, expected_grad = _squared_error(*_f64(P, Y))
+    assert_allclose(loss, expected_loss.astype(dtype), **tol)
+    assert_allclose(grad, expected_grad.astype(dtype), **tol)
+
+
+@SQUARED_ERROR_SHAPES
+def test_squared_error_with_sample_weight_and_scale(shape, rng, dtype, tol):
+    P = rng.normal(size=shape).astype(dtype)
+    Y = rng.normal(size=shape).astype(dtype)
+    weight = rng.uniform(0.0, 3.0, size=7).astype(dtype)
+    weight[4] = 0
+    loss, grad = ops.squared_error(P, Y, sample_weight=weight, scale=1 / 7)
+    expected_loss, expected_grad = _squared_error(*_f64(P, Y, weight), 1 / 7)
+    assert_allclose(loss, expected_loss.astype(dtype), **tol)
+    assert_allclose(grad, expected_grad.astype(dtype), **tol)
+    assert loss[4] == 0 and not np.any(grad[4])
+
+
+@SQUARED_ERROR_SHAPES
+def test_squared_error_without_grad_and_in_place(shape, rng, dtype, tol):
+    P = rng.normal(size=shape).astype(dtype)
+    Y = rng.normal(size=shape).astype(dtype)
+    expected_loss, expected_grad = ops.squared_error(P, Y)
+    loss, grad = ops.squared_error(P, Y, with_grad=False)
+    assert grad is None
+    assert_allclose(loss, expected_loss, **tol)
+    loss, grad = ops.squared_error(P, Y, grad_out=P)
+    assert grad is P
+    assert_allclose(loss, expected_loss, **tol)
+    assert_allclose(P, expected_grad, **tol)
+
+
+def test_squared_error_into_preallocated_outputs(rng, dtype, tol):
+    P = rng.normal(size=(4, 2)).astype(dtype)
+    Y = rng.normal(size=(4, 2)).astype(dtype)
+    loss_out, grad_out = np.full(4, np.nan, dtype), np.full((4, 2), np.nan, dtype)
+    loss, grad = ops.squared_error(P, Y, loss_out=loss_out, grad_out=grad_out)
+    assert loss is loss_out and grad is grad_out
+    expected_loss, expected_grad = _squared_error(*_f64(P, Y))
+    assert_allclose(loss_out, expected_loss.astype(dtype), **tol)
+    assert_allclose(grad_out, expected_grad.astype(dtype), **tol)
+
+
+@pytest.mark.parametrize("shape", [(6,), (4, 3)], ids=["1-D", "multi-output"])
+def test_squared_error_grad_matches_finite_differences(shape, rng, num_grad, fd_tol):
+    P = rng.normal(size=shape)
+    Y = rng.normal(size=shape)
+    weight = rng.uniform(0.5, 2.0, size=shape[0])
+    _, grad = ops.squared_error(P, Y, sample_weight=weight)
+
+    def total_loss(L):
+        loss, _ = ops.squared_error(L, Y, sample_weight=weight, with_grad=False)
+        return loss.sum()
+
+    expected = num_grad(total_loss, P)
+    assert_allclose(grad, expected, **fd_tol)
+
+
+def test_squared_error_known_values(dtype):
+    P = np.array([[1.0, 2.0], [0.0, 0.0], [3.0, -1.0]], dtype)
+    Y = np.array([[1.0, 4.0], [0.0, 0.0], [0.0, 1.0]], dtype)
+    loss, grad = ops.squared_error(P, Y, scale=0.5)
+    assert loss.tolist() == [2.0, 0.0, 6.5]  # mean of (0, 4), (0, 0), (9, 4)
+    assert grad.tolist() == [[0.0, -1.0], [0.0, 0.0], [1.5, -1.0]]
+
+
+def test_squared_error_with_no_outputs_is_zero(dtype):
+    empty = np.empty((3, 0), dtype)
+    loss, grad = ops.squared_error(empty, empty.copy(), sample_weight=np.ones(3, dtype))
+    assert loss.tolist() == [0.0, 0.0, 0.0] and grad.shape == (3, 0)
+    loss, grad = ops.squared_error(np.empty(0, dtype), np.empty(0, dtype))
+    assert loss.shape == grad.shape == (0,)
