@@ -223,3 +223,97 @@ def test_binary_cross_entropy_multilabel_and_weighted_limits(dtype, tolerances):
         loss, grad = ops.binary_cross_entropy(logits, Y, sample_weight=weight)
     assert_array_equal(loss, np.zeros(2, dtype))
     assert_array_equal(grad, np.zeros((2, 2), dtype))
+
+
+def test_softmax_backward_limits(dtype, tolerances):
+    # Saturated rows (one-hot Y) pass nothing back; uniform rows pass dY minus its mean.
+    # NOTE: dot = sum(dY * Y) is a weighted mean of dY, so dY - dot cannot overflow
+    # while |dY| <= max / 2; beyond that the kernel may give inf (not tested).
+    big = np.finfo(dtype).max / 4
+    P = ops.softmax(_rows(dtype))
+    dY = np.tile(np.array([big, -big, 0.0], dtype), (6, 1))
+    dY[:, 1] = np.array([-big, 1e30, -1e4, -big, -big, -big], dtype)
+    with strict():
+        dX = ops.softmax_backward(P, dY)
+    assert np.all(np.isfinite(dX))
+    assert_array_equal(dX[:4], np.zeros((4, 3), dtype))
+    # Uniform rows: dX = (dY - mean dY) / 3, rounded at the scale of dY, not of dX.
+    y, d = P.astype(np.float64), dY.astype(np.float64)
+    expected = y * (d - np.sum(y * d, axis=1, keepdims=True))
+    atol = 4 * np.finfo(dtype).eps * float(big)
+    rtol = tolerances[dtype]["rtol"]
+    assert_allclose(dX, expected.astype(dtype), rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("target", ["zero", "equal"])
+def test_squared_error_limits(target, dtype, tolerances):
+    # One output per sample: loss = (x - y)**2 and grad = 2 (x - y). (x - y)**2 passes
+    # the float max for |x - y| >= 1e30 in float32 and at max in float64: the true loss
+    # is not representable there and becomes inf, never NaN.
+    X = _extremes(dtype)
+    y = np.zeros_like(X) if target == "zero" else X.copy()
+    with strict():
+        loss, grad = ops.squared_error(X, y)
+    assert not np.any(np.isnan(loss)) and not np.any(np.isnan(grad))
+    if target == "equal":  # exactly right, however huge: no loss, no pull
+        assert np.all(loss == 0) and np.all(grad == 0)
+        return
+    with np.errstate(over="ignore"):
+        x = X.astype(np.float64)
+        expected_loss, expected_grad = (x * x).astype(dtype), (2 * x).astype(dtype)
+    assert_allclose(loss, expected_loss, **tolerances[dtype])
+    assert_allclose(grad, expected_grad, **tolerances[dtype])
+    representable = np.abs(x) <= np.sqrt(np.finfo(dtype).max)
+    assert np.all(np.isfinite(loss[representable]))
+
+
+def test_squared_error_gradient_stays_finite_when_the_loss_overflows(dtype):
+    # 2 * weight / n_outputs is formed before it meets the difference: with 4 outputs
+    # and weight 0.5, a difference at the float max gives grad = max / 4, finite,
+    # although the squares overflow.
+    big = np.finfo(dtype).max
+    pred = np.array([[big, -big, 1e30, 0.0]], dtype)
+    weight = np.array([0.5], dtype)
+    with strict():
+        loss, grad = ops.squared_error(pred, np.zeros_like(pred), sample_weight=weight)
+    assert loss[0] == np.inf
+    quarter = dtype(0.25)
+    expected = np.array([[big * quarter, -big * quarter, 2.5e29, 0]], dtype)
+    assert_array_equal(grad, expected)
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.2, 0.5])
+def test_dropout_limits(rate, dtype, tolerances):
+    # Kept extremes are scaled by 1 / (1 - rate): finfo.max then overflows, as the true
+    # value does; dropped ones become exactly 0, and nothing becomes NaN.
+    X = _extremes(dtype)
+    U = np.linspace(0, 1, X.size, endpoint=False).astype(dtype)
+    mask = U.copy()
+    dY = X[::-1].copy()
+    with strict():
+        out = ops.dropout(X, mask, rate)
+        dX = ops.dropout_backward(mask, dY)
+    assert not np.any(np.isnan(out)) and not np.any(np.isnan(dX))
+    dropped = U < dtype(rate)
+    assert np.all(out[dropped] == 0) and np.all(dX[dropped] == 0)
+    keep = np.float64(dtype(1 / (1 - rate)))
+    with np.errstate(over="ignore"):
+        expected_out = np.where(dropped, 0, X.astype(np.float64) * keep).astype(dtype)
+        expected_dX = np.where(dropped, 0, dY.astype(np.float64) * keep).astype(dtype)
+    assert_allclose(out, expected_out, **tolerances[dtype])
+    assert_allclose(dX, expected_dX, **tolerances[dtype])
+
+
+def test_dropout_uniform_numbers_at_the_edges(dtype):
+    # U < rate drops: U == rate is kept, 0 is dropped (unless rate is 0), and the
+    # largest number below 1 is always kept.
+    rate = dtype(0.25)
+    below_one = np.nextafter(dtype(1), dtype(0))
+    U = np.array([0.0, np.nextafter(rate, dtype(0)), rate, below_one], dtype)
+    with strict():
+        ops.dropout(np.ones(4, dtype), U, float(rate))
+    keep = dtype(1 / (1 - float(rate)))
+    assert_array_equal(U, np.array([0, 0, keep, keep], dtype))
+    U = np.array([0.0, below_one], dtype)
+    ops.dropout(np.ones(2, dtype), U, 0.0)
+    assert_array_equal(U, [1, 1])

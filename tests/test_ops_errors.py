@@ -41,11 +41,21 @@ def _good_calls():
         "elu": (ops.elu, dict(X=X)),
         "elu_backward": (ops.elu_backward, dict(X=X, Y=_array(4, 6), dY=_array(4, 6))),
         "maxout": (ops.maxout, dict(X=X, pieces=2)),
+        "dropout": (
+            ops.dropout,
+            dict(X=X, U=np.linspace(0.0, 0.99, 24).reshape(4, 6), rate=0.5),
+        ),
+        "dropout_backward": (
+            ops.dropout_backward, dict(mask=_array(4, 6), dY=_array(4, 6))
+        ),
         "maxout_backward": (
             ops.maxout_backward,
             dict(dY=_array(4, 3), argmax=np.tile([0, 3, 5], (4, 1)), pieces=2),
         ),
         "softmax": (ops.softmax, dict(logits=_array(4, 3))),
+        "softmax_backward": (
+            ops.softmax_backward, dict(Y=_array(4, 3), dY=_array(4, 3))
+        ),
         "log_softmax": (ops.log_softmax, dict(logits=_array(4, 3))),
         "softmax_cross_entropy[labels]": (
             ops.softmax_cross_entropy,
@@ -62,6 +72,13 @@ def _good_calls():
         "binary_cross_entropy[2-D]": (
             ops.binary_cross_entropy,
             dict(logits=_array(4, 3), y=onehot, sample_weight=weight.copy()),
+        ),
+        "squared_error[1-D]": (
+            ops.squared_error, dict(pred=_array(4), y=binary, sample_weight=weight)
+        ),
+        "squared_error[2-D]": (
+            ops.squared_error,
+            dict(pred=_array(4, 3), y=onehot, sample_weight=weight.copy()),
         ),
         "dense_forward": (
             ops.dense_forward, dict(X=_array(4, 3), W=_array(3, 2), b=_array(2))
@@ -85,6 +102,10 @@ def _good_calls():
                 W=_array(4, 3), G=_array(4, 3), M=_array(4, 3), S=np.abs(_array(4, 3)),
                 learning_rate=0.1, t=1,
             ),
+        ),
+        "take_rows": (ops.take_rows, dict(X=X, indices=np.array([3, 0, 1]))),
+        "take_rows[labels]": (
+            ops.take_rows, dict(X=labels.astype(np.intp), indices=np.array([3, 0, 1]))
         ),
     }
 
@@ -139,8 +160,15 @@ def test_list_instead_of_ndarray(name, arg):
         _call(name, **{arg: value.tolist()})
 
 
+TAKE_ROWS = ("take_rows", "take_rows[labels]")
+
+
 @pytest.mark.parametrize("bad_dtype", [np.int64, np.int32, np.float16, np.complex128])
-@pytest.mark.parametrize("name, arg", _array_args(floats_only=True))
+@pytest.mark.parametrize(
+    # take_rows also gathers intp labels: its dtype errors have their own tests below.
+    "name, arg",
+    [p for p in _array_args(floats_only=True) if p.values[0] not in TAKE_ROWS],
+)
 def test_non_float_array(name, arg, bad_dtype):
     value = _good_calls()[name][1][arg]
     with pytest.raises(TypeError, match=rf"\b{arg} must have dtype float32 or float64"):
@@ -234,6 +262,22 @@ WRONG_SHAPES = [
     ("binary_cross_entropy[2-D]", "logits", _array(4, 3, 1), "must be 1-D or 2-D"),
     ("binary_cross_entropy[2-D]", "sample_weight", _array(5), "5 entries for 4"),
     ("binary_cross_entropy[1-D]", "sample_weight", _array(12), "12 entries for 4"),
+    ("softmax_backward", "Y", _array(12), "Y must be 2-D"),
+    ("softmax_backward", "dY", _array(4, 2), "dY has shape"),
+    ("softmax_backward", "dY", _array(12), "dY has shape"),
+    ("squared_error[1-D]", "y", _array(4, 1), "y has shape"),
+    ("squared_error[2-D]", "y", _array(4, 2), "y has shape"),
+    ("squared_error[2-D]", "pred", _array(4, 3, 1), "pred must be 1-D or 2-D"),
+    ("squared_error[2-D]", "sample_weight", _array(5), "5 entries for 4"),
+    ("squared_error[1-D]", "sample_weight", _array(4, 1), "must be 1-D"),
+    ("dropout", "U", _array(4, 5), "U has shape"),
+    ("dropout", "U", _array(24), "U has shape"),
+    ("dropout_backward", "dY", _array(4, 5), "dY has shape"),
+    ("dropout_backward", "mask", _array(6, 4), "dY has shape"),
+    ("take_rows", "X", _array(2, 3, 4), "X must be 1-D or 2-D"),
+    ("take_rows", "X", np.ones(()), "X must be 1-D or 2-D"),
+    ("take_rows", "indices", np.zeros((3, 1), np.intp), "indices must be 1-D"),
+    ("take_rows", "indices", np.zeros((), np.intp), "indices must be 1-D"),
     ("dense_forward", "W", _array(4, 2), "X has 3 features but W expects 4"),
     ("dense_forward", "X", _array(12), "X must be 2-D"),
     ("dense_forward", "W", _array(6), "W must be 2-D"),
@@ -276,7 +320,10 @@ OUTPUTS = [
     ("elu_backward", "out", (4, 6)),
     ("maxout", "out", (4, 3)),
     ("maxout_backward", "out", (4, 6)),
+    ("dropout", "out", (4, 6)),
+    ("dropout_backward", "out", (4, 6)),
     ("softmax", "out", (4, 3)),
+    ("softmax_backward", "out", (4, 3)),
     ("log_softmax", "out", (4, 3)),
     ("softmax_cross_entropy[labels]", "loss_out", (4,)),
     ("softmax_cross_entropy[labels]", "grad_out", (4, 3)),
@@ -286,6 +333,10 @@ OUTPUTS = [
     ("binary_cross_entropy[1-D]", "grad_out", (4,)),
     ("binary_cross_entropy[2-D]", "loss_out", (4,)),
     ("binary_cross_entropy[2-D]", "grad_out", (4, 3)),
+    ("squared_error[1-D]", "loss_out", (4,)),
+    ("squared_error[1-D]", "grad_out", (4,)),
+    ("squared_error[2-D]", "loss_out", (4,)),
+    ("squared_error[2-D]", "grad_out", (4, 3)),
     ("dense_forward", "out", (4, 2)),
     ("dense_backward", "dW", (3, 2)),
     ("dense_backward", "db", (2,)),
@@ -380,7 +431,13 @@ OVERLAPS = [
     ("elu_backward", "out", "dY"),
     ("maxout", "out", "X"),
     ("maxout_backward", "out", "dY"),
+    ("dropout", "out", "X"),
+    ("dropout", "out", "U"),
+    ("dropout_backward", "out", "mask"),
+    ("dropout_backward", "out", "dY"),
     ("softmax", "out", "logits"),
+    ("softmax_backward", "out", "Y"),
+    ("softmax_backward", "out", "dY"),
     ("log_softmax", "out", "logits"),
     ("softmax_cross_entropy[labels]", "loss_out", "logits"),
     ("softmax_cross_entropy[labels]", "grad_out", "logits"),
@@ -394,6 +451,11 @@ OVERLAPS = [
     ("binary_cross_entropy[1-D]", "loss_out", "y"),
     ("binary_cross_entropy[1-D]", "loss_out", "sample_weight"),
     ("binary_cross_entropy[2-D]", "grad_out", "sample_weight"),
+    ("squared_error[2-D]", "loss_out", "pred"),
+    ("squared_error[2-D]", "grad_out", "pred"),
+    ("squared_error[2-D]", "grad_out", "y"),
+    ("squared_error[1-D]", "grad_out", "y"),
+    ("squared_error[1-D]", "loss_out", "sample_weight"),
     ("dense_forward", "out", "X"),
     ("dense_forward", "out", "W"),
     ("dense_forward", "out", "b"),
@@ -420,6 +482,7 @@ def test_output_partially_overlapping_an_input(name, out, arg):
     [
         ("softmax_cross_entropy[labels]", "loss_out", "grad_out", ((4,), (4, 3))),
         ("binary_cross_entropy[1-D]", "loss_out", "grad_out", ((4,), (4,))),
+        ("squared_error[2-D]", "loss_out", "grad_out", ((4,), (4, 3))),
         ("dense_backward", "dW", "db", ((3, 2), (2,))),
         ("dense_backward", "dW", "dX", ((3, 2), (4, 3))),
         ("dense_backward", "db", "dX", ((2,), (4, 3))),
@@ -442,12 +505,16 @@ def test_outputs_overlapping_each_other(name, first, second, shapes):
         ("elu_backward", "out", "Y"),
         ("softmax_cross_entropy[targets]", "grad_out", "y"),
         ("binary_cross_entropy[2-D]", "grad_out", "y"),
+        ("squared_error[2-D]", "grad_out", "y"),
+        ("softmax_backward", "out", "Y"),
+        ("dropout", "out", "U"),
+        ("dropout_backward", "out", "mask"),
         ("dense_backward", "dX", "X"),
         ("dense_backward", "dW", "W"),
     ],
 )
 def test_output_may_not_be_an_input_that_is_not_in_place(name, out, arg):
-    # Only X (forward), dY (backward) and logits (losses) may double as the output.
+    # Only X (forward), dY (backward) and logits or pred (losses) may be the output.
     value = _good_calls()[name][1][arg]
     with pytest.raises(ValueError, match=rf"\b{out} overlaps {arg}"):
         _call(name, **{arg: value, out: value})
@@ -649,8 +716,149 @@ def test_bad_adam_hyperparameters(changes, message):
         ("elu_backward", dict(alpha=math.nan), "alpha must be finite"),
         ("softmax_cross_entropy[labels]", dict(scale=math.nan), "scale must be finite"),
         ("binary_cross_entropy[2-D]", dict(scale=math.inf), "scale must be finite"),
+        ("squared_error[1-D]", dict(scale=math.nan), "scale must be finite"),
     ],
 )
 def test_bad_scalar_parameters(name, changes, message):
     with pytest.raises(ValueError, match=message):
         _call(name, **changes)
+
+
+# ---------------------------------------------------------------------------- dropout
+
+
+def test_dropout_uniform_numbers_must_be_writeable():
+    U = np.linspace(0.0, 0.99, 24).reshape(4, 6)
+    U.flags.writeable = False
+    with pytest.raises(ValueError, match="U is read-only; it is written in place"):
+        _call("dropout", U=U)
+
+
+@pytest.mark.parametrize("how", ["same", "partial"])
+def test_dropout_uniform_numbers_must_not_overlap_x(how):
+    X = _array(4, 6)
+    if how == "same":
+        U = X
+    else:
+        X, U = _overlapping(X, (4, 6), offset=3)
+    with pytest.raises(ValueError, match="U overlaps X"):
+        _call("dropout", X=X, U=U)
+
+
+@pytest.mark.parametrize(
+    "rate, error, message",
+    [
+        (1.0, ValueError, r"rate must be in \[0, 1\), got 1.0"),
+        (1.5, ValueError, r"rate must be in \[0, 1\), got 1.5"),
+        (-0.1, ValueError, r"rate must be in \[0, 1\), got -0.1"),
+        (math.nan, ValueError, "rate must be finite"),
+        (None, TypeError, "rate must be a real number, got NoneType"),
+        ("0.5", TypeError, "rate must be a real number, got str"),
+    ],
+    ids=["one", "above-one", "negative", "nan", "None", "str"],
+)
+def test_bad_dropout_rate(rate, error, message):
+    U = np.linspace(0.0, 0.99, 24).reshape(4, 6)
+    with pytest.raises(error, match=message):
+        _call("dropout", U=U, rate=rate)
+    assert np.all(U == np.linspace(0.0, 0.99, 24).reshape(4, 6))  # no mask written
+
+
+# -------------------------------------------------------------------------- take_rows
+
+INTP = np.dtype(np.intp)  # int64 on 64-bit platforms
+
+
+@pytest.mark.parametrize(
+    "bad_dtype", [np.int32, np.uint64, np.float16, np.complex128, np.bool_]
+)
+def test_take_rows_x_dtype(bad_dtype):
+    message = rf"X must have dtype float32, float64 or intp, got {np.dtype(bad_dtype)}"
+    with pytest.raises(TypeError, match=message):
+        _call("take_rows", X=_array(4, 6).astype(bad_dtype))
+
+
+@pytest.mark.parametrize("bad_dtype", [np.int32, np.uint64, np.float64, np.bool_])
+def test_take_rows_indices_must_be_intp(bad_dtype):
+    message = rf"indices must have dtype intp, got {np.dtype(bad_dtype)}; pass indices"
+    with pytest.raises(TypeError, match=message):
+        _call("take_rows", indices=np.array([3, 0, 1]).astype(bad_dtype))
+
+
+def test_take_rows_indices_must_be_contiguous():
+    perm = np.array([3, 9, 0, 9, 1, 9])
+    with pytest.raises(ValueError, match=r"indices must be C-contiguous"):
+        _call("take_rows", indices=perm[::2])
+    _call("take_rows", indices=perm[2:5] % 4)  # a contiguous slice view is fine
+
+
+@pytest.mark.parametrize("bad, position", [(-1, 1), (4, 2), (2**40, 0)])
+@pytest.mark.parametrize("name", ["take_rows", "take_rows[labels]"])
+def test_take_rows_index_out_of_range(name, bad, position):
+    indices = np.array([3, 0, 1])
+    indices[position] = bad
+    message = rf"indices\[{position}\] = {bad} is out of range for X with 4 rows"
+    with pytest.raises(ValueError, match=message):
+        _call(name, indices=indices)
+
+
+@pytest.mark.parametrize(
+    "name, bad, error, message",
+    [
+        ("take_rows", [[0.0] * 6] * 3, TypeError, "out must be a numpy.ndarray"),
+        ("take_rows", np.empty((3, 6), np.float32), TypeError,
+         "out must have dtype float64, got float32"),
+        ("take_rows", np.empty((3, 6), np.intp), TypeError,
+         f"out must have dtype float64, got {INTP}"),
+        ("take_rows[labels]", np.empty(3), TypeError,
+         f"out must have dtype {INTP}, got float64"),
+        ("take_rows", np.empty((3, 5)), ValueError,
+         r"out must have shape \(3, 6\), got \(3, 5\)"),
+        ("take_rows", np.empty((4, 6)), ValueError, r"out must have shape \(3, 6\)"),
+        ("take_rows", np.empty(18), ValueError, r"out must have shape \(3, 6\)"),
+        ("take_rows[labels]", np.empty((3, 1), np.intp), ValueError,
+         r"out must have shape \(3,\)"),
+        ("take_rows", _strided(np.empty((3, 6))), ValueError,
+         "out must be C-contiguous"),
+        ("take_rows", np.asfortranarray(np.empty((3, 6))), ValueError,
+         "out must be C-contiguous"),
+        ("take_rows", _read_only(np.empty((3, 6))), ValueError, "out is read-only"),
+    ],
+    ids=[
+        "list", "float32", "intp-for-floats", "float-for-labels", "columns", "rows",
+        "flat", "2-D-for-labels", "strided", "fortran", "read-only",
+    ],
+)
+def test_take_rows_bad_out(name, bad, error, message):
+    with pytest.raises(error, match=message):
+        _call(name, out=bad)
+
+
+@pytest.mark.parametrize("how", ["same", "partial"])
+def test_take_rows_out_must_not_overlap_x(how):
+    X = _array(3, 6)
+    if how == "same":
+        with pytest.raises(ValueError, match="out overlaps X"):
+            ops.take_rows(X, np.array([2, 0, 1]), out=X)
+    else:
+        X, out = _overlapping(X, (3, 6), offset=5)
+        with pytest.raises(ValueError, match="out overlaps X"):
+            ops.take_rows(X, np.array([2, 0, 1]), out=out)
+
+
+def test_take_rows_out_must_not_overlap_indices():
+    labels = np.array([0, 2, 1, 2], np.intp)
+    indices = np.array([3, 0, 1])
+    with pytest.raises(ValueError, match="out overlaps indices"):
+        ops.take_rows(labels, indices, out=indices)
+    buffer = np.array([3, 0, 1, 2, 2])
+    with pytest.raises(ValueError, match="out overlaps indices"):
+        ops.take_rows(labels, buffer[:3], out=buffer[2:])
+
+
+def test_take_rows_out_next_to_an_input_is_fine():
+    # Adjacent but disjoint slices of one buffer share no byte.
+    buffer = np.array([3, 0, 1, 9, 9, 9])
+    out = buffer[3:]
+    assert ops.take_rows(np.array([5, 6, 7, 8]), buffer[:3], out=out) is out
+    np.testing.assert_array_equal(buffer, [3, 0, 1, 8, 5, 6])
