@@ -1,0 +1,447 @@
+"""fastnn.Sequential training against PyTorch CPU and scikit-learn's MLPClassifier.
+
+    cd <repo> && PYTHONPATH=. python benchmarks/bench_sequential.py [--quick]
+        [--threads N] [--epochs N] [--case a|b] [--no-torch|--no-sklearn|--no-fastnn]
+
+Two cases, one table each, ratios first (> 1 means fastnn is faster):
+(a) scikit-learn's digits (scaled by 1/16), 64 -> Dense(100, relu) -> Dense(10,
+    softmax), batch 32: per-batch overhead is the whole cost;
+(b) synthetic, 60000 x 784 -> Dense(256, relu) -> Dense(10, softmax), batch 200:
+    GEMM-bound.
+Every contender trains a fresh network on the same float32 arrays with the same
+hyperparameters (SGD with momentum 0.9, one learning rate per case, a new shuffle
+every epoch) for the same number of epochs, one epoch per call. Each epoch is timed;
+the first is the warm-up, seconds per epoch is the median (min-max) of the others.
+Quality beside speed: each library's own mean training loss over its last epoch, then
+held-out log-loss and accuracy, computed by one NumPy function from each contender's
+predicted probabilities. Then each TARGET as PASS or MISS.
+
+NOTE: PyTorch (OpenMP) trains in a child process that runs no NumPy BLAS, because
+OpenBLAS's threads spin for ~0.1 s after a GEMM and fight other thread pools for the
+cores (BENCHMARKING.md: a digits epoch went from 19 to 244 ms). For the same reason
+the parent rests between contenders, and every thread pool is capped at --threads.
+"""
+
+import argparse
+import inspect
+import json
+import math
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+from collections import namedtuple
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+F32 = np.float32
+MOMENTUM, SEED, REST = 0.9, 0, 0.3  # REST: seconds for spinning threads to go idle
+Case = namedtuple("Case", "key title hidden batch_size lr target")
+CASES = {
+    "a": Case("a", "digits", 100, 32, 0.01, 5.0),
+    "b": Case("b", "synthetic", 256, 200, 0.01, 1.0),  # 0.05 diverged on some data
+}
+# epochs per case (the first is the warm-up), training rows of (b)
+MODES = {"full": (dict(a=21, b=8), 60_000), "quick": (dict(a=6, b=4), 20_000)}
+SKLEARN_AIM = 10.0  # not a spec target: fastnn means to beat scikit-learn 10x
+QUALITY_SLACK = 0.02  # held-out accuracy fastnn may trail the best peer by
+BUSY = 0.25  # CPUs other processes took from a contender: past this, no verdict
+
+
+# -------------------------------------------------------------------------- the data
+
+
+def digits_data():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    X, X_test, y, y_test = train_test_split((X / 16).astype(F32), y.astype(np.int64),
+                                            test_size=0.2, stratify=y,
+                                            random_state=SEED)
+    return dict(X=X, y=y, X_test=X_test, y_test=y_test)
+
+
+def synthetic_data(n_train, n_test=10_000):
+    """Ten Gaussian classes, 2 clusters each, in 40 of 784 standard-normal features
+    (class_sep 2: PyTorch gets ~95 % held out after 3 epochs, not all of it)."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=60_000 + n_test, n_features=784,
+                               n_informative=40, n_redundant=0, n_classes=10,
+                               n_clusters_per_class=2, flip_y=0.01, class_sep=2.0,
+                               random_state=SEED)
+    X, y = X.astype(F32), y.astype(np.int64)
+    # the held-out rows are the last ones, the same in --quick
+    return dict(X=X[:n_train], y=y[:n_train], X_test=X[-n_test:], y_test=y[-n_test:])
+
+
+def held_out(proba, y):
+    """Log-loss (probabilities clipped at 1e-7, as Keras) and accuracy, in NumPy."""
+    proba = np.asarray(proba, dtype=np.float64)
+    p = np.clip(proba[np.arange(len(y)), y], 1e-7, 1.0)
+    return dict(test_loss=float(-np.log(p).mean()),
+                test_acc=float((proba.argmax(axis=1) == y).mean()))
+
+
+# ------------------------------------------------------------------- the contenders
+# Each trains a fresh network for `epochs` epochs, one call per epoch, and returns
+# dict(times=[seconds per epoch], train_loss=..., test_loss=..., test_acc=..., note=...)
+# or dict(error=...).
+
+
+def accepted(function, **kwargs):
+    """The keyword arguments among ``kwargs`` that ``function`` takes."""
+    params = inspect.signature(function).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return kwargs
+    return {k: v for k, v in kwargs.items() if k in params}
+
+
+def train_fastnn(case, data, epochs):
+    """fastnn.Sequential, Keras-style: fit(epochs=1) again and again on one model."""
+    try:
+        import fastnn
+        from fastnn.layers import Dense
+        from fastnn.optimizers import SGD
+
+        fastnn.Sequential  # noqa: B018
+    except (ImportError, AttributeError) as error:
+        return dict(error=f"fastnn.Sequential is not available ({error})")
+    X, y, n_classes = data["X"], data["y"], int(data["y"].max()) + 1
+    model = fastnn.Sequential([Dense(case.hidden, activation="relu",
+                                     input_dim=X.shape[1]),
+                               Dense(n_classes, activation="softmax")], seed=SEED)
+    model.compile(optimizer=SGD(learning_rate=case.lr, momentum=MOMENTUM),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    fit_kw = accepted(model.fit, verbose=0, shuffle=True)
+    times, losses = [], []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        history = model.fit(X, y, batch_size=case.batch_size, epochs=1, **fit_kw)
+        times.append(time.perf_counter() - start)
+        losses.append(float(history.history["loss"][-1]))
+    proba = model.predict(data["X_test"], batch_size=1000)
+    result = dict(times=times, train_loss=losses[-1], **held_out(proba, data["y_test"]))
+    scores = model.evaluate(data["X_test"], data["y_test"], batch_size=1000,
+                            **accepted(model.evaluate, verbose=0))
+    loss, acc = (list(np.ravel(scores)) + [math.nan])[:2]
+    init = {name: p.default for name, p in inspect.signature(Dense).parameters.items()
+            if name.endswith("initializer")}
+    result["note"] = (f"weights {model.get_weights()[0].dtype}, init "
+                      f"{'/'.join(map(str, init.values())) or '?'}; evaluate() = "
+                      f"({loss:.4g}, {acc:.4g})")
+    # NOTE: evaluate() may take the loss from the logits, unclipped: a few rows with
+    # p < 1e-7 then move it by a little against held_out's clipped figure
+    if not (math.isclose(loss, result["test_loss"], rel_tol=0.02)
+            and math.isclose(acc, result["test_acc"], abs_tol=1e-9)):
+        result["note"] += " DISAGREES with predict()"
+    return result
+
+
+def train_sklearn(case, data, epochs):
+    """MLPClassifier, solver='sgd': partial_fit runs one epoch, keeps the momentum."""
+    from sklearn.neural_network import MLPClassifier
+
+    model = MLPClassifier(hidden_layer_sizes=(case.hidden,), activation="relu",
+                          solver="sgd", alpha=0.0, batch_size=case.batch_size,
+                          learning_rate="constant", learning_rate_init=case.lr,
+                          momentum=MOMENTUM, nesterovs_momentum=False, shuffle=True,
+                          random_state=SEED)
+    classes, times = np.unique(data["y"]), []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.partial_fit(data["X"], data["y"], classes=classes)
+        times.append(time.perf_counter() - start)
+    proba = model.predict_proba(data["X_test"])
+    return dict(times=times, train_loss=float(model.loss_curve_[-1]),
+                note=f"weights {model.coefs_[0].dtype}",
+                **held_out(proba, data["y_test"]))
+
+
+def train_torch(case, data, epochs):
+    """The usual PyTorch loop: randperm, index a batch, zero_grad, backward, step."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    torch.manual_seed(SEED)
+    X, y = torch.from_numpy(data["X"]), torch.from_numpy(data["y"])
+    n, n_classes = len(X), int(y.max()) + 1
+    model = nn.Sequential(nn.Linear(X.shape[1], case.hidden), nn.ReLU(),
+                          nn.Linear(case.hidden, n_classes))
+    for layer in model[::2]:  # Keras' glorot_uniform and zeros, not torch's default
+        nn.init.xavier_uniform_(layer.weight)
+        nn.init.zeros_(layer.bias)
+    optimizer = torch.optim.SGD(model.parameters(), lr=case.lr, momentum=MOMENTUM)
+    times, losses = [], []
+    for _ in range(epochs):
+        start, total = time.perf_counter(), 0.0
+        order = torch.randperm(n)
+        for i in range(0, n, case.batch_size):
+            batch = order[i:i + case.batch_size]
+            loss = F.cross_entropy(model(X[batch]), y[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(batch)
+        times.append(time.perf_counter() - start)
+        losses.append(total / n)
+    with torch.inference_mode():
+        proba = torch.softmax(model(torch.from_numpy(data["X_test"])), dim=1).numpy()
+    return dict(times=times, train_loss=losses[-1], note=f"weights {proba.dtype}",
+                **held_out(proba, data["y_test"]))
+
+
+# ------------------------------------------------------------------------- machinery
+
+
+def torch_worker(args):
+    """Child process: train every case with PyTorch, print one JSON line."""
+    try:
+        import torch
+    except ImportError as error:
+        return print(json.dumps(dict(error=str(error))))
+    torch.set_num_threads(args.threads)
+    spec = json.loads((Path(args.data) / "spec.json").read_text())
+    results = {}
+    for key, epochs in spec.items():  # np.load runs no BLAS
+        data = {k: np.load(Path(args.data) / f"{key}_{k}.npy")
+                for k in ("X", "y", "X_test", "y_test")}
+        results[key] = watched(train_torch, CASES[key], data, epochs)
+    print(json.dumps(dict(version=torch.__version__, threads=torch.get_num_threads(),
+                          interop=torch.get_num_interop_threads(), results=results)))
+
+
+def run_torch_worker(args, datasets, epochs):
+    if args.no_torch:
+        return dict(error="--no-torch")
+    with tempfile.TemporaryDirectory(prefix="bench_sequential_") as folder:
+        for key, data in datasets.items():
+            for name, array in data.items():
+                np.save(Path(folder) / f"{key}_{name}.npy", array)
+        spec = {key: epochs[key] for key in datasets}
+        (Path(folder) / "spec.json").write_text(json.dumps(spec))
+        time.sleep(REST)  # this process's BLAS threads made the data: let them sleep
+        worker = subprocess.run([sys.executable, __file__, "--torch-worker", "--data",
+                                 folder, "--threads", f"{args.threads}"],
+                                capture_output=True, text=True)
+    if worker.returncode:
+        sys.exit(f"ABORT: the torch worker failed:\n{worker.stderr}")
+    return json.loads(worker.stdout.splitlines()[-1])
+
+
+def watched(train, case, data, epochs):
+    """``train``'s result, plus how many CPUs other processes used meanwhile."""
+    start, foreign = time.perf_counter(), foreign_cpu_seconds()
+    result = train(case, data, epochs)
+    seconds = time.perf_counter() - start
+    busy = (foreign_cpu_seconds() - foreign) / seconds  # NOTE: in 10 ms clock ticks
+    return dict(result, busy=max(busy, 0.0))
+
+
+def run_in_process(who, train, case, data, epochs):
+    time.sleep(REST)
+    try:
+        return watched(train, case, data, epochs)
+    except Exception as error:  # a half-written contender must not hide the others
+        traceback.print_exc()
+        return dict(error=f"{who} failed: {type(error).__name__}: {error}")
+
+
+def foreign_cpu_seconds():
+    """CPU time the machine gave to anything but this run (steal included)."""
+    if not os.path.exists("/proc/stat"):
+        return math.nan
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split()[1:9]]
+    busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # not idle
+    ours = [resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                 resource.RUSAGE_CHILDREN)]
+    return busy - sum(u.ru_utime + u.ru_stime for u in ours)
+
+
+def seconds_per_epoch(result):
+    """Median, min, max of the timed epochs (all but the warm-up), or None."""
+    times = result.get("times", [])[1:]
+    return (np.median(times), min(times), max(times)) if times else None
+
+
+def cell(stats):
+    """'median (min-max)' in milliseconds, or n/a."""
+    if stats is None:
+        return "n/a"
+    ms = (1e3 * t for t in stats)
+    return "{} ({}-{})".format(*(f"{t:.3g}" if t < 100 else f"{t:.0f}" for t in ms))
+
+
+def header(args, pools, peer, versions, other_cpus):
+    cpu = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").open()
+           if line.startswith("model name")] if os.path.exists("/proc/cpuinfo") else []
+    print("fastnn.Sequential vs PyTorch CPU vs scikit-learn MLPClassifier, training.\n"
+          "Each contender trains a fresh network on the same float32 arrays with the "
+          "same hyperparameters for the same\nnumber of epochs, one epoch per call; "
+          "ms per epoch: median (min-max) of every epoch but the first (warm-up).\n"
+          "Ratios of medians: > 1 means fastnn is faster.")
+    print(f"machine: {cpu[0] if cpu else platform.processor()}, {os.cpu_count()} "
+          f"logical CPUs; other processes used {other_cpus:.2f} of them during the run")
+    if other_cpus > 0.1:
+        print("WARNING: the machine was busy; these figures measure the contention.")
+    git = subprocess.run(["git", "-C", Path(__file__).parent, "describe", "--always",
+                          "--dirty"], capture_output=True, text=True).stdout.strip()
+    print(f"fastnn git {git or 'n/a'}; " + ", ".join(versions)
+          + f"; Python {platform.python_version()}")
+    print(f"threads: --threads {args.threads} for every contender. fastnn + sklearn "
+          f"process (threadpoolctl): {pools}; fastnn's fit may lower its own pools")
+    if "threads" in peer:
+        print(f"  torch process: torch.get_num_threads() = {peer['threads']} "
+              f"(interop {peer['interop']})")
+    print("fastnn: Sequential.fit(epochs=1) per epoch, compiled with "
+          "metrics=['accuracy'] (it also counts training\n  accuracy, the peers do "
+          "not); sklearn: partial_fit per epoch; torch: randperm, X[batch], "
+          "zero_grad,\n  backward, step.")
+    print("init: fastnn Dense's default; torch xavier_uniform_ weights, zero biases "
+          "(Keras' glorot_uniform/zeros; torch's own\n  default is U(+-1/sqrt(fan_in)) "
+          "for both); sklearn its own U(+-sqrt(6/(fan_in+fan_out))) for weights and "
+          "biases.\nloss: softmax + cross-entropy (torch: F.cross_entropy on the "
+          "logits), no L2 (sklearn alpha=0). SGD momentum 0.9,\n  not Nesterov: "
+          "v = 0.9 v - lr g, w += v (torch's v = 0.9 v + g, w -= lr v is the same "
+          "for a constant lr).\ntrain loss: each library's mean over its last epoch; "
+          "held-out loss (clipped at 1e-7) and accuracy: one NumPy\n  function on each "
+          "contender's predicted probabilities.\nbusy: CPUs other processes used "
+          "while that contender trained (of the machine's "
+          f"{os.cpu_count()}); above 0.1 the row measures contention.")
+
+
+def table(case, data, epochs, results, names):
+    rows, n_in = len(data["X"]), data["X"].shape[1]
+    print(f"\n({case.key}) {case.title}: {rows}x{n_in} float32 -> Dense({case.hidden}, "
+          f"relu) -> Dense(10, softmax), batch {case.batch_size}, SGD lr {case.lr:g} "
+          f"momentum {MOMENTUM:g},\n    {epochs} epochs (1 warm-up + {epochs - 1} "
+          f"timed); held out: {len(data['X_test'])} rows")
+    print(f"{'contender':14}{'time/fastnn':>12}{'ms per epoch':>24}{'train loss':>12}"
+          f"{'held-out loss':>15}{'held-out acc':>14}{'busy':>6}  notes")
+    for who in names:  # fastnn, then the peers
+        result, r = results[who], ratio(results, who)
+        quality = (f"{result[k]:.4f}" if k in result else "n/a"
+                   for k in ("train_loss", "test_loss", "test_acc"))
+        r = "n/a" if r is None else f"{r:.2f}"
+        busy = f"{result['busy']:.2f}" if "times" in result else "n/a"
+        print(f"{names[who]:14}{r:>12}{cell(seconds_per_epoch(result)):>24}"
+              + "".join(f"{q:>{w}}" for q, w in zip(quality, (12, 15, 14)))
+              + f"{busy:>6}"
+              + f"  {result.get('note') or result.get('error', '')}")
+
+
+def ratio(by, who):
+    """``who``'s median seconds per epoch over fastnn's, or None."""
+    stats, base = seconds_per_epoch(by[who]), seconds_per_epoch(by["fastnn"])
+    return stats[0] / base[0] if stats and base else None
+
+
+def verdict(by, who, goal, words=("PASS", "MISS")):
+    r = ratio(by, who)
+    if r is None:
+        return "n/a ", "n/a"
+    busy = max(by[w].get("busy", 0.0) for w in ("fastnn", who))
+    if busy > BUSY:  # contention, not the libraries, would decide it
+        return "BUSY", f"{r:.2f} while other processes took {busy:.2f} CPUs: rerun"
+    return words[bool(r < goal)], f"{r:.2f}"
+
+
+def verdicts(results):
+    print(f"\nTARGETS (BUSY: no verdict, other processes took > {BUSY:g} CPUs)")
+    for key, by in results.items():
+        goal = CASES[key].target
+        word, measured = verdict(by, "torch", goal)
+        print(f"  {word}  ({key}) {CASES[key].title}: torch/fastnn >= {goal:g}, "
+              f"measured {measured}")
+    for key, by in results.items():
+        word, measured = verdict(by, "sklearn", SKLEARN_AIM, ("met ", "not "))
+        print(f"  {word}  ({key}) {CASES[key].title}: sklearn/fastnn >= "
+              f"{SKLEARN_AIM:g} (aim, not a spec target), measured {measured}")
+    print(f"QUALITY (fastnn's held-out accuracy at most {QUALITY_SLACK:g} below the "
+          "best peer's)")
+    for key, by in results.items():
+        peers = [r["test_acc"] for who, r in by.items()
+                 if who != "fastnn" and "test_acc" in r]
+        if "test_acc" not in by["fastnn"] or not peers:
+            print(f"  n/a   ({key}) {CASES[key].title}")
+            continue
+        ok = by["fastnn"]["test_acc"] >= max(peers) - QUALITY_SLACK
+        print(f"  {'PASS' if ok else 'MISS'}  ({key}) {CASES[key].title}: fastnn "
+              f"{by['fastnn']['test_acc']:.4f}, best peer {max(peers):.4f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer epochs, 20000 rows in (b); for CI smoke")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="cap every thread pool of every contender at this")
+    parser.add_argument("--epochs", type=int,
+                        help="epochs per case, the first a warm-up (>= 2)")
+    parser.add_argument("--case", choices=sorted(CASES), help="run only this case")
+    for who in ("torch", "sklearn", "fastnn"):
+        parser.add_argument(f"--no-{who}", action="store_true", help=f"leave {who} out")
+    parser.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.torch_worker:
+        return torch_worker(args)
+    if args.epochs is not None and args.epochs < 2:
+        parser.error("--epochs must be at least 2 (a warm-up and one timed epoch)")
+    epochs, n_train = MODES["quick" if args.quick else "full"]
+    keys = [args.case] if args.case else list(CASES)
+    epochs = {key: args.epochs or epochs[key] for key in keys}
+
+    import scipy
+    import sklearn
+    import sklearn.neural_network  # noqa: F401  (load every pool before capping them)
+
+    versions = [f"numpy {np.__version__}", f"scipy {scipy.__version__}",
+                f"scikit-learn {sklearn.__version__}"]
+    try:
+        import fastnn
+        from fastnn import ops
+        versions.insert(0, f"fastnn {fastnn.__version__} SIMD {ops.SIMD}")
+    except Exception as error:  # noqa: BLE001  (absent or half-written: say so)
+        versions.insert(0, f"fastnn n/a ({type(error).__name__}: {error})")
+
+    start, foreign = time.perf_counter(), foreign_cpu_seconds()
+    with threadpool_limits(limits=args.threads):
+        makers = dict(a=digits_data, b=lambda: synthetic_data(n_train))
+        datasets = {key: makers[key]() for key in keys}
+        peer = run_torch_worker(args, datasets, epochs)
+        results = {}
+        for key in keys:
+            results[key] = by = {}
+            for who, train in (("fastnn", train_fastnn), ("sklearn", train_sklearn)):
+                if getattr(args, f"no_{who}"):
+                    by[who] = dict(error=f"--no-{who}")
+                else:
+                    by[who] = run_in_process(who, train, CASES[key], datasets[key],
+                                             epochs[key])
+            by["torch"] = peer.get("results", {}).get(key,
+                                                      dict(error=peer.get("error")))
+        pools = ", ".join(f"{p['prefix']} ({Path(p['filepath']).parent.name}) "
+                          f"{p['num_threads']}" for p in threadpool_info())
+    other_cpus = (foreign_cpu_seconds() - foreign) / (time.perf_counter() - start)
+    versions.append(f"torch {peer.get('version', 'n/a')}")
+    header(args, pools, peer, versions, other_cpus)
+    names = dict(fastnn="fastnn", torch="PyTorch", sklearn="scikit-learn")  # row order
+    for key in keys:
+        table(CASES[key], datasets[key], epochs[key], results[key], names)
+    verdicts(results)
+
+
+if __name__ == "__main__":
+    main()
