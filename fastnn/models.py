@@ -1,0 +1,572 @@
+"""``Sequential``: a Keras-style stack of layers with compile / fit / evaluate / predict.
+
+The training loop allocates nothing per batch. Every weight of the model lives in one
+flat vector (each layer's ``W`` and ``b`` are views into it), so the optimizer updates
+all of them with one kernel call; mini-batches are gathered by index into buffers
+sized once per batch size; every array operation goes through :mod:`fastnn.ops`.
+"""
+
+import sys
+import time
+
+import numpy as np
+from sklearn.utils.validation import check_array
+
+from fastnn import losses as losses_module
+from fastnn import metrics as metrics_module
+from fastnn import ops
+from fastnn import optimizers as optimizers_module
+from fastnn._checks import FLOATS
+from fastnn._threads import training_threads
+from fastnn.layers import Layer
+
+__all__ = ["Sequential", "History"]
+
+
+class History:
+    """What :meth:`Sequential.fit` returns: ``history`` maps 'loss', each metric and
+    their 'val_' twins to one value per epoch; ``epoch`` lists the epoch numbers."""
+
+    def __init__(self, params):
+        self.history = {}
+        self.epoch = []
+        self.params = params
+
+    def _append(self, epoch, logs):
+        self.epoch.append(epoch)
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(value)
+
+    def __repr__(self):
+        return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
+
+
+class _Batches:
+    """Buffers for mini-batches of one size: the gathered X, y, weights, the gradient."""
+
+    def __init__(self, n_rows, X, y, sample_weight, n_outputs):
+        self.X = np.empty((n_rows, X.shape[1]), X.dtype)
+        self.y = np.empty((n_rows, *y.shape[1:]), y.dtype)
+        self.w = None if sample_weight is None else np.empty(n_rows, X.dtype)
+        self.grad = np.empty((n_rows, n_outputs), X.dtype)
+
+
+class Sequential:
+    """A linear stack of layers, trained by backpropagation.
+
+    Parameters
+    ----------
+    layers : list of :class:`fastnn.layers.Layer`, optional
+    seed : int, optional
+        Seeds the initial weights, the shuffling and the dropout masks: the same seed
+        gives the same model. None draws fresh entropy.
+    name : str, optional
+
+    The model takes the dtype of the first data it sees (float32 or float64; other
+    numbers become float32) and keeps it: later inputs are converted to it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn import Sequential
+    >>> from fastnn.layers import Dense
+    >>> X = np.array([[-2.0, 4.0], [2.0, 2.6], [-0.4, 1.0]], np.float32)
+    >>> y = np.array([0, 1, 1])
+    >>> model = Sequential([Dense(1, activation="sigmoid", input_dim=2)], seed=0)
+    >>> model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+    >>> history = model.fit(X, y, epochs=300, batch_size=3, verbose=0)
+    >>> model.evaluate(X, y, verbose=0)[1]
+    1.0
+    """
+
+    def __init__(self, layers=None, seed=None, name="sequential"):
+        self.layers = []
+        self.name = name
+        self.seed = seed
+        self._rng = np.random.default_rng(seed)
+        self.dtype = None
+        self.optimizer = self.loss = None
+        self.metrics = []
+        self._params = self._grads = None
+        self._batches = {}
+        for layer in layers or []:
+            self.add(layer)
+
+    # ---------------------------------------------------------------- structure
+
+    def add(self, layer):
+        """Append ``layer`` to the stack."""
+        if not isinstance(layer, Layer):
+            raise TypeError(f"add takes a fastnn Layer, got {type(layer).__name__}")
+        if any(layer is other for other in self.layers):
+            raise ValueError(f"{layer.name} is already in the model")
+        if self.built:
+            raise ValueError("the model is built; add layers before fitting it")
+        self.layers.append(layer)
+
+    @property
+    def built(self):
+        return self.dtype is not None
+
+    @property
+    def input_dim(self):
+        return self.layers[0].input_dim if self.layers else None
+
+    def _widths(self, input_dim=None):
+        """The output width of every layer for inputs of ``input_dim`` (or declared)."""
+        width = input_dim or self.input_dim
+        if width is None:
+            raise ValueError(
+                "the first layer needs input_dim (e.g. Dense(64, input_dim=20)) "
+                "before the model can be built or summarised without data"
+            )
+        widths = []
+        for layer in self.layers:
+            width = layer.output_dim(width)
+            widths.append(width)
+        return widths
+
+    def build(self, input_dim=None, dtype=np.float32):
+        """Create every layer's weights (inputs of width ``input_dim``, ``dtype``)."""
+        if not self.layers:
+            raise ValueError("the model has no layers; add some first")
+        dtype = np.dtype(dtype)
+        if dtype not in FLOATS:
+            raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+        if self.built:
+            if dtype != self.dtype or (input_dim and input_dim != self.input_dim):
+                raise ValueError(
+                    f"the model is built for width {self.input_dim} {self.dtype}"
+                )
+            return self
+        width = input_dim or self.input_dim
+        self._widths(width)  # raises without a width
+        for layer in self.layers:
+            layer.build(width, dtype, self._rng)
+            width = layer.output_dim(width)
+        self._pack(dtype)
+        self.dtype = dtype
+        return self
+
+    def _pack(self, dtype):
+        """Move every parameter into one flat vector (and every gradient into another)."""
+        total = sum(layer.count_params() for layer in self.layers)
+        self._params, self._grads = np.empty(total, dtype), np.zeros(total, dtype)
+        offset = 0
+        for layer in self.layers:
+            params, grads = [], []
+            for param in layer.params:
+                end = offset + param.size
+                view = self._params[offset:end].reshape(param.shape)
+                view[...] = param
+                params.append(view)
+                grads.append(self._grads[offset:end].reshape(param.shape))
+                offset = end
+            layer._bind(params, grads)
+
+    @property
+    def n_outputs(self):
+        return self._widths()[-1]
+
+    def count_params(self):
+        if self.built:
+            return int(self._params.size)
+        return _count_params(self)
+
+    def summary(self, print_fn=print):
+        """Print each layer's name, type, output shape and parameter count."""
+        widths = self._widths()
+        rows = [("Layer (type)", "Output Shape", "Param #")]
+        width = self.input_dim
+        for layer, out in zip(self.layers, widths):
+            rows.append((
+                f"{layer.name} ({type(layer).__name__})",
+                f"(None, {out})",
+                str(_layer_params(layer, width)),
+            ))
+            width = out
+        sizes = [max(len(row[i]) for row in rows) + 3 for i in range(3)]
+        rule = "=" * sum(sizes)
+        lines = [f'Model: "{self.name}"', rule]
+        for index, row in enumerate(rows):
+            lines.append("".join(cell.ljust(size) for cell, size in zip(row, sizes)))
+            lines.append(rule if index in (0, len(rows) - 1) else "-" * sum(sizes))
+        lines.append(f"Total params: {self.count_params():,}")
+        print_fn("\n".join(lines))
+
+    # ------------------------------------------------------------------ weights
+
+    def get_weights(self):
+        """Copies of every layer's weights, layer after layer."""
+        self._require_built("get_weights")
+        return [weight for layer in self.layers for weight in layer.get_weights()]
+
+    def set_weights(self, weights):
+        """Set the weights from a list shaped like :meth:`get_weights`."""
+        if not self.built:
+            first = np.asarray(weights[0]) if len(weights) else None
+            if first is None or first.ndim != 2:
+                raise ValueError("set_weights on an unbuilt model needs the first kernel")
+            self.build(first.shape[0], first.dtype if first.dtype in FLOATS else np.float32)
+        counts = [len(layer.params) for layer in self.layers]
+        if len(weights) != sum(counts):
+            raise ValueError(f"the model takes {sum(counts)} weight arrays, got {len(weights)}")
+        start = 0
+        for layer, count in zip(self.layers, counts):
+            layer.set_weights(list(weights[start:start + count]))
+            start += count
+
+    def _require_built(self, what):
+        if not self.built:
+            raise ValueError(
+                f"{what}: the model is not built yet; fit it, or call build(input_dim)"
+            )
+
+    # ---------------------------------------------------------------- compiling
+
+    def compile(self, optimizer="sgd", loss=None, metrics=None):
+        """Choose the optimizer ('sgd', 'adam' or an instance), the loss (a name from
+        :data:`fastnn.losses.NAMES`) and the metrics reported ('accuracy' or callables)."""
+        if loss is None:
+            raise ValueError(f"compile needs a loss, one of {', '.join(losses_module.NAMES)}")
+        if not self.layers:
+            raise ValueError("the model has no layers; add some before compile")
+        self.optimizer = optimizers_module.get(optimizer)
+        self.loss = losses_module.get(loss)
+        if metrics is not None and not isinstance(metrics, (list, tuple)):
+            raise TypeError(f"metrics must be a list, got {type(metrics).__name__}")
+        self.metrics = [metrics_module.get(metric) for metric in metrics or ()]
+
+    def _require_compiled(self, what):
+        if self.loss is None:
+            raise ValueError(f"{what}: compile the model first (model.compile(...))")
+
+    def _plan(self):
+        """The forward and backward callables of the training path.
+
+        When the network ends in the activation that matches the loss (softmax for the
+        categorical cross-entropies, sigmoid for the binary one), that last step is left
+        out and the loss works from the logits: one fused kernel, gradient p - y.
+        """
+        steps = [step for layer in self.layers for step in layer._steps()]
+        fused = steps[-1].activation is not None and (
+            steps[-1].activation == self.loss.fused_activation
+        )
+        if fused:
+            steps = steps[:-1]
+        with_params = [i for i, step in enumerate(steps) if step.has_params]
+        first = with_params[0] if with_params else len(steps)
+        return (
+            [step.forward for step in steps],
+            [step.backward for step in reversed(steps[first + 1:])],
+            steps[first].backward if with_params else None,
+            self.loss.from_logits if fused else self.loss,
+            fused,
+        )
+
+    # -------------------------------------------------------------- checking data
+
+    def _check_x(self, x, name="x"):
+        if not self.layers:
+            raise ValueError("the model has no layers")
+        x = check_array(
+            x, dtype=self.dtype if self.built else list(FLOATS), order="C",
+            input_name=name, estimator="Sequential",
+        )
+        if x.dtype not in FLOATS:
+            x = x.astype(np.float32)
+        if not self.built:
+            self.build(x.shape[1], x.dtype)
+        if x.shape[1] != self.input_dim:
+            raise ValueError(
+                f"{name} has {x.shape[1]} features, but the model expects "
+                f"{self.input_dim}"
+            )
+        return x
+
+    def _check_data(self, x, y, sample_weight=None):
+        self._require_compiled("fit/evaluate")
+        X = self._check_x(x)
+        y = self.loss.check_targets(y, X.shape[0], self.n_outputs, X.dtype)
+        if sample_weight is not None:
+            sample_weight = check_array(
+                sample_weight, dtype=X.dtype, ensure_2d=False, input_name="sample_weight"
+            )
+            if sample_weight.shape != (X.shape[0],) or (sample_weight < 0).any():
+                raise ValueError(
+                    f"sample_weight must be {X.shape[0]} non-negative numbers, "
+                    f"got shape {sample_weight.shape}"
+                )
+        return X, y, sample_weight
+
+    # ----------------------------------------------------------------- training
+
+    def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose=1,
+            validation_split=0.0, validation_data=None, shuffle=True,
+            sample_weight=None, initial_epoch=0, **keras1):
+        """Train for ``epochs`` passes over ``(x, y)`` in shuffled mini-batches.
+
+        Keras 1's ``nb_epoch`` (for ``epochs``) and ``show_accuracy=True`` (report
+        accuracy) are accepted. ``verbose``: 0 silent, 1 a progress bar per epoch
+        (tqdm, when installed; otherwise as 2), 2 one line per epoch. The last
+        ``validation_split`` of the rows (before shuffling) or ``validation_data``
+        ``(x_val, y_val)`` is evaluated after each epoch as 'val_*'.
+        Returns a :class:`History`.
+        """
+        epochs, show_accuracy = _keras1_fit_args(epochs, keras1)
+        batch_size = _positive("batch_size", batch_size)
+        if not 0.0 <= validation_split < 1.0:
+            raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
+        X, y, sample_weight = self._check_data(x, y, sample_weight)
+        if validation_data is None and validation_split:
+            split = int(X.shape[0] * (1.0 - validation_split))
+            if split == 0:
+                raise ValueError("validation_split leaves no training rows")
+            validation_data = (X[split:], y[split:])
+            X, y = X[:split], y[:split]
+            sample_weight = None if sample_weight is None else sample_weight[:split]
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ValueError("validation_data must be a pair (x_val, y_val)")
+            validation_data = self._check_data(*validation_data)[:2]
+        metric_names = self._metric_names(show_accuracy)
+        history = History({"epochs": epochs, "batch_size": batch_size,
+                           "samples": X.shape[0], "verbose": verbose})
+        n_samples = X.shape[0]
+        losses = np.empty(n_samples, X.dtype)
+        for epoch in range(initial_epoch, epochs):
+            started = time.perf_counter()
+            saved = self._params.copy()  # restored if the epoch diverges
+            order = (
+                self._rng.permutation(n_samples) if shuffle else np.arange(n_samples)
+            )
+            bar = _progress(verbose, epoch, epochs, -(-n_samples // batch_size))
+            with training_threads():
+                correct = self._epoch(X, y, sample_weight, order, batch_size, losses,
+                                      "accuracy" in metric_names, bar)
+            loss = float(losses.sum()) / n_samples
+            if not np.isfinite(loss):
+                self._params[...] = saved
+                raise ValueError(
+                    f"training diverged at epoch {epoch + 1}: the loss is {loss}. Lower "
+                    "the learning rate or scale the inputs; the weights were restored "
+                    "to their values before this epoch"
+                )
+            logs = {"loss": loss}
+            if "accuracy" in metric_names:
+                logs["accuracy"] = correct / n_samples
+            for name, function in self.metrics:
+                if name != "accuracy":
+                    logs[name] = function(y, self.predict(X, batch_size))
+            if validation_data is not None:
+                values = self._evaluate(*validation_data, batch_size, metric_names)
+                logs.update(("val_" + name, value) for name, value in values.items())
+            history._append(epoch, logs)
+            _report(verbose, bar, epoch, epochs, logs, time.perf_counter() - started)
+        return history
+
+    def _metric_names(self, show_accuracy=False):
+        names = [name for name, _ in self.metrics]
+        if show_accuracy and "accuracy" not in names:
+            names.insert(0, "accuracy")
+        return names
+
+    def _epoch(self, X, y, sample_weight, order, batch_size, losses, count_correct, bar):
+        """One pass over the rows in ``order``; returns the number predicted right."""
+        forwards, backwards, first_backward, loss, fused = self._plan()
+        apply = self.optimizer.apply
+        params, grads = [self._params], [self._grads]
+        take_rows = ops.take_rows
+        n_samples = X.shape[0]
+        correct = 0
+        for start in range(0, n_samples, batch_size):
+            stop = min(start + batch_size, n_samples)
+            rows = order[start:stop]
+            batch = self._batch_buffers(stop - start, X, y, sample_weight)
+            A = take_rows(X, rows, out=batch.X)
+            y_batch = take_rows(y, rows, out=batch.y)
+            weights = None if batch.w is None else take_rows(sample_weight, rows, out=batch.w)
+            for forward in forwards:
+                A = forward(A, True)
+            if count_correct:
+                correct += _n_correct(A, y_batch, fused)
+            _, dA = loss(A, y_batch, weights, 1.0 / (stop - start), True,
+                         losses[start:stop], batch.grad)
+            for backward in backwards:
+                dA = backward(dA)
+            if first_backward is not None:
+                first_backward(dA, False)
+                apply(params, grads)
+            if bar is not None:
+                bar.update(1)
+        return correct
+
+    def _batch_buffers(self, n_rows, X, y, sample_weight):
+        batch = self._batches.get(n_rows)
+        if (
+            batch is None
+            or batch.y.dtype != y.dtype
+            or batch.y.shape[1:] != y.shape[1:]
+            or (batch.w is None) != (sample_weight is None)
+        ):
+            if len(self._batches) >= 4:
+                self._batches.clear()
+            batch = self._batches[n_rows] = _Batches(
+                n_rows, X, y, sample_weight, self.n_outputs
+            )
+        return batch
+
+    def train_on_batch(self, x, y, sample_weight=None):
+        """One gradient step on ``(x, y)``; returns the loss before the step (and the
+        metrics, as a list, when the model was compiled with some)."""
+        X, y, sample_weight = self._check_data(x, y, sample_weight)
+        losses = np.empty(X.shape[0], X.dtype)
+        correct = self._epoch(X, y, sample_weight, np.arange(X.shape[0]), X.shape[0],
+                              losses, bool(self.metrics), None)
+        return self._logs(float(losses.mean()), correct / X.shape[0], X, y)
+
+    def test_on_batch(self, x, y, sample_weight=None):
+        """The loss (and metrics) on ``(x, y)`` without updating the weights."""
+        X, y, sample_weight = self._check_data(x, y, sample_weight)
+        values = self._evaluate(X, y, X.shape[0], self._metric_names(), sample_weight)
+        return self._as_result(values)
+
+    def _logs(self, loss, accuracy, X, y):
+        values = {"loss": loss}
+        for name, function in self.metrics:
+            values[name] = accuracy if name == "accuracy" else function(y, self.predict(X))
+        return self._as_result(values)
+
+    @staticmethod
+    def _as_result(values):
+        return values["loss"] if len(values) == 1 else list(values.values())
+
+    # --------------------------------------------------------------- inference
+
+    def evaluate(self, x, y, batch_size=32, verbose=0, sample_weight=None,
+                 show_accuracy=False):
+        """The mean loss on ``(x, y)``, or ``[loss, *metrics]`` when the model was
+        compiled with metrics (``show_accuracy=True``, Keras 1, adds accuracy)."""
+        X, y, sample_weight = self._check_data(x, y, sample_weight)
+        batch_size = _positive("batch_size", batch_size)
+        names = self._metric_names(show_accuracy)
+        values = self._evaluate(X, y, batch_size, names, sample_weight)
+        if verbose:
+            print(" - ".join(f"{key}: {value:.4f}" for key, value in values.items()))
+        return self._as_result(values)
+
+    def _evaluate(self, X, y, batch_size, metric_names, sample_weight=None):
+        forwards, _, _, loss, fused = self._plan()
+        n_samples = X.shape[0]
+        if n_samples == 0:
+            raise ValueError("cannot evaluate on zero samples")
+        losses = np.empty(n_samples, X.dtype)
+        correct = 0
+        with training_threads():
+            for start in range(0, n_samples, batch_size):
+                stop = min(start + batch_size, n_samples)
+                A = X[start:stop]
+                for forward in forwards:
+                    A = forward(A, False)
+                weights = None if sample_weight is None else sample_weight[start:stop]
+                loss(A, y[start:stop], weights, 1.0, False, losses[start:stop], None)
+                if "accuracy" in metric_names:
+                    correct += _n_correct(A, y[start:stop], fused)
+        values = {"loss": float(losses.sum()) / n_samples}
+        for name, function in self.metrics:
+            if name != "accuracy":
+                values[name] = function(y, self.predict(X, batch_size))
+        if "accuracy" in metric_names:
+            values = {"loss": values.pop("loss"), "accuracy": correct / n_samples, **values}
+        return values
+
+    def predict(self, x, batch_size=32, verbose=0):
+        """The network's output for ``x``, shape (n_samples, n_outputs)."""
+        if not self.built and self.input_dim is None:
+            self._require_built("predict")
+        X = self._check_x(x)
+        batch_size = _positive("batch_size", batch_size)
+        out = np.empty((X.shape[0], self.n_outputs), X.dtype)
+        with training_threads():
+            for start in range(0, X.shape[0], batch_size):
+                A = X[start:start + batch_size]
+                for layer in self.layers:
+                    A = layer.forward(A, False)
+                out[start:start + batch_size] = A
+        return out
+
+    def save(self, path):
+        """Save the architecture (JSON), weights and optimizer state (npz) to ``path``;
+        :func:`fastnn.load_model` reads it back without unpickling anything."""
+        from fastnn.saving import save_model
+
+        save_model(self, path)
+
+    def __repr__(self):
+        return f"Sequential({self.layers!r})"
+
+
+# ------------------------------------------------------------------------ helpers
+
+
+def _positive(name, value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be a positive int, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value}")
+    return int(value)
+
+
+def _keras1_fit_args(epochs, keras1):
+    nb_epoch = keras1.pop("nb_epoch", None)
+    show_accuracy = bool(keras1.pop("show_accuracy", False))
+    if keras1:
+        raise TypeError(f"fit got unexpected keyword arguments {sorted(keras1)}")
+    if nb_epoch is not None:
+        epochs = nb_epoch
+    return _positive("epochs", epochs), show_accuracy
+
+
+def _n_correct(A, y, from_logits):
+    """Right predictions in a batch: argmax of each row, or the 0.5 threshold
+    (logit 0) for one column; multi-label rows count their fraction of right outputs."""
+    if y.ndim == 1:
+        return int(np.count_nonzero(A.argmax(axis=1) == y))
+    if A.shape[1] == 1 or not from_logits and y.shape[1] == 1:
+        threshold = 0.0 if from_logits else 0.5
+        return int(np.count_nonzero((A > threshold) == (y > 0.5))) / y.shape[1]
+    return int(np.count_nonzero(A.argmax(axis=1) == y.argmax(axis=1)))
+
+
+def _layer_params(layer, input_dim):
+    if input_dim is None:
+        return 0
+    return sum(int(np.prod(shape)) for shape in layer.param_shapes(input_dim))
+
+
+def _count_params(model):
+    total, width = 0, model.input_dim
+    for layer in model.layers:
+        total += _layer_params(layer, width)
+        width = layer.output_dim(width) if width else None
+    return total
+
+
+def _progress(verbose, epoch, epochs, n_batches):
+    if verbose != 1:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # the optional extra is absent: one line per epoch instead
+        return None
+    return tqdm(total=n_batches, desc=f"Epoch {epoch + 1}/{epochs}", unit="batch",
+                file=sys.stdout, leave=True, dynamic_ncols=True)
+
+
+def _report(verbose, bar, epoch, epochs, logs, seconds):
+    text = " - ".join(f"{key}: {value:.4f}" for key, value in logs.items())
+    if bar is not None:
+        bar.set_postfix_str(text, refresh=False)
+        bar.close()
+    elif verbose in (1, 2):
+        print(f"Epoch {epoch + 1}/{epochs} - {seconds:.2f}s - {text}", flush=True)
