@@ -359,10 +359,15 @@ def softmax_cross_entropy(
             y, n_samples, n_classes
         )
     loss, grad = _loss_outputs(logits, targets, weights, loss_out, grad_out, with_grad)
-    kernel(
+    bad = kernel(
         logits, targets, weights, scale, loss,
         grad if with_grad else _NO_GRAD[logits.dtype], bool(with_grad),
     )
+    if bad is not None and bad >= 0:  # the labels kernel checked the range first
+        raise ValueError(
+            f"labels must be in [0, {n_classes}), got values in "
+            f"[{targets.min()}, {targets.max()}] (y[{bad}] = {targets[bad]})"
+        )
     return loss, grad
 
 
@@ -375,11 +380,9 @@ def _check_labels(y, n_samples, n_classes):
         )
     if y.shape != (n_samples,):
         raise ValueError(f"y must have shape ({n_samples},), got {y.shape}")
-    if n_samples and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(
-            f"labels must be in [0, {n_classes}), got values in [{y.min()}, {y.max()}]"
-        )
-    return np.ascontiguousarray(y, dtype=np.intp)
+    if y.dtype != np.intp or not y.flags.c_contiguous:
+        y = np.ascontiguousarray(y, dtype=np.intp)
+    return y  # the kernel checks the range
 
 
 def binary_cross_entropy(
