@@ -14,6 +14,7 @@ the next call. Every array operation goes through :mod:`fastnn.ops`.
 """
 
 import itertools
+import weakref
 from collections import namedtuple
 
 import numpy as np
@@ -72,6 +73,7 @@ class Layer:
         self.params = []
         self.grads = []
         self._buffers = {}
+        self._model = None  # the model whose flat vectors hold the weights, once built
 
     # ----------------------------------------------------------------- building
 
@@ -172,9 +174,10 @@ class Layer:
         for param, weight in zip(self.params, arrays):
             param[...] = weight
 
-    def _bind(self, params, grads):
-        """Point the layer at ``params``/``grads`` (views into a model's flat vectors)."""
+    def _bind(self, params, grads, model):
+        """Point the layer at ``params``/``grads``, views into ``model``'s flat vectors."""
         self.params, self.grads = list(params), list(grads)
+        self._model = weakref.ref(model)
 
     def count_params(self):
         return sum(param.size for param in self.params)

@@ -150,6 +150,14 @@ class Sequential:
 
     def _pack(self, dtype):
         """Move every parameter into one flat vector (and every gradient into another)."""
+        for layer in self.layers:
+            owner = layer._model() if layer._model is not None else None
+            if owner is not None and owner is not self:
+                raise ValueError(
+                    f"{layer.name} already belongs to another built model; fastnn does "
+                    "not share layers between models (use a new layer, and set_weights "
+                    "to copy weights)"
+                )
         total = sum(layer.count_params() for layer in self.layers)
         self._params, self._grads = np.empty(total, dtype), np.zeros(total, dtype)
         offset = 0
@@ -162,7 +170,7 @@ class Sequential:
                 params.append(view)
                 grads.append(self._grads[offset:end].reshape(param.shape))
                 offset = end
-            layer._bind(params, grads)
+            layer._bind(params, grads, self)
 
     @property
     def n_outputs(self):
@@ -256,12 +264,17 @@ class Sequential:
             steps = steps[:-1]
         with_params = [i for i, step in enumerate(steps) if step.has_params]
         first = with_params[0] if with_params else len(steps)
+        # Accuracy: argmax of a row, or a threshold (logit 0, probability 0.5) for
+        # binary outputs.
+        threshold = None
+        if self.loss.fused_activation == "sigmoid" or self.n_outputs == 1:
+            threshold = 0.0 if fused else 0.5
         return (
             [step.forward for step in steps],
             [step.backward for step in reversed(steps[first + 1:])],
             steps[first].backward if with_params else None,
             self.loss.from_logits if fused else self.loss,
-            fused,
+            threshold,
         )
 
     # -------------------------------------------------------------- checking data
@@ -333,10 +346,13 @@ class Sequential:
         history = History({"epochs": epochs, "batch_size": batch_size,
                            "samples": X.shape[0], "verbose": verbose})
         n_samples = X.shape[0]
+        total_weight = n_samples if sample_weight is None else float(sample_weight.sum())
+        if total_weight <= 0:
+            raise ValueError("sample_weight sums to 0: there is nothing to fit")
         losses = np.empty(n_samples, X.dtype)
         for epoch in range(initial_epoch, epochs):
             started = time.perf_counter()
-            saved = self._params.copy()  # restored if the epoch diverges
+            saved = self._snapshot()  # restored if the epoch diverges
             order = (
                 self._rng.permutation(n_samples) if shuffle else np.arange(n_samples)
             )
@@ -344,9 +360,9 @@ class Sequential:
             with training_threads():
                 correct = self._epoch(X, y, sample_weight, order, batch_size, losses,
                                       "accuracy" in metric_names, bar)
-            loss = float(losses.sum()) / n_samples
+            loss = float(losses.sum()) / total_weight
             if not np.isfinite(loss):
-                self._params[...] = saved
+                self._restore(saved)
                 raise ValueError(
                     f"training diverged at epoch {epoch + 1}: the loss is {loss}. Lower "
                     "the learning rate or scale the inputs; the weights were restored "
@@ -365,6 +381,15 @@ class Sequential:
             _report(verbose, bar, epoch, epochs, logs, time.perf_counter() - started)
         return history
 
+    def _snapshot(self):
+        iterations, slots = self.optimizer.get_state()
+        return self._params.copy(), iterations, [slot.copy() for slot in slots]
+
+    def _restore(self, snapshot):
+        params, iterations, slots = snapshot
+        self._params[...] = params
+        self.optimizer.set_state(iterations, slots, [self._params])
+
     def _metric_names(self, show_accuracy=False):
         names = [name for name, _ in self.metrics]
         if show_accuracy and "accuracy" not in names:
@@ -373,7 +398,7 @@ class Sequential:
 
     def _epoch(self, X, y, sample_weight, order, batch_size, losses, count_correct, bar):
         """One pass over the rows in ``order``; returns the number predicted right."""
-        forwards, backwards, first_backward, loss, fused = self._plan()
+        forwards, backwards, first_backward, loss, threshold = self._plan()
         apply = self.optimizer.apply
         params, grads = [self._params], [self._grads]
         take_rows = ops.take_rows
@@ -385,13 +410,19 @@ class Sequential:
             batch = self._batch_buffers(stop - start, X, y, sample_weight)
             A = take_rows(X, rows, out=batch.X)
             y_batch = take_rows(y, rows, out=batch.y)
-            weights = None if batch.w is None else take_rows(sample_weight, rows, out=batch.w)
+            scale = 1.0 / (stop - start)
+            weights = None
+            if batch.w is not None:
+                weights = take_rows(sample_weight, rows, out=batch.w)
+                total_weight = float(weights.sum())
+                scale = 1.0 / total_weight if total_weight > 0 else 0.0
             for forward in forwards:
                 A = forward(A, True)
             if count_correct:
-                correct += _n_correct(A, y_batch, fused)
-            _, dA = loss(A, y_batch, weights, 1.0 / (stop - start), True,
-                         losses[start:stop], batch.grad)
+                correct += _n_correct(A, y_batch, threshold)
+            _, dA = loss(A, y_batch, weights, scale, True, losses[start:stop], batch.grad)
+            if scale == 0.0:  # every sample weighs 0: no step at all
+                continue
             for backward in backwards:
                 dA = backward(dA)
             if first_backward is not None:
@@ -423,7 +454,9 @@ class Sequential:
         losses = np.empty(X.shape[0], X.dtype)
         correct = self._epoch(X, y, sample_weight, np.arange(X.shape[0]), X.shape[0],
                               losses, bool(self.metrics), None)
-        return self._logs(float(losses.mean()), correct / X.shape[0], X, y)
+        total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+        loss = float(losses.sum()) / total_weight if total_weight > 0 else 0.0
+        return self._logs(loss, correct / X.shape[0], X, y)
 
     def test_on_batch(self, x, y, sample_weight=None):
         """The loss (and metrics) on ``(x, y)`` without updating the weights."""
@@ -456,7 +489,7 @@ class Sequential:
         return self._as_result(values)
 
     def _evaluate(self, X, y, batch_size, metric_names, sample_weight=None):
-        forwards, _, _, loss, fused = self._plan()
+        forwards, _, _, loss, threshold = self._plan()
         n_samples = X.shape[0]
         if n_samples == 0:
             raise ValueError("cannot evaluate on zero samples")
@@ -471,8 +504,11 @@ class Sequential:
                 weights = None if sample_weight is None else sample_weight[start:stop]
                 loss(A, y[start:stop], weights, 1.0, False, losses[start:stop], None)
                 if "accuracy" in metric_names:
-                    correct += _n_correct(A, y[start:stop], fused)
-        values = {"loss": float(losses.sum()) / n_samples}
+                    correct += _n_correct(A, y[start:stop], threshold)
+        total_weight = n_samples if sample_weight is None else float(sample_weight.sum())
+        if total_weight <= 0:
+            raise ValueError("sample_weight sums to 0: the mean loss is undefined")
+        values = {"loss": float(losses.sum()) / total_weight}
         for name, function in self.metrics:
             if name != "accuracy":
                 values[name] = function(y, self.predict(X, batch_size))
@@ -527,14 +563,14 @@ def _keras1_fit_args(epochs, keras1):
     return _positive("epochs", epochs), show_accuracy
 
 
-def _n_correct(A, y, from_logits):
-    """Right predictions in a batch: argmax of each row, or the 0.5 threshold
-    (logit 0) for one column; multi-label rows count their fraction of right outputs."""
+def _n_correct(A, y, threshold):
+    """Right predictions in a batch: the argmax of each row (``threshold`` None), or
+    each output on the right side of ``threshold`` (binary and multi-label; a row of
+    k outputs counts its fraction of right outputs, as Keras' binary accuracy)."""
+    if threshold is not None:
+        return np.count_nonzero((A > threshold) == (y > 0.5)) / y.shape[1]
     if y.ndim == 1:
         return int(np.count_nonzero(A.argmax(axis=1) == y))
-    if A.shape[1] == 1 or not from_logits and y.shape[1] == 1:
-        threshold = 0.0 if from_logits else 0.5
-        return int(np.count_nonzero((A > threshold) == (y > 0.5))) / y.shape[1]
     return int(np.count_nonzero(A.argmax(axis=1) == y.argmax(axis=1)))
 
 

@@ -13,6 +13,7 @@ truncated, tampered with or foreign raises ``ValueError``; loading never runs co
 
 import inspect
 import json
+import math
 import os
 import tempfile
 import warnings
@@ -108,11 +109,28 @@ def load_model(path):
 
 
 def _member(archive, name, limit):
-    """The array ``name``, after checking it is stored uncompressed within ``limit``."""
+    """The array ``name``: stored uncompressed, its header read and its declared size
+    checked against the member's real size before a byte of data is allocated."""
     info = archive.zip.getinfo(name + ".npy")
     if info.compress_type != zipfile.ZIP_STORED or info.file_size > limit:
         raise ValueError(f"member {name} is compressed or larger than the file")
-    return archive[name]
+    with archive.zip.open(info) as file:
+        version = np.lib.format.read_magic(file)
+        if version == (1, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(file)
+        elif version == (2, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(file)
+        else:
+            raise ValueError(f"member {name} has .npy version {version}")
+        if dtype.hasobject or dtype.kind not in "uif":
+            raise ValueError(f"member {name} has dtype {dtype}, not numbers")
+        n_bytes = dtype.itemsize * math.prod(shape)
+        if n_bytes > info.file_size:
+            raise ValueError(f"member {name} declares {shape} but holds {info.file_size} bytes")
+        data = file.read(n_bytes)
+    if len(data) != n_bytes:
+        raise ValueError(f"member {name} is truncated")
+    return np.frombuffer(data, dtype).reshape(shape, order="F" if fortran_order else "C")
 
 
 def _read(archive, size):
@@ -163,10 +181,10 @@ def _read(archive, size):
         n_slots = _compile(model, spec["compile"])
         slot_names = [f"optimizer_{i}" for i in range(n_slots)]
         present = [name for name in slot_names if name in names]
-        if present and len(present) != n_slots:
+        iterations = spec["compile"]["optimizer"]["iterations"]
+        if len(present) != n_slots and (present or iterations):
             raise ValueError("the optimizer state is incomplete")
         slots = [_array(archive, name, model._params.shape, dtype, size) for name in present]
-        iterations = spec["compile"]["optimizer"]["iterations"]
         model.optimizer.set_state(iterations, slots, [model._params])
         expected |= set(present)
     unknown = names - expected
