@@ -664,7 +664,7 @@ def _check_rows_out(out, shape, X, indices):
         raise ValueError("out must be C-contiguous; pass np.ascontiguousarray(out)")
     if not flags.writeable:
         raise ValueError("out is read-only; it is written in place")
-    if _rows.overlap(out, X):
+    if may_overlap(out, X):
         raise ValueError("out overlaps X; pass a separate array")
-    if _rows.overlap(out, indices):
+    if may_overlap(out, indices):
         raise ValueError("out overlaps indices; pass a separate array")

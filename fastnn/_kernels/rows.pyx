@@ -1,5 +1,5 @@
 # Row gathers: out[i] = X[indices[i]], the copy of a shuffled mini-batch into a reused
-# buffer, twice per batch (features and labels); and the overlap test ops.py runs on it.
+# buffer, twice per batch (features and labels).
 # NOTE: these take plain ndarrays read through NumPy's C API, not typed memoryviews:
 # acquiring three memoryviews and dispatching on a fused dtype costs 1 to 1.5 us, five
 # times the copy of a 32 x 64 float32 mini-batch itself (about 0.2 us).
@@ -51,16 +51,3 @@ def take_rows(cnp.ndarray X, cnp.ndarray indices, cnp.ndarray out):
                 for i in prange(n, schedule="static"):
                     memcpy(dst + i * row_bytes, src + rows[i] * row_bytes, row_bytes)
     return bad
-
-
-def overlap(cnp.ndarray a, cnp.ndarray b):
-    """Whether two C-contiguous arrays share memory: their byte ranges intersect."""
-    # NOTE: exact for contiguous arrays (np.may_share_memory's bounds test) and about
-    # 70 ns instead of 450, which would add a third to a mini-batch gather.
-    cdef const char* a_start = <const char*>cnp.PyArray_DATA(a)
-    cdef const char* b_start = <const char*>cnp.PyArray_DATA(b)
-    cdef Py_ssize_t a_bytes = cnp.PyArray_NBYTES(a), b_bytes = cnp.PyArray_NBYTES(b)
-    return (
-        a_bytes > 0 and b_bytes > 0
-        and a_start < b_start + b_bytes and b_start < a_start + a_bytes
-    )
