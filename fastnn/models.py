@@ -267,7 +267,8 @@ class Sequential:
         # Accuracy: argmax of a row, or a threshold (logit 0, probability 0.5) for
         # binary outputs.
         threshold = None
-        if self.loss.fused_activation == "sigmoid" or self.n_outputs == 1:
+        sparse = isinstance(self.loss, losses_module.SparseCategoricalCrossentropy)
+        if not sparse and (self.loss.fused_activation == "sigmoid" or self.n_outputs == 1):
             threshold = 0.0 if fused else 0.5
         return (
             [step.forward for step in steps],
@@ -421,6 +422,8 @@ class Sequential:
             if count_correct:
                 correct += _n_correct(A, y_batch, threshold)
             _, dA = loss(A, y_batch, weights, scale, True, losses[start:stop], batch.grad)
+            if bar is not None:
+                bar.update(1)
             if scale == 0.0:  # every sample weighs 0: no step at all
                 continue
             for backward in backwards:
@@ -428,8 +431,6 @@ class Sequential:
             if first_backward is not None:
                 first_backward(dA, False)
                 apply(params, grads)
-            if bar is not None:
-                bar.update(1)
         return correct
 
     def _batch_buffers(self, n_rows, X, y, sample_weight):
@@ -476,7 +477,7 @@ class Sequential:
 
     # --------------------------------------------------------------- inference
 
-    def evaluate(self, x, y, batch_size=32, verbose=0, sample_weight=None,
+    def evaluate(self, x, y, batch_size=32, verbose=1, sample_weight=None,
                  show_accuracy=False):
         """The mean loss on ``(x, y)``, or ``[loss, *metrics]`` when the model was
         compiled with metrics (``show_accuracy=True``, Keras 1, adds accuracy)."""
@@ -559,6 +560,8 @@ def _keras1_fit_args(epochs, keras1):
     if keras1:
         raise TypeError(f"fit got unexpected keyword arguments {sorted(keras1)}")
     if nb_epoch is not None:
+        if epochs not in (1, nb_epoch):
+            raise TypeError(f"epochs={epochs} and nb_epoch={nb_epoch} (Keras 1) disagree")
         epochs = nb_epoch
     return _positive("epochs", epochs), show_accuracy
 

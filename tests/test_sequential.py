@@ -275,7 +275,7 @@ def test_verbose_0_is_silent(rng, capsys):
     X, y = _data(rng)
     model = _model(metrics=["accuracy"])
     model.fit(X, y, epochs=2, verbose=0, validation_split=0.25)
-    model.evaluate(X, y)
+    model.evaluate(X, y, verbose=0)  # Keras' default, verbose=1, prints the result
     model.predict(X)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
