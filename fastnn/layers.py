@@ -188,8 +188,19 @@ class Layer:
         """The constructor arguments, as JSON-able values (for saving)."""
         return {"name": self.name}
 
+    def forward(self, X, training=False):
+        """The output for ``X`` of shape (n_samples, input_dim); ``training`` turns on
+        what only happens while training (dropout). Keeps what backward needs."""
+        self._check_input(X)
+        return self._forward(X, training)
+
+    def _forward(self, X, training):
+        raise NotImplementedError
+
     def _steps(self):
-        return [Step(self.forward, self.backward, None, bool(self.params))]
+        # NOTE: a model runs the unchecked ``_forward``: it checked its input once, and
+        # each layer's input is the buffer the layer before it filled.
+        return [Step(self._forward, self.backward, None, bool(self.params))]
 
     def __repr__(self):
         config = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
@@ -220,8 +231,7 @@ class Activation(Layer):
         super().__init__(name)
         self._X = self._Y = None
 
-    def forward(self, X, training=False):
-        self._check_input(X)
+    def _forward(self, X, training=False):
         self._X = X
         self._Y = self.activation.forward(X, self._buffer("Y", X.shape))
         return self._Y
@@ -239,7 +249,7 @@ class Activation(Layer):
         return {"activation": self.activation.name, **super().get_config()}
 
     def _steps(self):
-        return [Step(self.forward, self.backward, self.activation.name, False)]
+        return [Step(self._forward, self.backward, self.activation.name, False)]
 
 
 class _Affine(Layer):
@@ -298,7 +308,6 @@ class _Affine(Layer):
         return self.params[1] if self.use_bias and self.params else None
 
     def _affine_forward(self, X, training=False):
-        self._check_input(X)
         self._X = X
         b = self.params[1] if self.use_bias else None
         return ops.dense_forward(
@@ -374,14 +383,18 @@ class Dense(_Affine):
     def activation(self):
         return self._activation.activation.name
 
+    def _create(self, rng):
+        super()._create(rng)
+        self._activation.build(self.units, self.dtype)
+
     def output_dim(self, input_dim):
         return self.units
 
-    def forward(self, X, training=False):
+    def _forward(self, X, training=False):
         Z = self._affine_forward(X, training)
         if self.activation == "linear":
             return Z
-        return self._activation.forward(Z, training)
+        return self._activation._forward(Z, training)
 
     def backward(self, dY, need_dX=True):
         if self.activation != "linear":
@@ -430,7 +443,7 @@ class Maxout(_Affine):
     def output_dim(self, input_dim):
         return self.units
 
-    def forward(self, X, training=False):
+    def _forward(self, X, training=False):
         Z = self._affine_forward(X, training)
         shape = (X.shape[0], self.units)
         Y, self._argmax = ops.maxout(
@@ -495,8 +508,7 @@ class Dropout(Layer):
         if self.seed is None and rng is not None:
             self._rng = np.random.default_rng(rng.integers(2**63))
 
-    def forward(self, X, training=False):
-        self._check_input(X)
+    def _forward(self, X, training=False):
         if not training or self.rate == 0.0:
             self._mask = False
             return X

@@ -33,6 +33,7 @@ class Optimizer:
     def __init__(self):
         self.iterations = 0
         self._slots = None
+        self._layout = None  # the (shape, dtype) of each parameter the state is for
 
     def apply(self, params, grads):
         """Update each array of ``params`` in place from the matching ``grads``."""
@@ -40,9 +41,10 @@ class Optimizer:
             self._slots = [
                 [np.zeros_like(param) for _ in range(self.n_slots)] for param in params
             ]
-        elif len(self._slots) != len(params) or any(
-            slots and slots[0].shape != param.shape or slots and slots[0].dtype != param.dtype
-            for slots, param in zip(self._slots, params)
+            self._layout = [(param.shape, param.dtype) for param in params]
+        elif len(params) != len(self._layout) or any(
+            (param.shape, param.dtype) != layout
+            for param, layout in zip(params, self._layout)
         ):
             raise ValueError(
                 f"this {type(self).__name__} holds state for other parameters; "
@@ -84,6 +86,7 @@ class Optimizer:
                         raise ValueError("optimizer state holds NaN or inf")
                 groups.append([np.array(slot) for slot in group])
         self.iterations, self._slots = iterations, groups
+        self._layout = None if groups is None else [(p.shape, p.dtype) for p in params]
 
     def __repr__(self):
         config = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
