@@ -25,9 +25,11 @@ the CPU has it (``SIMD == "avx2"``). Set ``FASTNN_SIMD=baseline`` before importi
 fastnn to force the portable build.
 """
 
+import functools
 import importlib
 import math
 import os
+import threading
 
 import numpy as np
 
@@ -45,7 +47,7 @@ from fastnn._kernels import dense as _dense
 from fastnn._kernels import rows as _rows
 
 __all__ = [
-    "SIMD",
+    "SIMD", "bind",
     "sigmoid", "sigmoid_backward", "tanh", "tanh_backward",
     "relu", "relu_backward", "leaky_relu", "leaky_relu_backward",
     "elu", "elu_backward", "maxout", "maxout_backward", "dropout", "dropout_backward",
@@ -87,13 +89,65 @@ def _flat(array):
     return array if array.ndim == 1 else array.reshape(-1)
 
 
+# ------------------------------------------------------------------------------ bind
+
+_capture = threading.local()  # .calls: the list a bind() in this thread is filling
+
+
+def _run(kernel, *args):
+    """Call ``kernel`` now, or, inside :func:`bind`, record the call instead."""
+    calls = getattr(_capture, "calls", None)
+    if calls is None:
+        kernel(*args)
+    else:
+        calls.append((kernel, args))
+
+
+def bind(function, *args, **kwargs):
+    """Check a call once and return ``(run, result)``: ``run()`` does its work.
+
+    ``function`` is one of the layer operations (an activation or its backward,
+    ``maxout``, ``dropout``, ``softmax``, ``dense_forward``, ``dense_backward`` and their
+    backwards). The arguments are checked and the outputs allocated now, exactly as a
+    direct call would, but no kernel runs until ``run()``; each ``run()`` then repeats
+    the kernel on the same arrays, whose contents may change in between (their shapes,
+    dtypes and memory must not: the arrays are held, not re-checked). A training loop
+    binds each layer's calls once per batch size and skips the per-call checks, which
+    on a 32-row mini-batch cost as much as the kernels.
+
+    >>> X, out = np.array([-1.0, 2.0]), np.empty(2)
+    >>> run, Y = bind(relu, X, out=out)
+    >>> X[0] = 3.0; run(); Y
+    array([3., 2.])
+    """
+    if function not in _BINDABLE:
+        raise ValueError(f"{getattr(function, '__name__', function)!r} cannot be bound")
+    _capture.calls = calls = []
+    try:
+        result = function(*args, **kwargs)
+    finally:
+        _capture.calls = None
+    if len(calls) == 1:
+        kernel, kernel_args = calls[0]
+        return functools.partial(kernel, *kernel_args), result
+    # An empty operand leaves no kernel call (NumPy filled the outputs): repeat the
+    # checked call itself, which refills the same outputs only if they were passed in.
+    passed = [*args, *kwargs.values()]
+    results = result if isinstance(result, tuple) else (result,)
+    if not all(
+        any(array is given for given in passed) for array in results if array is not None
+    ):
+        raise ValueError("bind an operation on empty arrays with its outputs passed in")
+    return functools.partial(function, *args, **kwargs), result
+
+
 # ------------------------------------------------------------------------ activations
 
 
 def _unary(kernel, X, out, *params):
     check_float("X", X)
     out = output("out", out, X.shape, X.dtype, {"X": X}, inplace=("X",))
-    kernel(_flat(X), *params, _flat(out))
+    _run(kernel, _flat(X), *params, _flat(out))
     return out
 
 
@@ -104,7 +158,7 @@ def _backward(kernel, saved_name, saved, dY, out, *params):
         "out", out, saved.shape, saved.dtype, {saved_name: saved, "dY": dY},
         inplace=("dY",),
     )
-    kernel(_flat(saved), _flat(dY), *params, _flat(out))
+    _run(kernel, _flat(saved), _flat(dY), *params, _flat(out))
     return out
 
 
@@ -162,7 +216,7 @@ def elu_backward(X, Y, dY, alpha=1.0, out=None):
     check_float("X", X)
     check_like("X", X, Y=Y, dY=dY)
     out = output("out", out, X.shape, X.dtype, {"X": X, "Y": Y, "dY": dY}, ("dY",))
-    _activations.elu_backward(_flat(X), _flat(Y), _flat(dY), alpha, _flat(out))
+    _run(_activations.elu_backward, _flat(X), _flat(Y), _flat(dY), alpha, _flat(out))
     return out
 
 
@@ -194,7 +248,7 @@ def maxout(X, pieces, out=None, argmax=None):
     ):
         raise ValueError(f"argmax must be a writeable C-contiguous intp array of shape {shape}")
     if shape[1]:
-        _activations.maxout_forward(X, pieces, out, argmax)
+        _run(_activations.maxout_forward, X, pieces, out, argmax)
     return out, argmax
 
 
@@ -212,7 +266,7 @@ def maxout_backward(dY, argmax, pieces, out=None):
         raise ValueError(f"argmax holds a column outside [0, {width})")
     argmax = np.ascontiguousarray(argmax, dtype=np.intp)
     out = output("out", out, (n_samples, width), dY.dtype, {"dY": dY})
-    _activations.maxout_backward(dY, argmax, out)
+    _run(_activations.maxout_backward, dY, argmax, out)
     return out
 
 
@@ -249,7 +303,7 @@ def dropout(X, U, rate, out=None):
         raise ValueError(f"rate must be in [0, 1), got {rate}")
     out = output("out", out, X.shape, X.dtype, {"X": X, "U": U}, inplace=("X",))
     keep_scale = 1.0 / (1.0 - rate)
-    _activations.dropout_forward(_flat(X), _flat(U), rate, keep_scale, _flat(out))
+    _run(_activations.dropout_forward, _flat(X), _flat(U), rate, keep_scale, _flat(out))
     return out
 
 
@@ -272,7 +326,7 @@ def softmax(logits, out=None):
     """Row-wise softmax of ``logits`` (n_samples, n_classes); ``out`` may be ``logits``."""
     _check_logits(logits)
     out = output("out", out, logits.shape, logits.dtype, {"logits": logits}, ("logits",))
-    _losses.softmax_forward(logits, out)
+    _run(_losses.softmax_forward, logits, out)
     return out
 
 
@@ -284,7 +338,7 @@ def softmax_backward(Y, dY, out=None):
     check_float("Y", Y, ndim=2)
     check_like("Y", Y, dY=dY)
     out = output("out", out, Y.shape, Y.dtype, {"Y": Y, "dY": dY}, inplace=("dY",))
-    _losses.softmax_backward(Y, dY, out)
+    _run(_losses.softmax_backward, Y, dY, out)
     return out
 
 
@@ -491,7 +545,7 @@ def dense_forward(X, W, b=None, out=None):
         out[:] = 0 if b is None else b
         return out
     with_bias = b is not None
-    _dense.dense_forward(X, W, b if with_bias else _NO_WEIGHTS[X.dtype], out, with_bias)
+    _run(_dense.dense_forward, X, W, b if with_bias else _NO_WEIGHTS[X.dtype], out, with_bias)
     return out
 
 
@@ -523,7 +577,8 @@ def dense_backward(X, W, dY, with_bias=True, with_dX=True, dW=None, db=None, dX=
         if with_dX:
             dX[:] = 0
         return dW, db, dX
-    _dense.dense_backward(
+    _run(
+        _dense.dense_backward,
         X, W, dY, dW,
         db if with_bias else _NO_WEIGHTS[X.dtype],
         dX if with_dX else _NO_GRAD[X.dtype],
@@ -668,3 +723,10 @@ def _check_rows_out(out, shape, X, indices):
         raise ValueError("out overlaps X; pass a separate array")
     if may_overlap(out, indices):
         raise ValueError("out overlaps indices; pass a separate array")
+
+
+_BINDABLE = frozenset({
+    sigmoid, sigmoid_backward, tanh, tanh_backward, relu, relu_backward,
+    leaky_relu, leaky_relu_backward, elu, elu_backward, maxout, maxout_backward,
+    dropout, dropout_backward, softmax, softmax_backward, dense_forward, dense_backward,
+})
