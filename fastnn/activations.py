@@ -1,8 +1,8 @@
 """The activation functions by name, each a forward and a backward through ``ops``.
 
-``forward(X, out)`` returns the activation of ``X`` written into ``out``;
-``backward(X, Y, dY, out)`` returns dL/dX from the saved input ``X``, the saved output
-``Y`` and the upstream gradient ``dY``. ``linear`` is the identity and copies nothing.
+The forward writes the activation of ``X`` into ``out``; the backward writes dL/dX
+from the saved input ``X``, the saved output ``Y`` and the upstream gradient ``dY``.
+``linear`` is the identity and copies nothing.
 """
 
 from fastnn import ops
@@ -11,56 +11,59 @@ __all__ = ["get", "NAMES", "Activation"]
 
 
 class Activation:
-    """A named element-wise (or, for softmax, row-wise) activation."""
+    """A named element-wise (or, for softmax, row-wise) activation.
 
-    def __init__(self, name, forward, backward):
+    ``bind_forward(X, out)`` and ``bind_backward(X, Y, dY, out)`` check their arrays
+    through :func:`fastnn.ops.bind` and return ``(runs, result)``: calling each of
+    ``runs`` in turn computes ``result``, as often as the arrays' contents change.
+    """
+
+    def __init__(self, name, bind_forward, bind_backward):
         self.name = name
-        self.forward = forward
-        self.backward = backward
+        self.bind_forward = bind_forward
+        self.bind_backward = bind_backward
 
     def __repr__(self):
         return f"<activation {self.name}>"
 
 
-def _linear_forward(X, out):
-    return X
-
-
-def _linear_backward(X, Y, dY, out):
-    return dY
+def _bound(function, *args, **kwargs):
+    run, result = ops.bind(function, *args, **kwargs)
+    return [run], result
 
 
 _ACTIVATIONS = [
-    Activation("linear", _linear_forward, _linear_backward),
+    # linear is the identity: no work, the input is the output
+    Activation("linear", lambda X, out: ([], X), lambda X, Y, dY, out: ([], dY)),
     Activation(
         "sigmoid",
-        lambda X, out: ops.sigmoid(X, out=out),
-        lambda X, Y, dY, out: ops.sigmoid_backward(Y, dY, out=out),
+        lambda X, out: _bound(ops.sigmoid, X, out=out),
+        lambda X, Y, dY, out: _bound(ops.sigmoid_backward, Y, dY, out=out),
     ),
     Activation(
         "tanh",
-        lambda X, out: ops.tanh(X, out=out),
-        lambda X, Y, dY, out: ops.tanh_backward(Y, dY, out=out),
+        lambda X, out: _bound(ops.tanh, X, out=out),
+        lambda X, Y, dY, out: _bound(ops.tanh_backward, Y, dY, out=out),
     ),
     Activation(
         "relu",
-        lambda X, out: ops.relu(X, out=out),
-        lambda X, Y, dY, out: ops.relu_backward(X, dY, out=out),
+        lambda X, out: _bound(ops.relu, X, out=out),
+        lambda X, Y, dY, out: _bound(ops.relu_backward, X, dY, out=out),
     ),
     Activation(
         "leaky_relu",
-        lambda X, out: ops.leaky_relu(X, 0.1, out=out),
-        lambda X, Y, dY, out: ops.leaky_relu_backward(X, dY, 0.1, out=out),
+        lambda X, out: _bound(ops.leaky_relu, X, 0.1, out=out),
+        lambda X, Y, dY, out: _bound(ops.leaky_relu_backward, X, dY, 0.1, out=out),
     ),
     Activation(
         "elu",
-        lambda X, out: ops.elu(X, 1.0, out=out),
-        lambda X, Y, dY, out: ops.elu_backward(X, Y, dY, 1.0, out=out),
+        lambda X, out: _bound(ops.elu, X, 1.0, out=out),
+        lambda X, Y, dY, out: _bound(ops.elu_backward, X, Y, dY, 1.0, out=out),
     ),
     Activation(
         "softmax",
-        lambda X, out: ops.softmax(X, out=out),
-        lambda X, Y, dY, out: ops.softmax_backward(Y, dY, out=out),
+        lambda X, out: _bound(ops.softmax, X, out=out),
+        lambda X, Y, dY, out: _bound(ops.softmax_backward, Y, dY, out=out),
     ),
 ]
 _BY_NAME = {activation.name: activation for activation in _ACTIVATIONS}

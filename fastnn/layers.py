@@ -11,8 +11,15 @@ A layer is built (its weights created) when it first learns its input width: fro
 Outputs are written into buffers the layer keeps and reuses (one per batch size), so a
 training loop allocates nothing per batch: copy a returned array if you need it after
 the next call. Every array operation goes through :mod:`fastnn.ops`.
+
+Each layer states its work once, as bindings: ``_bind_forward(X, training)`` and
+``_bind_backward(dY, need_dX)`` check their arrays through :func:`fastnn.ops.bind` and
+return ``(runs, output)``. ``forward`` and ``backward`` bind and run at once; a model
+binds every layer once per batch size and then only runs, which skips the checks and
+the Python between kernels on every later batch.
 """
 
+import functools
 import itertools
 import weakref
 from collections import namedtuple
@@ -26,7 +33,7 @@ __all__ = ["Layer", "Dense", "Activation", "Dropout", "Maxout"]
 
 # One primitive piece of a layer, as a model runs it: the fused-loss path of a model
 # drops a final softmax/sigmoid step and hands the loss its logits instead.
-Step = namedtuple("Step", "forward backward activation has_params")
+Step = namedtuple("Step", "bind_forward bind_backward activation has_params")
 
 _MAX_BUFFERS = 16  # batch sizes a layer keeps buffers for (train, last batch, predict)
 
@@ -39,6 +46,13 @@ def _positive_int(name, value, allow_none=False):
     if value < 1:
         raise ValueError(f"{name} must be a positive int, got {value}")
     return int(value)
+
+
+def _run(runs, output):
+    """Run bound calls in order; return what they compute."""
+    for run in runs:
+        run()
+    return output
 
 
 def _input_dim(input_dim, input_shape):
@@ -142,7 +156,9 @@ class Layer:
         if buffer is None:
             if len(self._buffers) >= _MAX_BUFFERS:
                 self._buffers.clear()
-            buffer = self._buffers[key] = np.empty(shape, dtype or self.dtype)
+            # NOTE: zeros, not empty: an integer buffer (maxout's argmax) is range-checked
+            # when a backward is bound, which may happen before a forward fills it.
+            buffer = self._buffers[key] = np.zeros(shape, dtype or self.dtype)
         return buffer
 
     # ---------------------------------------------------------- weights in/out
@@ -192,15 +208,20 @@ class Layer:
         """The output for ``X`` of shape (n_samples, input_dim); ``training`` turns on
         what only happens while training (dropout). Keeps what backward needs."""
         self._check_input(X)
-        return self._forward(X, training)
+        return _run(*self._bind_forward(X, training))
 
-    def _forward(self, X, training):
+    def backward(self, dY, need_dX=True):
+        """Fill ``grads`` from dL/dY and return dL/dX (None when ``need_dX`` is False)."""
+        return _run(*self._bind_backward(dY, need_dX))
+
+    def _bind_forward(self, X, training):
+        raise NotImplementedError
+
+    def _bind_backward(self, dY, need_dX):
         raise NotImplementedError
 
     def _steps(self):
-        # NOTE: a model runs the unchecked ``_forward``: it checked its input once, and
-        # each layer's input is the buffer the layer before it filled.
-        return [Step(self._forward, self.backward, None, bool(self.params))]
+        return [Step(self._bind_forward, self._bind_backward, None, bool(self.params))]
 
     def __repr__(self):
         config = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
@@ -231,17 +252,17 @@ class Activation(Layer):
         super().__init__(name)
         self._X = self._Y = None
 
-    def _forward(self, X, training=False):
+    def _bind_forward(self, X, training=False):
         self._X = X
-        self._Y = self.activation.forward(X, self._buffer("Y", X.shape))
-        return self._Y
+        runs, self._Y = self.activation.bind_forward(X, self._buffer("Y", X.shape))
+        return runs, self._Y
 
-    def backward(self, dY, need_dX=True):
+    def _bind_backward(self, dY, need_dX=True):
         if self._X is None:
             raise RuntimeError(f"{self.name}: backward called before forward")
         if not need_dX:
-            return None
-        return self.activation.backward(
+            return [], None
+        return self.activation.bind_backward(
             self._X, self._Y, dY, self._buffer("dX", self._X.shape)
         )
 
@@ -249,7 +270,7 @@ class Activation(Layer):
         return {"activation": self.activation.name, **super().get_config()}
 
     def _steps(self):
-        return [Step(self._forward, self.backward, self.activation.name, False)]
+        return [Step(self._bind_forward, self._bind_backward, self.activation.name, False)]
 
 
 class _Affine(Layer):
@@ -307,26 +328,29 @@ class _Affine(Layer):
         """The bias, or None without one."""
         return self.params[1] if self.use_bias and self.params else None
 
-    def _affine_forward(self, X, training=False):
+    def _bind_affine(self, X, training=False):
         self._X = X
         b = self.params[1] if self.use_bias else None
-        return ops.dense_forward(
-            X, self.params[0], b, out=self._buffer("Z", (X.shape[0], self._width))
+        run, Z = ops.bind(
+            ops.dense_forward, X, self.params[0], b,
+            out=self._buffer("Z", (X.shape[0], self._width)),
         )
+        return [run], Z
 
-    def _affine_backward(self, dZ, need_dX=True):
+    def _bind_affine_backward(self, dZ, need_dX=True):
         X = self._X
         if X is None:
             raise RuntimeError(f"{self.name}: backward called before forward")
-        ops.dense_backward(
-            X, self.params[0], dZ,
+        dX = self._buffer("dX", X.shape) if need_dX else None
+        run, _ = ops.bind(
+            ops.dense_backward, X, self.params[0], dZ,
             with_bias=self.use_bias,
             with_dX=need_dX,
             dW=self.grads[0],
             db=self.grads[1] if self.use_bias else None,
-            dX=self._buffer("dX", X.shape) if need_dX else None,
+            dX=dX,
         )
-        return self._buffers[("dX", X.shape)] if need_dX else None
+        return [run], dX
 
     def get_config(self):
         return {
@@ -390,19 +414,22 @@ class Dense(_Affine):
     def output_dim(self, input_dim):
         return self.units
 
-    def _forward(self, X, training=False):
-        Z = self._affine_forward(X, training)
+    def _bind_forward(self, X, training=False):
+        runs, Z = self._bind_affine(X, training)
         if self.activation == "linear":
-            return Z
-        return self._activation._forward(Z, training)
+            return runs, Z
+        more, Y = self._activation._bind_forward(Z, training)
+        return runs + more, Y
 
-    def backward(self, dY, need_dX=True):
+    def _bind_backward(self, dY, need_dX=True):
+        runs = []
         if self.activation != "linear":
-            dY = self._activation.backward(dY)
-        return self._affine_backward(dY, need_dX)
+            runs, dY = self._activation._bind_backward(dY)
+        more, dX = self._bind_affine_backward(dY, need_dX)
+        return runs + more, dX
 
     def _steps(self):
-        affine = Step(self._affine_forward, self._affine_backward, None, True)
+        affine = Step(self._bind_affine, self._bind_affine_backward, None, True)
         if self.activation == "linear":
             return [affine]
         return [affine, *self._activation._steps()]
@@ -443,23 +470,24 @@ class Maxout(_Affine):
     def output_dim(self, input_dim):
         return self.units
 
-    def _forward(self, X, training=False):
-        Z = self._affine_forward(X, training)
+    def _bind_forward(self, X, training=False):
+        runs, Z = self._bind_affine(X, training)
         shape = (X.shape[0], self.units)
-        Y, self._argmax = ops.maxout(
-            Z, self.pieces, out=self._buffer("Y", shape),
+        run, (Y, self._argmax) = ops.bind(
+            ops.maxout, Z, self.pieces, out=self._buffer("Y", shape),
             argmax=self._buffer("argmax", shape, np.intp),
         )
-        return Y
+        return runs + [run], Y
 
-    def backward(self, dY, need_dX=True):
+    def _bind_backward(self, dY, need_dX=True):
         if self._argmax is None:
             raise RuntimeError(f"{self.name}: backward called before forward")
-        dZ = ops.maxout_backward(
-            dY, self._argmax, self.pieces,
+        run, dZ = ops.bind(
+            ops.maxout_backward, dY, self._argmax, self.pieces,
             out=self._buffer("dZ", (dY.shape[0], self.units * self.pieces)),
         )
-        return self._affine_backward(dZ, need_dX)
+        more, dX = self._bind_affine_backward(dZ, need_dX)
+        return [run] + more, dX
 
     def get_config(self):
         return {"units": self.units, "pieces": self.pieces, **super().get_config()}
@@ -508,21 +536,24 @@ class Dropout(Layer):
         if self.seed is None and rng is not None:
             self._rng = np.random.default_rng(rng.integers(2**63))
 
-    def _forward(self, X, training=False):
+    def _bind_forward(self, X, training=False):
         if not training or self.rate == 0.0:
             self._mask = False
-            return X
-        U = self._buffer("mask", X.shape)
-        self._rng.random(out=U, dtype=X.dtype)
-        self._mask = U
-        return ops.dropout(X, U, self.rate, out=self._buffer("Y", X.shape))
+            return [], X
+        U = self._mask = self._buffer("mask", X.shape)
+        draw = functools.partial(self._rng.random, out=U, dtype=X.dtype)
+        run, Y = ops.bind(ops.dropout, X, U, self.rate, out=self._buffer("Y", X.shape))
+        return [draw, run], Y  # new uniform numbers, then the mask from them
 
-    def backward(self, dY, need_dX=True):
+    def _bind_backward(self, dY, need_dX=True):
         if self._mask is None:
             raise RuntimeError(f"{self.name}: backward called before forward")
         if not need_dX or self._mask is False:
-            return dY if need_dX else None
-        return ops.dropout_backward(self._mask, dY, out=self._buffer("dX", dY.shape))
+            return [], (dY if need_dX else None)
+        run, dX = ops.bind(
+            ops.dropout_backward, self._mask, dY, out=self._buffer("dX", dY.shape)
+        )
+        return [run], dX
 
     def get_config(self):
         return {"rate": self.rate, "seed": self.seed, **super().get_config()}

@@ -42,13 +42,31 @@ class History:
 
 
 class _Batches:
-    """Buffers for mini-batches of one size: the gathered X, y, weights, the gradient."""
+    """Mini-batches of one size: the gathered X, y and weights, the loss gradient, and
+    the layers' calls bound to these buffers (``runs_forward`` fills ``output``,
+    ``runs_backward`` goes from ``grad`` to every parameter gradient)."""
 
     def __init__(self, n_rows, X, y, sample_weight, n_outputs):
         self.X = np.empty((n_rows, X.shape[1]), X.dtype)
         self.y = np.empty((n_rows, *y.shape[1:]), y.dtype)
         self.w = None if sample_weight is None else np.empty(n_rows, X.dtype)
         self.grad = np.empty((n_rows, n_outputs), X.dtype)
+        self.runs_forward = self.output = self.runs_backward = None
+
+    def bind(self, binds_forward, binds_backward, bind_first):
+        """Bind every layer's forward and backward calls to these buffers, once."""
+        self.runs_forward, A = [], self.X
+        for bind in binds_forward:
+            runs, A = bind(A, True)
+            self.runs_forward += runs
+        self.output = A
+        self.runs_backward, dA = [], self.grad
+        for bind in binds_backward:
+            runs, dA = bind(dA, True)
+            self.runs_backward += runs
+        if bind_first is not None:
+            runs, _ = bind_first(dA, False)
+            self.runs_backward += runs
 
 
 class Sequential:
@@ -244,17 +262,19 @@ class Sequential:
         if metrics is not None and not isinstance(metrics, (list, tuple)):
             raise TypeError(f"metrics must be a list, got {type(metrics).__name__}")
         self.metrics = [metrics_module.get(metric) for metric in metrics or ()]
+        self._batches.clear()  # bound to the previous loss's training path
 
     def _require_compiled(self, what):
         if self.loss is None:
             raise ValueError(f"{what}: compile the model first (model.compile(...))")
 
     def _plan(self):
-        """The forward and backward callables of the training path.
+        """The layers' steps on the training path, as bindings (see :mod:`fastnn.layers`).
 
         When the network ends in the activation that matches the loss (softmax for the
         categorical cross-entropies, sigmoid for the binary one), that last step is left
-        out and the loss works from the logits: one fused kernel, gradient p - y.
+        out and the loss works from the logits: one fused kernel, gradient p - y. The
+        backward stops at the first layer with weights, which needs no dX.
         """
         steps = [step for layer in self.layers for step in layer._steps()]
         fused = steps[-1].activation is not None and (
@@ -271,9 +291,9 @@ class Sequential:
         if not sparse and (self.loss.fused_activation == "sigmoid" or self.n_outputs == 1):
             threshold = 0.0 if fused else 0.5
         return (
-            [step.forward for step in steps],
-            [step.backward for step in reversed(steps[first + 1:])],
-            steps[first].backward if with_params else None,
+            [step.bind_forward for step in steps],
+            [step.bind_backward for step in reversed(steps[first + 1:])],
+            steps[first].bind_backward if with_params else None,
             self.loss.from_logits if fused else self.loss,
             threshold,
         )
@@ -398,8 +418,12 @@ class Sequential:
         return names
 
     def _epoch(self, X, y, sample_weight, order, batch_size, losses, count_correct, bar):
-        """One pass over the rows in ``order``; returns the number predicted right."""
-        forwards, backwards, first_backward, loss, threshold = self._plan()
+        """One pass over the rows in ``order``; returns the number predicted right.
+
+        The layers' calls are bound once per batch size (:meth:`_Batches.bind`); each
+        batch then gathers its rows into the bound buffers and runs the calls.
+        """
+        binds_forward, binds_backward, bind_first, loss, threshold = self._plan()
         apply = self.optimizer.apply
         params, grads = [self._params], [self._grads]
         take_rows = ops.take_rows
@@ -409,7 +433,9 @@ class Sequential:
             stop = min(start + batch_size, n_samples)
             rows = order[start:stop]
             batch = self._batch_buffers(stop - start, X, y, sample_weight)
-            A = take_rows(X, rows, out=batch.X)
+            if batch.runs_forward is None:
+                batch.bind(binds_forward, binds_backward, bind_first)
+            take_rows(X, rows, out=batch.X)
             y_batch = take_rows(y, rows, out=batch.y)
             scale = 1.0 / (stop - start)
             weights = None
@@ -417,20 +443,19 @@ class Sequential:
                 weights = take_rows(sample_weight, rows, out=batch.w)
                 total_weight = float(weights.sum())
                 scale = 1.0 / total_weight if total_weight > 0 else 0.0
-            for forward in forwards:
-                A = forward(A, True)
+            for run in batch.runs_forward:
+                run()
             if count_correct:
-                correct += _n_correct(A, y_batch, threshold)
-            _, dA = loss(A, y_batch, weights, scale, True, losses[start:stop], batch.grad)
+                correct += _n_correct(batch.output, y_batch, threshold)
+            loss(batch.output, y_batch, weights, scale, True, losses[start:stop],
+                 batch.grad)
             if bar is not None:
                 bar.update(1)
-            if scale == 0.0:  # every sample weighs 0: no step at all
+            if scale == 0.0 or bind_first is None:  # nothing to learn from this batch
                 continue
-            for backward in backwards:
-                dA = backward(dA)
-            if first_backward is not None:
-                first_backward(dA, False)
-                apply(params, grads)
+            for run in batch.runs_backward:
+                run()
+            apply(params, grads)
         return correct
 
     def _batch_buffers(self, n_rows, X, y, sample_weight):
@@ -490,7 +515,7 @@ class Sequential:
         return self._as_result(values)
 
     def _evaluate(self, X, y, batch_size, metric_names, sample_weight=None):
-        forwards, _, _, loss, threshold = self._plan()
+        binds_forward, _, _, loss, threshold = self._plan()
         n_samples = X.shape[0]
         if n_samples == 0:
             raise ValueError("cannot evaluate on zero samples")
@@ -500,8 +525,10 @@ class Sequential:
             for start in range(0, n_samples, batch_size):
                 stop = min(start + batch_size, n_samples)
                 A = X[start:stop]
-                for forward in forwards:
-                    A = forward(A, False)
+                for bind in binds_forward:
+                    runs, A = bind(A, False)
+                    for run in runs:
+                        run()
                 weights = None if sample_weight is None else sample_weight[start:stop]
                 loss(A, y[start:stop], weights, 1.0, False, losses[start:stop], None)
                 if "accuracy" in metric_names:
