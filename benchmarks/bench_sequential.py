@@ -120,7 +120,7 @@ def train_fastnn(case, data, epochs):
                                      input_dim=X.shape[1]),
                                Dense(n_classes, activation="softmax")], seed=SEED)
     model.compile(optimizer=SGD(learning_rate=case.lr, momentum=MOMENTUM),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+                  loss="sparse_categorical_crossentropy")  # the peers count no accuracy
     fit_kw = accepted(model.fit, verbose=0, shuffle=True)
     times, losses = [], []
     for _ in range(epochs):
@@ -131,7 +131,7 @@ def train_fastnn(case, data, epochs):
     proba = model.predict(data["X_test"], batch_size=1000)
     result = dict(times=times, train_loss=losses[-1], **held_out(proba, data["y_test"]))
     scores = model.evaluate(data["X_test"], data["y_test"], batch_size=1000,
-                            **accepted(model.evaluate, verbose=0))
+                            **accepted(model.evaluate, verbose=0, show_accuracy=True))
     loss, acc = (list(np.ravel(scores)) + [math.nan])[:2]
     init = {name: p.default for name, p in inspect.signature(Dense).parameters.items()
             if name.endswith("initializer")}
@@ -304,10 +304,9 @@ def header(args, pools, peer, versions, other_cpus):
     if "threads" in peer:
         print(f"  torch process: torch.get_num_threads() = {peer['threads']} "
               f"(interop {peer['interop']})")
-    print("fastnn: Sequential.fit(epochs=1) per epoch, compiled with "
-          "metrics=['accuracy'] (it also counts training\n  accuracy, the peers do "
-          "not); sklearn: partial_fit per epoch; torch: randperm, X[batch], "
-          "zero_grad,\n  backward, step.")
+    print("fastnn: Sequential.fit(epochs=1) per epoch, no metrics compiled (the peers "
+          "count no training accuracy either);\n  sklearn: partial_fit per epoch; "
+          "torch: randperm, X[batch], zero_grad, backward, step.")
     print("init: fastnn Dense's default; torch xavier_uniform_ weights, zero biases "
           "(Keras' glorot_uniform/zeros; torch's own\n  default is U(+-1/sqrt(fan_in)) "
           "for both); sklearn its own U(+-sqrt(6/(fan_in+fan_out))) for weights and "
