@@ -48,6 +48,14 @@ def _compute(inputs):
         results[f"elu_{name}"] = ops.elu(X, alpha=0.7)
         loss, grad = ops.softmax_cross_entropy(logits, inputs["labels"], scale=0.1)
         results[f"sce_loss_{name}"], results[f"sce_grad_{name}"] = loss, grad
+        P = ops.softmax(logits)
+        results[f"softmax_backward_{name}"] = ops.softmax_backward(P, logits)
+        loss, grad = ops.squared_error(P, ops.sigmoid(logits), scale=0.5)
+        results[f"mse_loss_{name}"], results[f"mse_grad_{name}"] = loss, grad
+        U = (0.5 + 0.5 * np.tanh(X)).astype(dtype)  # deterministic "uniform" numbers
+        results[f"dropout_{name}"] = ops.dropout(X, U, 0.3)
+        results[f"dropout_mask_{name}"] = U
+        results[f"dropout_backward_{name}"] = ops.dropout_backward(U, X)
         for nesterov in (False, True):
             W, V = inputs[f"W_{name}"].copy(), inputs[f"V_{name}"].copy()
             ops.momentum_update(W, inputs[f"G_{name}"], V, 0.05, 0.9, nesterov, l2=1e-3)
