@@ -131,3 +131,12 @@ def check_scalar(name, value, low=-math.inf, high=math.inf, low_open=False):
         lo = "(" if low_open else "["
         raise ValueError(f"{name} must be in {lo}{low}, {high}], got {value}")
     return value
+
+
+def check_positive_int(name, value):
+    """``value`` as a Python int >= 1 (bools are refused)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be a positive int, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value}")
+    return int(value)

@@ -27,7 +27,7 @@ from collections import namedtuple
 import numpy as np
 
 from fastnn import activations, initializers, ops
-from fastnn._checks import FLOATS, check_scalar
+from fastnn._checks import FLOATS, check_positive_int, check_scalar
 
 __all__ = ["Layer", "Dense", "Activation", "Dropout", "Maxout"]
 
@@ -36,16 +36,6 @@ __all__ = ["Layer", "Dense", "Activation", "Dropout", "Maxout"]
 Step = namedtuple("Step", "bind_forward bind_backward activation has_params")
 
 _MAX_BUFFERS = 16  # batch sizes a layer keeps buffers for (train, last batch, predict)
-
-
-def _positive_int(name, value, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be a positive int, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value}")
-    return int(value)
 
 
 def _run(runs, output):
@@ -66,7 +56,7 @@ def _input_dim(input_dim, input_shape):
                 f"input_dim={input_dim} and input_shape={input_shape} disagree"
             )
         input_dim = input_shape[0]
-    return _positive_int("input_dim", input_dim, allow_none=True)
+    return None if input_dim is None else check_positive_int("input_dim", input_dim)
 
 
 class Layer:
@@ -101,7 +91,7 @@ class Layer:
         ``rng`` (a ``numpy.random.Generator``) draws the initial weights; a fresh
         unseeded one is used when it is None.
         """
-        input_dim = _positive_int("input_dim", input_dim)
+        input_dim = check_positive_int("input_dim", input_dim)
         dtype = np.dtype(dtype)
         if dtype not in FLOATS:
             raise TypeError(f"dtype must be float32 or float64, got {dtype}")
@@ -397,7 +387,7 @@ class Dense(_Affine):
     def __init__(self, units, activation=None, input_dim=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  init=None, input_shape=None, name=None):
-        units = _positive_int("units", units)
+        units = check_positive_int("units", units)
         self.units = units
         self._activation = Activation(activation, name=f"{name or 'dense'}_activation")
         super().__init__(units, input_dim, input_shape, use_bias, kernel_initializer,
@@ -458,8 +448,8 @@ class Maxout(_Affine):
     def __init__(self, units, pieces=2, input_dim=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  init=None, input_shape=None, name=None):
-        self.units = _positive_int("units", units)
-        self.pieces = _positive_int("pieces", pieces)
+        self.units = check_positive_int("units", units)
+        self.pieces = check_positive_int("pieces", pieces)
         super().__init__(self.units * self.pieces, input_dim, input_shape, use_bias,
                          kernel_initializer, bias_initializer, init, name)
         self._argmax = None

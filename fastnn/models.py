@@ -16,7 +16,7 @@ from fastnn import losses as losses_module
 from fastnn import metrics as metrics_module
 from fastnn import ops
 from fastnn import optimizers as optimizers_module
-from fastnn._checks import FLOATS
+from fastnn._checks import FLOATS, check_positive_int
 from fastnn._threads import training_threads
 from fastnn.layers import Layer
 
@@ -348,7 +348,7 @@ class Sequential:
         Returns a :class:`History`.
         """
         epochs, show_accuracy = _keras1_fit_args(epochs, keras1)
-        batch_size = _positive("batch_size", batch_size)
+        batch_size = check_positive_int("batch_size", batch_size)
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
         X, y, sample_weight = self._check_data(x, y, sample_weight)
@@ -507,7 +507,7 @@ class Sequential:
         """The mean loss on ``(x, y)``, or ``[loss, *metrics]`` when the model was
         compiled with metrics (``show_accuracy=True``, Keras 1, adds accuracy)."""
         X, y, sample_weight = self._check_data(x, y, sample_weight)
-        batch_size = _positive("batch_size", batch_size)
+        batch_size = check_positive_int("batch_size", batch_size)
         names = self._metric_names(show_accuracy)
         values = self._evaluate(X, y, batch_size, names, sample_weight)
         if verbose:
@@ -549,7 +549,7 @@ class Sequential:
         if not self.built and self.input_dim is None:
             self._require_built("predict")
         X = self._check_x(x)
-        batch_size = _positive("batch_size", batch_size)
+        batch_size = check_positive_int("batch_size", batch_size)
         out = np.empty((X.shape[0], self.n_outputs), X.dtype)
         with training_threads():
             for start in range(0, X.shape[0], batch_size):
@@ -573,14 +573,6 @@ class Sequential:
 # ------------------------------------------------------------------------ helpers
 
 
-def _positive(name, value):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be a positive int, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value}")
-    return int(value)
-
-
 def _keras1_fit_args(epochs, keras1):
     nb_epoch = keras1.pop("nb_epoch", None)
     show_accuracy = bool(keras1.pop("show_accuracy", False))
@@ -590,7 +582,7 @@ def _keras1_fit_args(epochs, keras1):
         if epochs not in (1, nb_epoch):
             raise TypeError(f"epochs={epochs} and nb_epoch={nb_epoch} (Keras 1) disagree")
         epochs = nb_epoch
-    return _positive("epochs", epochs), show_accuracy
+    return check_positive_int("epochs", epochs), show_accuracy
 
 
 def _n_correct(A, y, threshold):
