@@ -1,0 +1,178 @@
+# One epoch of mini-batch SGD for L2-penalised logistic regression: the sigmoid
+# neuron (W with one column, labels 0/1) or softmax (W with k >= 2 columns, labels in
+# [0, k)), over the rows of a dense X or of a CSR matrix, in the order given. Per batch:
+# logits of each row, its loss and its gradient coefficient weight * (p - onehot), then
+# W <- (1 - lr l2) W - lr/m sum_r x_r g_r^T and b <- b - lr/m sum_r g_r.
+# W is (n_features, k) row-major; G is a caller-allocated (batch_size, k) scratch.
+# Nothing here validates: ops.py checks shapes, labels, the order and the CSR indices.
+from cython cimport floating
+from libc.math cimport log, logf, log1p, log1pf
+
+from fastnn._kernels._math cimport _exp_nonpos
+
+
+cdef inline floating _log(floating x) noexcept nogil:
+    if floating is float:
+        return logf(x)
+    else:
+        return log(x)
+
+
+cdef inline floating _log1p(floating x) noexcept nogil:
+    if floating is float:
+        return log1pf(x)
+    else:
+        return log1p(x)
+
+
+cdef inline void _row_logits(
+    const floating* x, const Py_ssize_t* idx, Py_ssize_t nnz,
+    const floating* W, const floating* b, bint with_bias, floating* z, Py_ssize_t k,
+) noexcept nogil:
+    # z = x W + b; x is dense (idx NULL, nnz = n_features) or a CSR row's values.
+    cdef Py_ssize_t p, c, j
+    cdef floating v
+    for c in range(k):
+        z[c] = b[c] if with_bias else 0
+    for p in range(nnz):
+        j = idx[p] if idx != NULL else p
+        v = x[p]
+        for c in range(k):
+            z[c] = z[c] + v * W[j * k + c]
+
+
+cdef inline double _row_loss_grad(
+    floating* z, Py_ssize_t label, floating coef, Py_ssize_t k
+) noexcept nogil:
+    # Returns the row's log-loss; z becomes coef * (p - onehot(label)).
+    cdef Py_ssize_t c
+    cdef floating zc, az, e, y, m, s, z_label
+    if k == 1:
+        # NOTE: log-loss max(z, 0) - y z + log1p(exp(-|z|)) and sigmoid from the same
+        # e = exp(-|z|) <= 1: nothing overflows for any finite logit.
+        zc = z[0]
+        y = 1 if label == 1 else 0
+        az = zc if zc >= 0 else -zc
+        e = _exp_nonpos(-az)
+        z[0] = coef * ((1 if zc >= 0 else e) / (<floating>1 + e) - y)
+        return (zc if zc > 0 else 0) - y * zc + _log1p(e)
+    # NOTE: softmax after subtracting the row max: every exponent is <= 0 and the sum
+    # is >= 1, so the loss (m - z_label) + log(s) is finite.
+    m = z[0]
+    for c in range(1, k):
+        m = z[c] if z[c] > m else m
+    z_label = z[label]
+    s = 0
+    for c in range(k):
+        z[c] = _exp_nonpos(z[c] - m)
+        s = s + z[c]
+    for c in range(k):
+        z[c] = z[c] * (coef / s)
+    z[label] = z[label] - coef
+    return (m - z_label) + _log(s)
+
+
+cdef double _epoch(
+    const floating* data, const Py_ssize_t* indices, const Py_ssize_t* indptr,
+    Py_ssize_t n_features, const Py_ssize_t* y, const floating* sample_weight,
+    const Py_ssize_t* order, Py_ssize_t n, floating* W, floating* b, bint with_bias,
+    floating* G, Py_ssize_t k, Py_ssize_t batch_size, floating lr, floating l2,
+    floating weight_scale,
+) noexcept nogil:
+    # indices == NULL: data is a dense (rows, n_features) block; else CSR arrays.
+    cdef Py_ssize_t start, stop, r, i, p, c, j, nnz
+    cdef const floating* x
+    cdef const Py_ssize_t* idx
+    cdef floating weight, step, v, decay = <floating>1 - lr * l2
+    cdef double total = 0, weighted_loss
+    start = 0
+    while start < n:
+        stop = start + batch_size if start + batch_size < n else n
+        for r in range(stop - start):
+            i = order[start + r]
+            if indices == NULL:
+                x, idx, nnz = data + i * n_features, NULL, n_features
+            else:
+                x, idx, nnz = data + indptr[i], indices + indptr[i], indptr[i + 1] - indptr[i]
+            weight = sample_weight[i] if sample_weight != NULL else 1
+            _row_logits(x, idx, nnz, W, b, with_bias, G + r * k, k)
+            weighted_loss = weight * _row_loss_grad(G + r * k, y[i], weight * weight_scale, k)
+            total = total + weighted_loss
+        # NOTE: (1 - lr l2) W is the L2 term's step lr * l2 * W taken on the weights
+        # the gradient was computed at; it costs one pass over W per batch (not per row).
+        if l2 != 0:
+            for j in range(n_features * k):
+                W[j] = W[j] * decay
+        step = lr / <floating>(stop - start)
+        for r in range(stop - start):
+            i = order[start + r]
+            if indices == NULL:
+                x, idx, nnz = data + i * n_features, NULL, n_features
+            else:
+                x, idx, nnz = data + indptr[i], indices + indptr[i], indptr[i + 1] - indptr[i]
+            for p in range(nnz):
+                j = idx[p] if idx != NULL else p
+                v = step * x[p]
+                for c in range(k):
+                    W[j * k + c] = W[j * k + c] - v * G[r * k + c]
+            if with_bias:
+                for c in range(k):
+                    b[c] = b[c] - step * G[r * k + c]
+        start = stop
+    return total
+
+
+def sgd_epoch_dense(
+    const floating[:, ::1] X,
+    const Py_ssize_t[::1] y,
+    const floating[::1] sample_weight,
+    const Py_ssize_t[::1] order,
+    floating[:, ::1] W,
+    floating[::1] b,
+    floating[:, ::1] G,
+    floating learning_rate,
+    floating l2,
+    floating weight_scale,
+    bint with_bias,
+):
+    """Returns the sum over rows of weight * log-loss, each taken before its batch's step."""
+    cdef double total
+    cdef Py_ssize_t n = order.shape[0], d = X.shape[1], k = W.shape[1]
+    cdef const floating* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
+    with nogil:
+        total = _epoch(
+            &X[0, 0], NULL, NULL, d, &y[0], sw, &order[0], n, &W[0, 0], &b[0],
+            with_bias, &G[0, 0], k, G.shape[0], learning_rate, l2, weight_scale,
+        )
+    return total
+
+
+def sgd_epoch_csr(
+    const floating[::1] data,
+    const Py_ssize_t[::1] indices,
+    const Py_ssize_t[::1] indptr,
+    const Py_ssize_t[::1] y,
+    const floating[::1] sample_weight,
+    const Py_ssize_t[::1] order,
+    floating[:, ::1] W,
+    floating[::1] b,
+    floating[:, ::1] G,
+    floating learning_rate,
+    floating l2,
+    floating weight_scale,
+    bint with_bias,
+):
+    """As sgd_epoch_dense for the CSR matrix (data, indices, indptr)."""
+    cdef double total
+    cdef Py_ssize_t n = order.shape[0], d = W.shape[0], k = W.shape[1]
+    cdef const floating* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
+    # NOTE: a CSR matrix with no stored value has no &data[0]; NULL is never read
+    # (every row has nnz = 0), and indices != NULL is what marks the input as CSR.
+    cdef const floating* values = &data[0] if data.shape[0] > 0 else NULL
+    cdef const Py_ssize_t* columns = &indices[0] if indices.shape[0] > 0 else &indptr[0]
+    with nogil:
+        total = _epoch(
+            values, columns, &indptr[0], d, &y[0], sw, &order[0], n, &W[0, 0], &b[0],
+            with_bias, &G[0, 0], k, G.shape[0], learning_rate, l2, weight_scale,
+        )
+    return total
