@@ -1,0 +1,547 @@
+"""LogisticRegression: the lecture's sigmoid neuron (two classes) and softmax (more),
+fitted by L-BFGS on fastnn's fused loss-and-gradient kernels or by SGD epochs in Cython."""
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from scipy.special import expit, log_expit
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from fastnn import ops
+from fastnn._threads import training_threads
+
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_DIVERGED = (
+    "LogisticRegression(solver='sgd') diverged at epoch {epoch}: the loss or the "
+    "weights became inf or NaN. Scale the features (e.g. StandardScaler) or lower "
+    "learning_rate (it is {lr})."
+)
+
+
+class LogisticRegression(ClassifierMixin, BaseEstimator):
+    """Logistic regression: sigmoid for two classes, softmax (multinomial) for more.
+
+    Minimises scikit-learn's objective ``C * sum_i s_i loss_i + 0.5 * ||W||**2``
+    (``s_i`` the sample weight times the class weight, ``loss_i`` the log-loss of
+    sample ``i``; the intercept is not penalised), so it reaches the same solution as
+    ``sklearn.linear_model.LogisticRegression`` with ``solver='lbfgs'``.
+
+    Both solvers accept dense arrays and sparse CSR matrices (float32 or float64; other
+    sparse formats are converted to CSR). float32 input is fitted and predicted in
+    float32, float64 in float64; a C-contiguous dense ``X`` is never copied.
+
+    Parameters
+    ----------
+    penalty : {'l2', None}, default='l2'
+        ``None`` fits the unpenalised maximum-likelihood model (``C`` is then unused).
+    C : float, default=1.0
+        Inverse regularisation strength; ``np.inf`` is the same as ``penalty=None``.
+    fit_intercept : bool, default=True
+    solver : {'lbfgs', 'sgd'}, default='lbfgs'
+        'lbfgs': ``scipy.optimize.minimize(method='L-BFGS-B')`` on the exact objective,
+        stopping when the largest gradient entry of the objective divided by
+        ``C * sum(s)`` is below ``tol`` (scikit-learn's criterion). 'sgd': mini-batch
+        stochastic gradient epochs (in Cython) on the same objective; ``partial_fit``
+        is available.
+    max_iter : int, default=100
+        L-BFGS iterations, or SGD epochs.
+    tol : float, default=1e-4
+        'lbfgs': gradient tolerance. 'sgd': an epoch counts as no improvement when its
+        objective is not below the best one by ``tol``; training stops after
+        ``n_iter_no_change`` such epochs.
+    class_weight : dict, 'balanced' or None, default=None
+        Multiplies each sample's weight by the weight of its class.
+    warm_start : bool, default=False
+        Start from the previous ``coef_`` and ``intercept_`` when the classes match.
+    random_state : int, RandomState instance or None, default=None
+        Shuffles the samples of each SGD epoch (unused by 'lbfgs').
+    verbose : int, default=0
+        Prints the objective at every iteration or epoch when positive.
+    learning_rate : float, default=1.0
+        SGD step size of the first epoch; epoch ``t`` (from 0) uses
+        ``learning_rate / (1 + t) ** power_t``.
+    power_t : float, default=0.25
+        Decay exponent of the SGD step size (0 keeps it constant).
+    batch_size : int, default=32
+        SGD mini-batch size (1 is plain per-sample SGD).
+    shuffle : bool, default=True
+        Reshuffle the samples before every SGD epoch.
+    n_iter_no_change : int, default=5
+        SGD epochs without improvement by ``tol`` before stopping.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    coef_ : ndarray of shape (1, n_features) for two classes, else (n_classes, n_features)
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+    n_iter_ : ndarray of shape (1,)
+        L-BFGS iterations, or SGD epochs (counted over all ``partial_fit`` calls).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when ``X`` has string column names.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from fastnn.estimators._logistic import LogisticRegression
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = LogisticRegression(max_iter=1000).fit(X, y)
+    >>> clf.coef_.shape
+    (3, 4)
+    >>> clf.predict(X[:2])
+    array([0, 0])
+    >>> round(clf.score(X, y), 2)
+    0.97
+    """
+
+    _parameter_constraints = {
+        "penalty": [StrOptions({"l2"}), None],
+        "C": [Interval(numbers.Real, 0, None, closed="right")],
+        "fit_intercept": ["boolean"],
+        "solver": [StrOptions({"lbfgs", "sgd"})],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "power_t": [Interval(numbers.Real, 0, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        penalty="l2",
+        *,
+        C=1.0,
+        fit_intercept=True,
+        solver="lbfgs",
+        max_iter=100,
+        tol=1e-4,
+        class_weight=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        learning_rate=1.0,
+        power_t=0.25,
+        batch_size=32,
+        shuffle=True,
+        n_iter_no_change=5,
+    ):
+        self.penalty = penalty
+        self.C = C
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        self.learning_rate = learning_rate
+        self.power_t = power_t
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.n_iter_no_change = n_iter_no_change
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    # ----------------------------------------------------------------------- fitting
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to ``X`` (n_samples, n_features) and labels ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : LogisticRegression
+        """
+        self._validate_params()
+        X, y = self._validate_fit_data(X, y, reset=True)
+        classes, y_index = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                "This solver needs samples of at least 2 classes in the data, but the "
+                f"data contains only one class: {classes[0]!r}"
+            )
+        warm = (
+            self.warm_start
+            and hasattr(self, "coef_")
+            and np.array_equal(classes, self.classes_)
+            and self.coef_.dtype == X.dtype
+        )
+        self.classes_ = classes
+        weights, weight_sum = self._sample_weights(X, y, sample_weight)
+        W, b = self._initial_params(X, warm)
+        if self.solver == "lbfgs":
+            n_iter = self._fit_lbfgs(X, y_index, weights, weight_sum, W, b)
+        else:
+            n_iter = self._fit_sgd(
+                X, y_index, weights, weight_sum, W, b, epochs=self.max_iter, first=0,
+                stop_early=True,
+            )
+        self._set_params(W, b)
+        self.n_iter_ = np.array([n_iter], dtype=np.int32)
+        return self
+
+    def _validate_fit_data(self, X, y, reset):
+        # NOTE: order="C" keeps a C-contiguous float ndarray as is (no copy), and
+        # dtype=[float64, float32] keeps float32 data float32.
+        X, y = validate_data(
+            self, X, y, reset=reset, accept_sparse="csr", order="C",
+            dtype=[np.float64, np.float32], accept_large_sparse=True,
+        )
+        check_classification_targets(y)
+        return X, y
+
+    def _sample_weights(self, X, y, sample_weight):
+        """(weights in X's dtype or None for all ones, their sum)."""
+        n_samples = X.shape[0]
+        if sample_weight is None and self.class_weight is None:
+            return None, float(n_samples)
+        weights = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
+        )
+        if self.class_weight is not None:
+            weights *= compute_sample_weight(self.class_weight, y)
+        weight_sum = float(weights.sum())
+        if not weight_sum > 0:
+            raise ValueError("the sample weights (times the class weights) sum to zero")
+        return weights.astype(X.dtype, copy=False), weight_sum
+
+    def _initial_params(self, X, warm):
+        n_outputs = 1 if len(self.classes_) == 2 else len(self.classes_)
+        W = np.zeros((X.shape[1], n_outputs), X.dtype)
+        b = np.zeros(n_outputs, X.dtype)
+        if warm:
+            W[:] = self.coef_.T
+            b[:] = self.intercept_
+        return W, b
+
+    def _set_params(self, W, b):
+        self.coef_ = np.ascontiguousarray(W.T)
+        self.intercept_ = b.copy() if self.fit_intercept else np.zeros_like(b)
+
+    def _l2(self, weight_sum):
+        # NOTE: scikit-learn minimises the objective divided by C * sum(s): the mean
+        # weighted loss plus l2 / 2 ||W||**2 with l2 = 1 / (C sum(s)). Same minimiser,
+        # but the gradient is O(1) whatever n_samples is, so `tol` means the same here.
+        if self.penalty is None or math.isinf(self.C):
+            return 0.0
+        return 1.0 / (self.C * weight_sum)
+
+    def _fit_lbfgs(self, X, y_index, weights, weight_sum, W, b):
+        objective = _Objective(
+            X, y_index, weights, weight_sum, W.shape[1], self.fit_intercept,
+            self._l2(weight_sum),
+        )
+        x0 = objective.pack(W, b)
+        callback = None
+        if self.verbose:
+            def callback(intermediate_result):
+                print(f"L-BFGS objective {intermediate_result.fun:.10g}")
+        with training_threads():
+            result = scipy.optimize.minimize(
+                objective, x0, method="L-BFGS-B", jac=True, callback=callback,
+                options={
+                    "maxiter": self.max_iter,
+                    "maxls": 50,
+                    "gtol": self.tol,
+                    "ftol": 64 * np.finfo(float).eps,
+                },
+            )
+        if not np.all(np.isfinite(result.x)):
+            raise ValueError(
+                "L-BFGS produced non-finite weights; scale the features "
+                "(e.g. StandardScaler)"
+            )
+        if result.status != 0:
+            warnings.warn(
+                f"L-BFGS did not converge ({result.message}) after {result.nit} "
+                "iterations. Increase max_iter or scale the data (StandardScaler).",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        objective.unpack(result.x, W, b)
+        return result.nit
+
+    def _fit_sgd(self, X, y_index, weights, weight_sum, W, b, epochs, first, stop_early):
+        """Run SGD epochs first, first + 1, ...; returns the epoch count reached."""
+        n_samples = X.shape[0]
+        l2 = self._l2(weight_sum)
+        rng = check_random_state(self.random_state)
+        order = np.arange(n_samples, dtype=np.intp)
+        G = np.empty((min(self.batch_size, n_samples), W.shape[1]), X.dtype)
+        # NOTE: each sample's gradient is scaled by n / sum(s), so a mini-batch mean is
+        # an unbiased estimate of the gradient of the mean-weighted objective.
+        weight_scale = n_samples / weight_sum
+        best, stalled, epoch = math.inf, 0, first
+        for epoch in range(first, first + epochs):
+            if self.shuffle:
+                rng.shuffle(order)
+            lr = self.learning_rate / (1.0 + epoch) ** self.power_t
+            W_before, b_before = W.copy(), b.copy()
+            loss = ops.logistic_sgd_epoch(
+                X, y_index, W, b, order, lr, l2=l2, batch_size=G.shape[0],
+                sample_weight=weights, weight_scale=weight_scale,
+                with_bias=self.fit_intercept, G=G,
+            )
+            value = loss / weight_sum + 0.5 * l2 * float(np.dot(W.ravel(), W.ravel()))
+            if not (math.isfinite(value) and np.isfinite(W).all() and np.isfinite(b).all()):
+                W[:], b[:] = W_before, b_before
+                raise ValueError(_DIVERGED.format(epoch=epoch + 1, lr=lr))
+            if self.verbose:
+                print(f"SGD epoch {epoch + 1}: objective {value:.10g}, learning rate {lr:.4g}")
+            if not stop_early:
+                continue
+            stalled = stalled + 1 if value > best - self.tol else 0
+            best = min(best, value)
+            if stalled >= self.n_iter_no_change:
+                return epoch + 1
+        if stop_early:
+            warnings.warn(
+                f"SGD reached max_iter={self.max_iter} epochs before the objective "
+                "stopped improving; increase max_iter.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return epoch + 1
+
+    @available_if(lambda self: self.solver == "sgd")
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One SGD epoch over ``X``, ``y`` (solver='sgd' only).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            All the classes; required on the first call, optional (and then equal to
+            the first call's) afterwards.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : LogisticRegression
+        """
+        first_call = not hasattr(self, "classes_")
+        if first_call:
+            self._validate_params()
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit")
+        elif classes is not None and not np.array_equal(
+            np.unique(np.asarray(classes)), self.classes_
+        ):
+            raise ValueError(
+                f"classes={classes!r} is not the same as on the first call to "
+                f"partial_fit ({self.classes_!r})"
+            )
+        X, y = self._validate_fit_data(X, y, reset=first_call)
+        if first_call:
+            classes = np.unique(np.asarray(classes))
+            if len(classes) < 2:
+                raise ValueError("classes must hold at least 2 classes")
+        else:
+            classes = self.classes_
+            if X.dtype != self.coef_.dtype:
+                X = X.astype(self.coef_.dtype)
+        unknown = np.setdiff1d(np.unique(y), classes)
+        if unknown.size:
+            raise ValueError(f"y holds labels not in classes: {unknown!r}")
+        y_index = np.searchsorted(classes, y).astype(np.intp)
+        self.classes_ = classes
+        weights, weight_sum = self._sample_weights(X, y, sample_weight)
+        if first_call:
+            W, b = self._initial_params(X, warm=False)
+            done = 0
+        else:
+            W, b = np.ascontiguousarray(self.coef_.T), self.intercept_.copy()
+            done = int(self.n_iter_[0])
+        try:
+            n_iter = self._fit_sgd(
+                X, y_index, weights, weight_sum, W, b, epochs=1, first=done,
+                stop_early=False,
+            )
+        except BaseException:
+            if first_call:  # the next call is a first call again
+                del self.classes_
+            raise
+        self._set_params(W, b)
+        self.n_iter_ = np.array([n_iter], dtype=np.int32)
+        return self
+
+    # ------------------------------------------------------------------------ predicting
+
+    def _scores(self, X):
+        """X @ coef_.T + intercept_, with a lean path for a ready float ndarray."""
+        coef = self.__dict__.get("coef_")
+        dtype = getattr(X, "dtype", None)
+        # NOTE: the serving path: a C-contiguous finite float ndarray of the fitted width
+        # skips validate_data (about 100 us for one row); anything else, or a model
+        # fitted on named columns, takes the full validation. np.dot, not @: for one
+        # row matmul's dispatch costs twice the product.
+        if (
+            coef is not None
+            and (dtype is _F64 or dtype is _F32)
+            and type(X) is np.ndarray
+            and X.ndim == 2
+            and X.shape[0] > 0
+            and X.shape[1] == coef.shape[1]
+            and X.flags.c_contiguous
+            and "feature_names_in_" not in self.__dict__
+            and np.isfinite(X).all()
+        ):
+            scores = np.dot(X, coef.T)
+        else:
+            check_is_fitted(self)
+            X = validate_data(
+                self, X, reset=False, accept_sparse="csr",
+                dtype=[np.float64, np.float32],
+            )
+            scores = X @ self.coef_.T
+            if sp.issparse(scores):  # a CSR X with no stored value
+                scores = scores.toarray()
+            scores = np.ascontiguousarray(scores)
+        scores += self.intercept_
+        return scores
+
+    def decision_function(self, X):
+        """Scores: shape (n_samples,) for two classes (positive means classes_[1]),
+        else (n_samples, n_classes)."""
+        scores = self._scores(X)
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict(self, X):
+        """The class of highest probability for each row of ``X``."""
+        scores = self._scores(X)
+        if scores.shape[1] == 1:
+            return self.classes_[(scores[:, 0] > 0).astype(np.intp)]
+        return self.classes_[scores.argmax(axis=1)]
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), in the order of classes_."""
+        scores = self._scores(X)
+        if scores.shape[1] == 1:
+            # NOTE: sigmoid(-z) and sigmoid(z) side by side: 1 - sigmoid(z) would lose
+            # the small probability to cancellation when z is large.
+            proba = np.empty((scores.shape[0], 2), scores.dtype)
+            np.negative(scores, out=proba[:, :1])
+            proba[:, 1:] = scores
+            return expit(proba, out=proba)
+        return ops.softmax(scores, out=scores)
+
+    def predict_log_proba(self, X):
+        """Log of predict_proba, computed without taking the log of a rounded 0."""
+        scores = self._scores(X)
+        if scores.shape[1] == 1:
+            # NOTE: log sigmoid(z) = -log(1 + exp(-z)), scipy's log_expit, finite for
+            # any finite z (log(expit(z)) is -inf once expit underflows).
+            log_proba = np.empty((scores.shape[0], 2), scores.dtype)
+            np.negative(scores, out=log_proba[:, :1])
+            log_proba[:, 1:] = scores
+            return log_expit(log_proba, out=log_proba)
+        return ops.log_softmax(scores, out=scores)
+
+
+class _Objective:
+    """The scaled objective and its gradient on L-BFGS's flat float64 vector.
+
+    Computes in X's dtype on buffers allocated once: logits Z (n_samples, n_outputs)
+    overwritten by the loss gradient, per-sample losses, the gradient vector.
+    """
+
+    def __init__(self, X, y_index, weights, weight_sum, n_outputs, fit_intercept, l2):
+        n_samples, n_features = X.shape
+        dtype = X.dtype
+        self.X, self.weights, self.l2 = X, weights, l2
+        self.sparse = sp.issparse(X)
+        self.scale = 1.0 / weight_sum
+        self.fit_intercept = fit_intercept
+        self.n_coef = n_features * n_outputs
+        size = self.n_coef + (n_outputs if fit_intercept else 0)
+        self.params = np.zeros(size, dtype)
+        self.grad = np.zeros(size, dtype)
+        self.W = self.params[: self.n_coef].reshape(n_features, n_outputs)
+        self.dW = self.grad[: self.n_coef].reshape(n_features, n_outputs)
+        self.b = self.params[self.n_coef:] if fit_intercept else None
+        self.db = self.grad[self.n_coef:] if fit_intercept else None
+        self.Z = np.empty((n_samples, n_outputs), dtype)
+        self.loss = np.empty(n_samples, dtype)
+        if n_outputs == 1:
+            self.target = (y_index == 1).astype(dtype).reshape(-1, 1)
+            self.loss_function = ops.binary_cross_entropy
+        else:
+            self.target = np.ascontiguousarray(y_index, dtype=np.intp)
+            self.loss_function = ops.softmax_cross_entropy
+
+    def pack(self, W, b):
+        x = np.empty(self.params.size, np.float64)
+        x[: self.n_coef] = W.ravel()
+        if self.fit_intercept:
+            x[self.n_coef:] = b
+        return x
+
+    def unpack(self, x, W, b):
+        W[:] = x[: self.n_coef].reshape(W.shape)
+        if self.fit_intercept:
+            b[:] = x[self.n_coef:]
+
+    def __call__(self, x):
+        # NOTE: L-BFGS-B works in float64; only the small parameter vector is cast to
+        # X's dtype (never X), and the gradient back.
+        self.params[:] = x
+        W, b = self.W, self.b
+        if self.sparse:
+            Z = np.asarray(self.X @ W)
+            if b is not None:
+                Z += b
+            Z = np.ascontiguousarray(Z, dtype=W.dtype)
+        else:
+            Z = ops.dense_forward(self.X, W, b, out=self.Z)
+        loss, G = self.loss_function(
+            Z, self.target, sample_weight=self.weights, scale=self.scale,
+            loss_out=self.loss, grad_out=Z,
+        )
+        # NOTE: the per-sample losses are summed in float64: in float32 the rounding of
+        # a sum of 1e5 terms would be larger than the decrease L-BFGS's line search needs.
+        value = float(loss.sum(dtype=np.float64)) * self.scale
+        if self.sparse:
+            self.dW[:] = self.X.T @ G
+            if b is not None:
+                self.db[:] = G.sum(axis=0)
+        else:
+            ops.dense_backward(
+                self.X, W, G, with_bias=b is not None, with_dX=False,
+                dW=self.dW, db=self.db,
+            )
+        if self.l2:
+            W64 = x[: self.n_coef]
+            value += 0.5 * self.l2 * float(W64 @ W64)
+            self.dW += self.l2 * W
+        return value, self.grad.astype(np.float64)
