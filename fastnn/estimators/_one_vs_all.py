@@ -1,0 +1,440 @@
+"""OneVsAllClassifier: a multiclass classifier made of one binary classifier per class.
+
+It composes any scikit-learn binary classifier (fastnn's LogisticRegression by default),
+the way :class:`sklearn.multiclass.OneVsRestClassifier` does for single-label targets.
+"""
+
+import inspect
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.base import _fit_context
+from sklearn.utils import get_tags
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    has_fit_parameter,
+    validate_data,
+)
+
+from fastnn.estimators._logistic import LogisticRegression
+
+# The labels each binary estimator learns: 1 for "this class", 0 for "any other class".
+_BINARY_CLASSES = np.array([0, 1])
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _fit_binary(estimator, X, y, sample_weight):
+    """Fit a clone of ``estimator`` on one class against the rest."""
+    estimator = clone(estimator)
+    if sample_weight is None:
+        estimator.fit(X, y)
+    else:
+        estimator.fit(X, y, sample_weight=sample_weight)
+    return estimator
+
+
+def _partial_fit_binary(estimator, X, y, sample_weight):
+    """One more step of ``estimator`` on one class against the rest."""
+    if sample_weight is None:
+        estimator.partial_fit(X, y, classes=_BINARY_CLASSES)
+    else:
+        estimator.partial_fit(
+            X, y, classes=_BINARY_CLASSES, sample_weight=sample_weight
+        )
+    return estimator
+
+
+def _binary_scores(estimator, X):
+    """How sure ``estimator`` is of its class for each sample, shape (n_samples,)."""
+    if hasattr(estimator, "decision_function"):
+        return np.ravel(estimator.decision_function(X))
+    return estimator.predict_proba(X)[:, 1]
+
+
+def _accepts(method, parameter):
+    """Whether the bound ``method`` takes ``parameter`` (has_fit_parameter for any)."""
+    return parameter in inspect.signature(method).parameters
+
+
+def _base_has(attr):
+    """For ``available_if``: the fitted binary estimators (else the template) have
+    ``attr``; the AttributeError they raise otherwise is the one the user sees."""
+
+    def check(self):
+        if hasattr(self, "estimators_"):
+            getattr(self.estimators_[0], attr)
+        else:
+            getattr(self._base_estimator(), attr)
+        return True
+
+    return check
+
+
+class OneVsAllClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+    """One-vs-all (one-vs-rest) multiclass classifier.
+
+    Fits one binary clone of ``estimator`` per class, that class against all the others,
+    and predicts the class whose binary estimator is the most confident
+    (``decision_function`` if the estimator has one, else the probability of its
+    positive class). Any scikit-learn binary classifier composes; fastnn's
+    :class:`~fastnn.estimators._logistic.LogisticRegression` is the default.
+
+    With two classes a single estimator is fitted (``classes_[1]`` against
+    ``classes_[0]``), as :class:`sklearn.multiclass.OneVsRestClassifier` does: a
+    second one would only mirror it. Targets are single-label (1-D ``y``); fitting on
+    one class raises a ValueError, as scikit-learn's LogisticRegression does.
+
+    Parameters
+    ----------
+    estimator : estimator object, default=None
+        The binary classifier to clone once per class. It implements ``fit`` and
+        ``decision_function`` or ``predict_proba``. ``None`` means fastnn's
+        ``LogisticRegression()`` (scikit-learn's convention for a default
+        sub-estimator, as in ``AdaBoostClassifier(estimator=None)``); pass the
+        estimator explicitly to tune its parameters, e.g. ``estimator__C`` in
+        ``GridSearchCV``.
+
+    n_jobs : int, default=None
+        The number of jobs fitting the binary estimators in parallel (joblib).
+        ``None`` means 1 unless in a :obj:`joblib.parallel_backend` context, ``-1``
+        all processors. The result does not depend on it.
+
+    Attributes
+    ----------
+    estimators_ : list of estimators
+        The fitted binary estimators: one per class, or one for a binary problem.
+        Each learned the labels 0 (any other class) and 1 (its class).
+
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, sorted.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.multiclass.OneVsRestClassifier : scikit-learn's version, which also takes
+        multilabel targets.
+
+    Notes
+    -----
+    ``X`` is validated once here (a 2-D numeric array, or a sparse matrix when the
+    estimator takes one; NaN only when the estimator allows it) and then handed to the
+    binary estimators as is, so its dtype is theirs to choose: float32 stays float32
+    wherever the estimator keeps it. For text, put the vectorizer in a ``Pipeline``
+    before this classifier, or wrap a ``Pipeline`` as ``estimator``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.estimators._one_vs_all import OneVsAllClassifier
+    >>> X = np.array([[10, 10], [8, 10], [-5, 5.5], [-5.4, 5.5],
+    ...               [-20, -20], [-15, -20]])
+    >>> y = np.array(["cat", "cat", "dog", "dog", "fox", "fox"])
+    >>> clf = OneVsAllClassifier().fit(X, y)
+    >>> clf.classes_
+    array(['cat', 'dog', 'fox'], dtype='<U3')
+    >>> len(clf.estimators_)
+    3
+    >>> clf.predict([[-19, -20], [9, 9], [-5, 5]])
+    array(['fox', 'cat', 'dog'], dtype='<U3')
+    >>> clf.predict_proba([[9, 9]]).shape
+    (1, 3)
+    >>> round(float(clf.predict_proba([[9, 9]]).sum()), 12)
+    1.0
+    """
+
+    _parameter_constraints = {
+        "estimator": [
+            HasMethods(["fit", "decision_function"]),
+            HasMethods(["fit", "predict_proba"]),
+            None,
+        ],
+        "n_jobs": [Integral, None],
+    }
+
+    def __init__(self, estimator=None, *, n_jobs=None):
+        self.estimator = estimator
+        self.n_jobs = n_jobs
+
+    def _base_estimator(self):
+        """The template the binary estimators are cloned from."""
+        return LogisticRegression() if self.estimator is None else self.estimator
+
+    def _validate(self, X, y="no_validation", reset=False):
+        """validate_data, allowing what the binary estimator accepts (sparse, NaN)."""
+        input_tags = get_tags(self._base_estimator()).input_tags
+        return validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"] if input_tags.sparse else False,
+            dtype="numeric",
+            ensure_all_finite="allow-nan" if input_tags.allow_nan else True,
+            reset=reset,
+        )
+
+    def _validate_for_predict(self, X):
+        """The predict-time check of ``X``, lean for an input that is already right."""
+        # NOTE: the serving path: a finite float ndarray of the fitted width skips
+        # validate_data (hundreds of microseconds for one row, more than the binary
+        # estimators' work); anything else, or a fit on named columns, takes it.
+        if (
+            "estimators_" in self.__dict__
+            and type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype in _FLOATS
+            and X.shape[0] > 0
+            and X.shape[1] == self.n_features_in_
+            and "feature_names_in_" not in self.__dict__
+            and np.isfinite(X).all()
+        ):
+            return X
+        check_is_fitted(self)
+        return self._validate(X)
+
+    @_fit_context(
+        # the estimator's own parameters are validated by its own fit
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y, sample_weight=None):
+        """Fit one binary estimator per class.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Sparse only if the estimator accepts it.
+
+        y : array-like of shape (n_samples,)
+            Class labels (numbers or strings), at least two distinct.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to each binary estimator's ``fit``; a ValueError if the estimator
+            does not take ``sample_weight``.
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+        """
+        estimator = self._base_estimator()
+        X, y = self._validate(X, y, reset=True)
+        check_classification_targets(y)
+        classes, y_index = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the "
+                f"data, but the data contains only one class: {classes.tolist()[0]!r}."
+            )
+        if sample_weight is not None:
+            if not has_fit_parameter(estimator, "sample_weight"):
+                raise ValueError(
+                    f"{type(estimator).__name__}.fit does not take sample_weight, "
+                    f"so {type(self).__name__} cannot pass it on."
+                )
+            sample_weight = _check_sample_weight(sample_weight, X)
+
+        # Binary problem: one estimator, classes[1] against classes[0].
+        positives = [1] if len(classes) == 2 else range(len(classes))
+        self.estimators_ = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_binary)(
+                estimator, X, (y_index == k).astype(np.int64), sample_weight
+            )
+            for k in positives
+        )
+        self.classes_ = classes
+        return self
+
+    @available_if(_base_has("partial_fit"))
+    @_fit_context(prefer_skip_nested_validation=False)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One incremental step of every binary estimator on a batch.
+
+        Available when the estimator has ``partial_fit``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A batch of training data.
+
+        y : array-like of shape (n_samples,)
+            Its labels; each must be one of ``classes``.
+
+        classes : array-like of shape (n_classes,), default=None
+            All the classes, across all calls. Required on the first call; on later
+            calls it may be omitted or repeated, but not changed.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to each binary estimator's ``partial_fit``.
+
+        Returns
+        -------
+        self : object
+            The updated classifier.
+        """
+        first_call = not hasattr(self, "estimators_")
+        if first_call and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if classes is not None:
+            classes = unique_labels(classes)
+            if not first_call and not np.array_equal(classes, self.classes_):
+                raise ValueError(
+                    f"classes={classes.tolist()} is not the same as on the first "
+                    f"call to partial_fit, {self.classes_.tolist()}."
+                )
+        else:
+            classes = self.classes_
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 classes, "
+                f"got {classes.tolist()}."
+            )
+
+        X, y = self._validate(X, y, reset=first_call)
+        check_classification_targets(y)
+        unknown = np.setdiff1d(y, classes)
+        if unknown.size:
+            raise ValueError(
+                f"y contains labels {unknown.tolist()} that are not in classes "
+                f"{classes.tolist()}."
+            )
+        if sample_weight is not None:
+            base = self.estimators_[0] if not first_call else self._base_estimator()
+            if not _accepts(base.partial_fit, "sample_weight"):
+                raise ValueError(
+                    f"{type(base).__name__}.partial_fit does not take sample_weight, "
+                    f"so {type(self).__name__} cannot pass it on."
+                )
+            sample_weight = _check_sample_weight(sample_weight, X)
+
+        y_index = np.searchsorted(classes, y)
+        positives = [1] if len(classes) == 2 else range(len(classes))
+        if first_call:
+            template = self._base_estimator()
+            estimators = [clone(template) for _ in positives]
+        else:
+            estimators = self.estimators_
+        self.estimators_ = Parallel(n_jobs=self.n_jobs)(
+            delayed(_partial_fit_binary)(
+                estimator, X, (y_index == k).astype(np.int64), sample_weight
+            )
+            for estimator, k in zip(estimators, positives)
+        )
+        self.classes_ = classes
+        return self
+
+    def predict(self, X):
+        """Predict the class of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            The class whose binary estimator is the most confident; for a binary
+            problem, the prediction of the one estimator.
+        """
+        X = self._validate_for_predict(X)
+        if len(self.classes_) == 2:
+            positive = np.asarray(self.estimators_[0].predict(X), dtype=np.intp)
+            return self.classes_[positive]
+        scores = np.column_stack([_binary_scores(e, X) for e in self.estimators_])
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    @available_if(_base_has("decision_function"))
+    def decision_function(self, X):
+        """The binary estimators' decision functions.
+
+        Available when the estimator has ``decision_function``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes), or (n_samples,) if binary
+            Column ``k`` is the score of ``classes_[k]`` against the rest; for two
+            classes, the score of ``classes_[1]`` (positive means ``classes_[1]``).
+        """
+        X = self._validate_for_predict(X)
+        if len(self.estimators_) == 1:
+            return np.ravel(self.estimators_[0].decision_function(X))
+        return np.column_stack(
+            [np.ravel(e.decision_function(X)) for e in self.estimators_]
+        )
+
+    @available_if(_base_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities: the binary estimators' probabilities, normalised.
+
+        Available when the estimator has ``predict_proba``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Column ``k`` is the probability of ``classes_[k]``, as ordered in
+            ``classes_``; each row sums to 1.
+        """
+        X = self._validate_for_predict(X)
+        if len(self.estimators_) == 1:
+            # the binary estimator's own two columns: more exact than 1 - p when p ~ 1
+            proba = np.asarray(self.estimators_[0].predict_proba(X))
+        else:
+            proba = np.column_stack(
+                [e.predict_proba(X)[:, 1] for e in self.estimators_]
+            )
+        row_sums = proba.sum(axis=1, keepdims=True)
+        # NOTE: a row that every binary estimator gives 0 has no preference: uniform.
+        uniform = np.full_like(proba, 1 / proba.shape[1])
+        return np.divide(proba, row_sums, out=uniform, where=row_sums != 0)
+
+    @available_if(_base_has("predict_proba"))
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            The natural logarithm of the class probabilities (``-inf`` where one is 0).
+            For two classes, the binary estimator's own ``predict_log_proba`` if it
+            has one (finite where a probability rounds to 0).
+        """
+        X = self._validate_for_predict(X)
+        binary = self.estimators_[0] if len(self.estimators_) == 1 else None
+        if hasattr(binary, "predict_log_proba"):
+            return binary.predict_log_proba(X)
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(proba)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        base_tags = get_tags(self._base_estimator())
+        tags.input_tags.sparse = base_tags.input_tags.sparse
+        tags.input_tags.allow_nan = base_tags.input_tags.allow_nan
+        tags.input_tags.pairwise = base_tags.input_tags.pairwise
+        return tags
