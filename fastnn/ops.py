@@ -839,3 +839,69 @@ def logistic_sgd_epoch(
     return _logistic.sgd_epoch_dense(
         X, y, weights, order, W, b, G, lr, l2, weight_scale, bool(with_bias)
     )
+
+
+__all__ += ["logistic_loss_grad"]
+
+
+def logistic_loss_grad(
+    X, y, W, b, sample_weight=None, scale=1.0, with_bias=True, dW=None, db=None,
+    block_rows=None,
+):
+    """Log-loss of the linear model X W + b and its gradient, in one pass over ``X``.
+
+    ``X`` (n_samples, n_features) is a C-contiguous float ndarray, ``W``
+    (n_features, k) and ``b`` (k,) of its dtype: the sigmoid neuron for ``k == 1``
+    (labels ``y`` in {0, 1}), else softmax (labels in [0, k)). Returns
+    ``(loss, dW, db)``: loss = sum_i s_i loss_i (a float, summed in float64), dW =
+    scale * X^T G and db = scale * sum_i G_i (zero unless ``with_bias``) with
+    G_i = s_i (p_i - onehot(y_i)), s_i the sample weight (1 when None). Rows are taken
+    in blocks of ``block_rows`` (default: about 256 KB of X, to stay in cache).
+    ``dW`` and ``db`` may be passed in; they must not overlap the inputs.
+
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0]]); y = np.array([0, 1])
+    >>> loss, dW, db = logistic_loss_grad(X, y, np.zeros((2, 1)), np.zeros(1))
+    >>> round(loss, 4), dW.ravel().tolist(), db.tolist()
+    (1.3863, [0.5, -0.5], [0.0])
+    """
+    check_float("X", X, ndim=2)
+    n_samples, n_features = X.shape
+    dtype = X.dtype
+    check_float("W", W, ndim=2)
+    check_float("b", b, ndim=1)
+    for name, array in (("W", W), ("b", b)):
+        if array.dtype != dtype:
+            raise TypeError(f"{name} has dtype {array.dtype} but X has {dtype}")
+    if W.shape[0] != n_features or W.shape[1] < 1:
+        raise ValueError(f"W must have shape ({n_features}, k >= 1), got {W.shape}")
+    k = W.shape[1]
+    if b.shape != (k,):
+        raise ValueError(f"b must have shape ({k},), got {b.shape}")
+    if max(n_samples, n_features, k) > _BLAS_MAX_DIM:
+        raise ValueError("dimensions must be below 2**31 (BLAS uses 32-bit ints)")
+    _check_intp_range("y", y, n_samples, max(k, 2))
+    scale = check_scalar("scale", scale)
+    weights = _check_sample_weight(sample_weight, n_samples, dtype, reference="X")
+    inputs = {"X": X, "W": W, "b": b, "sample_weight": weights}
+    dW = output("dW", dW, W.shape, dtype, inputs)
+    db = output("db", db, (k,), dtype, {**inputs, "dW": dW})
+    if n_samples == 0 or n_features == 0:
+        dW[:] = 0
+        db[:] = 0
+        if n_samples == 0:
+            return 0.0, dW, db
+    if block_rows is None:
+        block_rows = 262144 // max(1, n_features * dtype.itemsize)
+    block_rows = min(max(1, n_samples), max(8, check_positive_int("block_rows", block_rows)))
+    Z = np.empty((block_rows, k), dtype)
+    if n_features == 0:  # BLAS cannot take a zero leading dimension; p = softmax(b)
+        X, W = np.zeros((n_samples, 1), dtype), np.zeros((1, k), dtype)
+        dW_unused = np.empty((1, k), dtype)
+        loss = _logistic.loss_grad_dense(
+            X, y, weights, W, b, scale, dW_unused, db, Z, bool(with_bias)
+        )
+    else:
+        loss = _logistic.loss_grad_dense(
+            X, y, weights, W, b, scale, dW, db, Z, bool(with_bias)
+        )
+    return loss, dW, db

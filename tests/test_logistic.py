@@ -147,7 +147,7 @@ def test_objective_float32_computes_in_float32(rng):
     X = rng.normal(size=(30, 4)).astype(np.float32)
     y = rng.integers(0, 3, 30)
     f = _Objective(X, y, None, 30.0, 3, True, 0.1)
-    assert f.Z.dtype == f.params.dtype == f.grad.dtype == np.float32
+    assert f.params.dtype == f.grad.dtype == np.float32
     f64 = _Objective(X.astype(np.float64), y, None, 30.0, 3, True, 0.1)
     x = rng.normal(size=4 * 3 + 3)
     (v32, g32), (v64, g64) = f(x), f64(x)
@@ -525,3 +525,89 @@ def test_docstring_examples():
         test.globs["logistic_sgd_epoch"] = ops.logistic_sgd_epoch
         runner.run(test)
     assert runner.summarize(verbose=False).failed == 0
+
+
+# ------------------------------------------------------- the fused loss and gradient
+
+
+def loss_grad_twin(X, y, W, b, s, scale, with_bias):
+    """NumPy twin of ops.logistic_loss_grad, in float64."""
+    X, W, b = X.astype(np.float64), W.astype(np.float64), b.astype(np.float64)
+    n, k = len(y), W.shape[1]
+    s = np.ones(n) if s is None else s.astype(np.float64)
+    Z = X @ W + (b if with_bias else 0)
+    if k == 1:
+        t = (y == 1).astype(float)[:, None]
+        loss = (np.logaddexp(0, Z) - t * Z)[:, 0]
+        G = 1 / (1 + np.exp(-Z)) - t
+    else:
+        lse = np.logaddexp.reduce(Z, axis=1, keepdims=True)
+        loss = lse[:, 0] - Z[np.arange(n), y]
+        G = np.exp(Z - lse)
+        G[np.arange(n), y] -= 1
+    G *= s[:, None]
+    db = scale * G.sum(axis=0) if with_bias else np.zeros(k)
+    return float(s @ loss), scale * X.T @ G, db
+
+
+@pytest.mark.parametrize("k", [1, 3])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("with_bias", [True, False], ids=["bias", "no-bias"])
+@pytest.mark.parametrize("block_rows", [None, 8, 1000])
+def test_loss_grad_against_numpy(k, weighted, with_bias, block_rows, dtype, rng):
+    n, d = 53, 7  # 53 rows: the last block of 8 is partial
+    X = rng.normal(size=(n, d)).astype(dtype)
+    y = rng.integers(0, max(k, 2), n).astype(np.intp)
+    W = rng.normal(size=(d, k)).astype(dtype)
+    b = rng.normal(size=k).astype(dtype)
+    s = rng.uniform(0.1, 2.0, n).astype(dtype) if weighted else None
+    loss, dW, db = ops.logistic_loss_grad(
+        X, y, W, b, sample_weight=s, scale=0.25, with_bias=with_bias,
+        block_rows=block_rows,
+    )
+    want = loss_grad_twin(X, y, W, b, s, 0.25, with_bias)
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    assert isinstance(loss, float)
+    np.testing.assert_allclose(loss, want[0], **tol)
+    np.testing.assert_allclose(dW, want[1], **tol)
+    np.testing.assert_allclose(db, want[2], **tol)
+    assert dW.dtype == db.dtype == dtype
+
+
+def test_loss_grad_extreme_logits_stay_finite():
+    X = np.array([[1e4], [-1e4], [0.0]])
+    y = np.array([0, 0, 1], dtype=np.intp)
+    # logits 1e4, -1e4, 0 (sigmoid) and [1e4, -1e4, 0], [-1e4, 1e4, 0], [0, 0, 0]
+    cases = ((np.ones((1, 1)), 1e4 + np.log(2)), (np.array([[1.0, -1.0, 0.0]]), 2e4 + np.log(3)))
+    for W, want in cases:
+        loss, dW, db = ops.logistic_loss_grad(X, y, W, np.zeros(W.shape[1]))
+        assert np.isfinite(loss) and np.all(np.isfinite(dW)) and np.all(np.isfinite(db))
+        assert loss == pytest.approx(want, rel=1e-12)
+
+
+def test_loss_grad_refuses_bad_arguments(rng):
+    X = rng.normal(size=(5, 3))
+    W, b, y = np.zeros((3, 2)), np.zeros(2), np.array([0, 1, 1, 0, 1])
+    call = ops.logistic_loss_grad
+    with pytest.raises(ValueError, match="y must hold values"):
+        call(X, np.array([0, 1, 2, 0, 1]), W, b)
+    with pytest.raises(ValueError, match="y must have 5 entries"):
+        call(X, y[:4], W, b)
+    with pytest.raises(TypeError, match="b has dtype"):
+        call(X, y, W, b.astype(np.float32))
+    with pytest.raises(ValueError, match="W must have shape"):
+        call(X, y, np.zeros((2, 2)), b)
+    with pytest.raises(ValueError, match="dW overlaps"):
+        call(X, y, W, b, dW=W)
+    with pytest.raises(ValueError, match="sample_weight"):
+        call(X, y, W, b, sample_weight=np.ones(4))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        call(np.asfortranarray(X), y, W, b)
+    loss, dW, db = call(X[:0], y[:0], W, b)
+    assert loss == 0.0 and not dW.any() and not db.any()
+    b = np.array([0.5, -0.5])
+    loss, dW, db = call(np.zeros((5, 0)), y, np.zeros((0, 2)), b)  # logits = b
+    want = loss_grad_twin(np.zeros((5, 0)), y, np.zeros((0, 2)), b, None, 1.0, True)
+    assert dW.shape == (0, 2)
+    np.testing.assert_allclose(loss, want[0], rtol=1e-12)
+    np.testing.assert_allclose(db, want[2], rtol=1e-12)

@@ -4,9 +4,11 @@
 # logits of each row, its loss and its gradient coefficient weight * (p - onehot), then
 # W <- (1 - lr l2) W - lr/m sum_r x_r g_r^T and b <- b - lr/m sum_r g_r.
 # W is (n_features, k) row-major; G is a caller-allocated (batch_size, k) scratch.
+# Also the full-batch loss and gradient for L-BFGS, fused in one pass over a dense X.
 # Nothing here validates: ops.py checks shapes, labels, the order and the CSR indices.
 from cython cimport floating
 from libc.math cimport log, logf, log1p, log1pf
+from scipy.linalg.cython_blas cimport sgemm, dgemm, sgemv, dgemv
 
 from fastnn._kernels._math cimport _exp_nonpos
 
@@ -175,4 +177,94 @@ def sgd_epoch_csr(
             values, columns, &indptr[0], d, &y[0], sw, &order[0], n, &W[0, 0], &b[0],
             with_bias, &G[0, 0], k, G.shape[0], learning_rate, l2, weight_scale,
         )
+    return total
+
+
+cdef inline void _gemm(
+    char transa, char transb, int m, int n, int k,
+    floating alpha, const floating* A, int lda, const floating* B, int ldb,
+    floating beta, floating* C, int ldc,
+) noexcept nogil:
+    # Column-major C (m x n) = alpha op(A) op(B) + beta C, as in the reference BLAS.
+    if floating is float:
+        sgemm(&transa, &transb, &m, &n, &k, &alpha, <float*>A, &lda,
+              <float*>B, &ldb, &beta, C, &ldc)
+    else:
+        dgemm(&transa, &transb, &m, &n, &k, &alpha, <double*>A, &lda,
+              <double*>B, &ldb, &beta, C, &ldc)
+
+
+cdef inline void _gemv(
+    char trans, int m, int n, floating alpha, const floating* A, int lda,
+    const floating* x, floating beta, floating* y,
+) noexcept nogil:
+    # Column-major y = alpha op(A) x + beta y, unit strides.
+    cdef int one = 1
+    if floating is float:
+        sgemv(&trans, &m, &n, &alpha, <float*>A, &lda, <float*>x, &one, &beta, y, &one)
+    else:
+        dgemv(&trans, &m, &n, &alpha, <double*>A, &lda, <double*>x, &one, &beta, y, &one)
+
+
+def loss_grad_dense(
+    const floating[:, ::1] X,
+    const Py_ssize_t[::1] y,
+    const floating[::1] sample_weight,
+    const floating[:, ::1] W,
+    const floating[::1] b,
+    floating scale,
+    floating[:, ::1] dW,
+    floating[::1] db,
+    floating[:, ::1] Z,
+    bint with_bias,
+):
+    """Returns sum_i s_i loss_i; writes dW = scale X^T G, db = scale sum_i G_i, with
+    G_i = s_i (p_i - onehot(y_i)). Z is a (block_rows, k) scratch."""
+    # NOTE: X is read from memory once: each block of rows (sized by the caller to stay
+    # in cache) gets its logits, losses and gradient rows, then adds its X_block^T G to
+    # dW while X_block is still cached. Two full passes (X W, then X^T G) read it twice.
+    # k = 1 (the sigmoid neuron) goes through GEMV: BLAS's GEMM is slow with one column.
+    cdef Py_ssize_t start, r, c, i, rows, n = X.shape[0], d = X.shape[1], k = W.shape[1]
+    cdef Py_ssize_t block = Z.shape[0]
+    cdef const floating* x
+    cdef const floating* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
+    cdef floating weight
+    # NOTE: the losses add up in double: a float32 running sum of 1e5 terms would round
+    # off more than the decrease L-BFGS's line search has to see.
+    cdef double total = 0
+    with nogil:
+        for i in range(d):
+            for c in range(k):
+                dW[i, c] = 0
+        for c in range(k):
+            db[c] = 0
+        start = 0
+        while start < n:
+            rows = block if start + block < n else n - start
+            x = &X[start, 0]
+            for r in range(rows):
+                for c in range(k):
+                    Z[r, c] = b[c] if with_bias else 0
+            if k == 1:
+                # column-major X_block^T is (d x rows): z = (X_block^T)^T w
+                _gemv(c"T", <int>d, <int>rows, 1, x, <int>d, &W[0, 0], 1, &Z[0, 0])
+            else:
+                # column-major Z^T (k x rows) = W^T (k x d) X_block^T (d x rows)
+                _gemm(c"N", c"N", <int>k, <int>rows, <int>d, 1, &W[0, 0], <int>k,
+                      x, <int>d, 1, &Z[0, 0], <int>k)
+            for r in range(rows):
+                weight = sw[start + r] if sw != NULL else 1
+                total = total + weight * _row_loss_grad(
+                    &Z[r, 0], y[start + r], weight * scale, k
+                )
+                if with_bias:
+                    for c in range(k):
+                        db[c] = db[c] + Z[r, c]
+            if k == 1:
+                _gemv(c"N", <int>d, <int>rows, 1, x, <int>d, &Z[0, 0], 1, &dW[0, 0])
+            else:
+                # column-major dW^T (k x d) += G^T (k x rows) X_block (rows x d)
+                _gemm(c"N", c"T", <int>k, <int>d, <int>rows, 1, &Z[0, 0], <int>k,
+                      x, <int>d, 1, &dW[0, 0], <int>k)
+            start = start + rows
     return total

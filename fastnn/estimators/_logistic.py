@@ -472,8 +472,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 class _Objective:
     """The scaled objective and its gradient on L-BFGS's flat float64 vector.
 
-    Computes in X's dtype on buffers allocated once: logits Z (n_samples, n_outputs)
-    overwritten by the loss gradient, per-sample losses, the gradient vector.
+    Computes in X's dtype into a gradient vector allocated once: a dense X goes
+    through ops.logistic_loss_grad (one fused pass over X), a CSR X through SciPy's
+    sparse products around ops' loss kernels.
     """
 
     def __init__(self, X, y_index, weights, weight_sum, n_outputs, fit_intercept, l2):
@@ -491,13 +492,18 @@ class _Objective:
         self.dW = self.grad[: self.n_coef].reshape(n_features, n_outputs)
         self.b = self.params[self.n_coef:] if fit_intercept else None
         self.db = self.grad[self.n_coef:] if fit_intercept else None
-        self.Z = np.empty((n_samples, n_outputs), dtype)
+        self.y_index = np.ascontiguousarray(y_index, dtype=np.intp)
+        if not self.sparse:
+            # the fused kernel takes a b and a db even without an intercept
+            self.b_or_zero = self.b if fit_intercept else np.zeros(n_outputs, dtype)
+            self.db_or_scratch = self.db if fit_intercept else np.empty(n_outputs, dtype)
+            return
         self.loss = np.empty(n_samples, dtype)
         if n_outputs == 1:
-            self.target = (y_index == 1).astype(dtype).reshape(-1, 1)
+            self.target = (self.y_index == 1).astype(dtype).reshape(-1, 1)
             self.loss_function = ops.binary_cross_entropy
         else:
-            self.target = np.ascontiguousarray(y_index, dtype=np.intp)
+            self.target = self.y_index
             self.loss_function = ops.softmax_cross_entropy
 
     def pack(self, W, b):
@@ -518,30 +524,33 @@ class _Objective:
         self.params[:] = x
         W, b = self.W, self.b
         if self.sparse:
-            Z = np.asarray(self.X @ W)
-            if b is not None:
-                Z += b
-            Z = np.ascontiguousarray(Z, dtype=W.dtype)
+            value = self._sparse_loss_grad(W, b)
         else:
-            Z = ops.dense_forward(self.X, W, b, out=self.Z)
-        loss, G = self.loss_function(
-            Z, self.target, sample_weight=self.weights, scale=self.scale,
-            loss_out=self.loss, grad_out=Z,
-        )
-        # NOTE: the per-sample losses are summed in float64: in float32 the rounding of
-        # a sum of 1e5 terms would be larger than the decrease L-BFGS's line search needs.
-        value = float(loss.sum(dtype=np.float64)) * self.scale
-        if self.sparse:
-            self.dW[:] = self.X.T @ G
-            if b is not None:
-                self.db[:] = G.sum(axis=0)
-        else:
-            ops.dense_backward(
-                self.X, W, G, with_bias=b is not None, with_dX=False,
-                dW=self.dW, db=self.db,
+            loss, _, _ = ops.logistic_loss_grad(
+                self.X, self.y_index, W, self.b_or_zero, sample_weight=self.weights,
+                scale=self.scale, with_bias=self.fit_intercept, dW=self.dW,
+                db=self.db_or_scratch,
             )
+            value = loss * self.scale
         if self.l2:
             W64 = x[: self.n_coef]
             value += 0.5 * self.l2 * float(W64 @ W64)
             self.dW += self.l2 * W
         return value, self.grad.astype(np.float64)
+
+    def _sparse_loss_grad(self, W, b):
+        """CSR X: SciPy's sparse products around the fused loss kernels."""
+        Z = np.asarray(self.X @ W)
+        if b is not None:
+            Z += b
+        Z = np.ascontiguousarray(Z, dtype=W.dtype)
+        loss, G = self.loss_function(
+            Z, self.target, sample_weight=self.weights, scale=self.scale,
+            loss_out=self.loss, grad_out=Z,
+        )
+        self.dW[:] = self.X.T @ G
+        if b is not None:
+            self.db[:] = G.sum(axis=0)
+        # NOTE: the per-sample losses are summed in float64: in float32 the rounding of
+        # a sum of 1e5 terms would be larger than the decrease L-BFGS's line search needs.
+        return float(loss.sum(dtype=np.float64)) * self.scale
