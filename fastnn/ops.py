@@ -846,7 +846,7 @@ __all__ += ["logistic_loss_grad"]
 
 def logistic_loss_grad(
     X, y, W, b, sample_weight=None, scale=1.0, with_bias=True, dW=None, db=None,
-    block_rows=None,
+    block_rows=None, n_threads=1,
 ):
     """Log-loss of the linear model X W + b and its gradient, in one pass over ``X``.
 
@@ -858,6 +858,11 @@ def logistic_loss_grad(
     G_i = s_i (p_i - onehot(y_i)), s_i the sample weight (1 when None). Rows are taken
     in blocks of ``block_rows`` (default: about 256 KB of X, to stay in cache).
     ``dW`` and ``db`` may be passed in; they must not overlap the inputs.
+
+    ``n_threads`` > 1 splits the rows into that many parts run on OpenMP threads (in a
+    build with OpenMP), whose gradients are then summed; each part calls BLAS, so limit
+    BLAS to one thread meanwhile (``threadpoolctl.threadpool_limits(1, "blas")``), or
+    its pools fight over the cores.
 
     >>> X = np.array([[0.0, 1.0], [1.0, 0.0]]); y = np.array([0, 1])
     >>> loss, dW, db = logistic_loss_grad(X, y, np.zeros((2, 1)), np.zeros(1))
@@ -893,15 +898,22 @@ def logistic_loss_grad(
     if block_rows is None:
         block_rows = 262144 // max(1, n_features * dtype.itemsize)
     block_rows = min(max(1, n_samples), max(8, check_positive_int("block_rows", block_rows)))
-    Z = np.empty((block_rows, k), dtype)
+    parts = min(check_positive_int("n_threads", n_threads), n_samples)
     if n_features == 0:  # BLAS cannot take a zero leading dimension; p = softmax(b)
         X, W = np.zeros((n_samples, 1), dtype), np.zeros((1, k), dtype)
-        dW_unused = np.empty((1, k), dtype)
-        loss = _logistic.loss_grad_dense(
-            X, y, weights, W, b, scale, dW_unused, db, Z, bool(with_bias)
-        )
+    direct = parts == 1 and n_features > 0  # the one part writes dW and db itself
+    if direct:
+        dW_parts, db_parts = dW.reshape(1, n_features, k), db.reshape(1, k)
     else:
-        loss = _logistic.loss_grad_dense(
-            X, y, weights, W, b, scale, dW, db, Z, bool(with_bias)
-        )
-    return loss, dW, db
+        dW_parts = np.empty((parts, X.shape[1], k), dtype)
+        db_parts = np.empty((parts, k), dtype)
+    losses = np.empty(parts, np.float64)
+    Z = np.empty((parts, block_rows, k), dtype)
+    _logistic.loss_grad_dense(
+        X, y, weights, W, b, scale, dW_parts, db_parts, Z, losses, bool(with_bias)
+    )
+    if not direct:
+        if n_features > 0:
+            np.sum(dW_parts, axis=0, out=dW)
+        np.sum(db_parts, axis=0, out=db)
+    return float(losses.sum()), dW, db

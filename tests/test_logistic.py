@@ -155,6 +155,19 @@ def test_objective_float32_computes_in_float32(rng):
     np.testing.assert_allclose(g32, g64, rtol=1e-4, atol=1e-6)
 
 
+def test_objective_split_across_threads_agrees(rng):
+    X = rng.normal(size=(3000, 50))  # 150k elements: large enough to be split
+    y = rng.integers(0, 3, 3000)
+    split = _Objective(X, y, None, 3000.0, 3, True, 0.01)
+    split.n_threads = 2  # even on a one-core machine
+    serial = _Objective(X, y, None, 3000.0, 3, True, 0.01)
+    serial.n_threads = 1
+    x = 0.1 * rng.normal(size=50 * 3 + 3)
+    (v2, g2), (v1, g1) = split(x), serial(x)
+    np.testing.assert_allclose(v2, v1, rtol=1e-13)
+    np.testing.assert_allclose(g2, g1, rtol=1e-11, atol=1e-15)
+
+
 # ------------------------------------------------------------------- dtypes, no copy
 
 
@@ -554,7 +567,8 @@ def loss_grad_twin(X, y, W, b, s, scale, with_bias):
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("with_bias", [True, False], ids=["bias", "no-bias"])
 @pytest.mark.parametrize("block_rows", [None, 8, 1000])
-def test_loss_grad_against_numpy(k, weighted, with_bias, block_rows, dtype, rng):
+@pytest.mark.parametrize("n_threads", [1, 3])
+def test_loss_grad_against_numpy(k, weighted, with_bias, block_rows, n_threads, dtype, rng):
     n, d = 53, 7  # 53 rows: the last block of 8 is partial
     X = rng.normal(size=(n, d)).astype(dtype)
     y = rng.integers(0, max(k, 2), n).astype(np.intp)
@@ -563,7 +577,7 @@ def test_loss_grad_against_numpy(k, weighted, with_bias, block_rows, dtype, rng)
     s = rng.uniform(0.1, 2.0, n).astype(dtype) if weighted else None
     loss, dW, db = ops.logistic_loss_grad(
         X, y, W, b, sample_weight=s, scale=0.25, with_bias=with_bias,
-        block_rows=block_rows,
+        block_rows=block_rows, n_threads=n_threads,
     )
     want = loss_grad_twin(X, y, W, b, s, 0.25, with_bias)
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)

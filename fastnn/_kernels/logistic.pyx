@@ -10,6 +10,8 @@ from cython cimport floating
 from libc.math cimport log, logf, log1p, log1pf
 from scipy.linalg.cython_blas cimport sgemm, dgemm, sgemv, dgemv
 
+from cython.parallel cimport prange
+
 from fastnn._kernels._math cimport _exp_nonpos
 
 
@@ -206,6 +208,58 @@ cdef inline void _gemv(
         dgemv(&trans, &m, &n, &alpha, <double*>A, &lda, <double*>x, &one, &beta, y, &one)
 
 
+cdef double _loss_grad_rows(
+    const floating* X, Py_ssize_t n, Py_ssize_t d, const Py_ssize_t* y,
+    const floating* sw, const floating* W, const floating* b, bint with_bias,
+    floating scale, floating* dW, floating* db, floating* Z, Py_ssize_t block,
+    Py_ssize_t k,
+) noexcept nogil:
+    # Rows [0, n) of X: returns sum_i s_i loss_i and writes (not adds) dW and db.
+    # NOTE: X is read from memory once: each block of rows (sized by the caller to stay
+    # in cache) gets its logits, losses and gradient rows, then adds its X_block^T G to
+    # dW while X_block is still cached. Two full passes (X W, then X^T G) read it twice.
+    # k = 1 (the sigmoid neuron) goes through GEMV: BLAS's GEMM is slow with one column.
+    cdef Py_ssize_t start = 0, r, c, rows
+    cdef const floating* x
+    cdef floating weight
+    # NOTE: the losses add up in double: a float32 running sum of 1e5 terms would round
+    # off more than the decrease L-BFGS's line search has to see.
+    cdef double total = 0
+    for r in range(d * k):
+        dW[r] = 0
+    for c in range(k):
+        db[c] = 0
+    while start < n:
+        rows = block if start + block < n else n - start
+        x = X + start * d
+        for r in range(rows):
+            for c in range(k):
+                Z[r * k + c] = b[c] if with_bias else 0
+        if k == 1:
+            # column-major X_block^T is (d x rows): z = (X_block^T)^T w
+            _gemv(c"T", <int>d, <int>rows, 1, x, <int>d, W, 1, Z)
+        else:
+            # column-major Z^T (k x rows) = W^T (k x d) X_block^T (d x rows)
+            _gemm(c"N", c"N", <int>k, <int>rows, <int>d, 1, W, <int>k,
+                  x, <int>d, 1, Z, <int>k)
+        for r in range(rows):
+            weight = sw[start + r] if sw != NULL else 1
+            total = total + weight * _row_loss_grad(
+                Z + r * k, y[start + r], weight * scale, k
+            )
+            if with_bias:
+                for c in range(k):
+                    db[c] = db[c] + Z[r * k + c]
+        if k == 1:
+            _gemv(c"N", <int>d, <int>rows, 1, x, <int>d, Z, 1, dW)
+        else:
+            # column-major dW^T (k x d) += G^T (k x rows) X_block (rows x d)
+            _gemm(c"N", c"T", <int>k, <int>d, <int>rows, 1, Z, <int>k,
+                  x, <int>d, 1, dW, <int>k)
+        start = start + rows
+    return total
+
+
 def loss_grad_dense(
     const floating[:, ::1] X,
     const Py_ssize_t[::1] y,
@@ -213,58 +267,26 @@ def loss_grad_dense(
     const floating[:, ::1] W,
     const floating[::1] b,
     floating scale,
-    floating[:, ::1] dW,
-    floating[::1] db,
-    floating[:, ::1] Z,
+    floating[:, :, ::1] dW_parts,
+    floating[:, ::1] db_parts,
+    floating[:, :, ::1] Z,
+    double[::1] losses,
     bint with_bias,
 ):
-    """Returns sum_i s_i loss_i; writes dW = scale X^T G, db = scale sum_i G_i, with
-    G_i = s_i (p_i - onehot(y_i)). Z is a (block_rows, k) scratch."""
-    # NOTE: X is read from memory once: each block of rows (sized by the caller to stay
-    # in cache) gets its logits, losses and gradient rows, then adds its X_block^T G to
-    # dW while X_block is still cached. Two full passes (X W, then X^T G) read it twice.
-    # k = 1 (the sigmoid neuron) goes through GEMV: BLAS's GEMM is slow with one column.
-    cdef Py_ssize_t start, r, c, i, rows, n = X.shape[0], d = X.shape[1], k = W.shape[1]
-    cdef Py_ssize_t block = Z.shape[0]
-    cdef const floating* x
+    """Part t of T = dW_parts.shape[0] takes rows [t n / T, (t + 1) n / T): losses[t] =
+    sum s_i loss_i, dW_parts[t] = scale X_t^T G_t, db_parts[t] = scale sum G_t, with
+    G_i = s_i (p_i - onehot(y_i)); Z[t] is its (block_rows, k) scratch. The parts run
+    on T OpenMP threads (serially in a build without OpenMP); the caller sums them."""
+    # NOTE: each part owns its outputs and scratch, so the threads share nothing they
+    # write; BLAS inside must then run single-threaded (the caller limits it).
+    cdef Py_ssize_t t, lo, hi, n = X.shape[0], d = X.shape[1], k = W.shape[1]
+    cdef Py_ssize_t parts = dW_parts.shape[0]
     cdef const floating* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
-    cdef floating weight
-    # NOTE: the losses add up in double: a float32 running sum of 1e5 terms would round
-    # off more than the decrease L-BFGS's line search has to see.
-    cdef double total = 0
-    with nogil:
-        for i in range(d):
-            for c in range(k):
-                dW[i, c] = 0
-        for c in range(k):
-            db[c] = 0
-        start = 0
-        while start < n:
-            rows = block if start + block < n else n - start
-            x = &X[start, 0]
-            for r in range(rows):
-                for c in range(k):
-                    Z[r, c] = b[c] if with_bias else 0
-            if k == 1:
-                # column-major X_block^T is (d x rows): z = (X_block^T)^T w
-                _gemv(c"T", <int>d, <int>rows, 1, x, <int>d, &W[0, 0], 1, &Z[0, 0])
-            else:
-                # column-major Z^T (k x rows) = W^T (k x d) X_block^T (d x rows)
-                _gemm(c"N", c"N", <int>k, <int>rows, <int>d, 1, &W[0, 0], <int>k,
-                      x, <int>d, 1, &Z[0, 0], <int>k)
-            for r in range(rows):
-                weight = sw[start + r] if sw != NULL else 1
-                total = total + weight * _row_loss_grad(
-                    &Z[r, 0], y[start + r], weight * scale, k
-                )
-                if with_bias:
-                    for c in range(k):
-                        db[c] = db[c] + Z[r, c]
-            if k == 1:
-                _gemv(c"N", <int>d, <int>rows, 1, x, <int>d, &Z[0, 0], 1, &dW[0, 0])
-            else:
-                # column-major dW^T (k x d) += G^T (k x rows) X_block (rows x d)
-                _gemm(c"N", c"T", <int>k, <int>d, <int>rows, 1, &Z[0, 0], <int>k,
-                      x, <int>d, 1, &dW[0, 0], <int>k)
-            start = start + rows
-    return total
+    for t in prange(parts, nogil=True, schedule="static", num_threads=parts):
+        lo = t * n // parts
+        hi = (t + 1) * n // parts
+        losses[t] = _loss_grad_rows(
+            &X[0, 0] + lo * d, hi - lo, d, &y[0] + lo, sw + lo if sw != NULL else NULL,
+            &W[0, 0], &b[0], with_bias, scale, &dW_parts[t, 0, 0], &db_parts[t, 0],
+            &Z[t, 0, 0], Z.shape[1], k,
+        )

@@ -3,6 +3,7 @@ fitted by L-BFGS on fastnn's fused loss-and-gradient kernels or by SGD epochs in
 
 import math
 import numbers
+import os
 import warnings
 
 import numpy as np
@@ -21,11 +22,22 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
+from threadpoolctl import threadpool_limits
 
 from fastnn import ops
 from fastnn._threads import training_threads
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_PARALLEL_MIN_SIZE = 131072
+
+
+def _available_cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 _DIVERGED = (
     "LogisticRegression(solver='sgd') diverged at epoch {epoch}: the loss or the "
     "weights became inf or NaN. Scale the features (e.g. StandardScaler) or lower "
@@ -266,7 +278,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if self.verbose:
             def callback(intermediate_result):
                 print(f"L-BFGS objective {intermediate_result.fun:.10g}")
-        with training_threads():
+        # NOTE: a large dense X is split across the cores in the fused kernel, each
+        # part calling BLAS, so BLAS keeps to one thread; otherwise BLAS (or SciPy's
+        # sparse products) keeps the cores and OpenMP keeps to one thread.
+        threads = threadpool_limits(1, user_api="blas") if objective.n_threads > 1 else (
+            training_threads()
+        )
+        with threads:
             result = scipy.optimize.minimize(
                 objective, x0, method="L-BFGS-B", jac=True, callback=callback,
                 options={
@@ -493,7 +511,11 @@ class _Objective:
         self.b = self.params[self.n_coef:] if fit_intercept else None
         self.db = self.grad[self.n_coef:] if fit_intercept else None
         self.y_index = np.ascontiguousarray(y_index, dtype=np.intp)
+        self.n_threads = 1
         if not self.sparse:
+            # NOTE: below ~100k elements of X a thread team costs more than it saves.
+            if n_samples * n_features >= _PARALLEL_MIN_SIZE:
+                self.n_threads = min(_available_cores(), max(1, n_samples // 64))
             # the fused kernel takes a b and a db even without an intercept
             self.b_or_zero = self.b if fit_intercept else np.zeros(n_outputs, dtype)
             self.db_or_scratch = self.db if fit_intercept else np.empty(n_outputs, dtype)
@@ -529,7 +551,7 @@ class _Objective:
             loss, _, _ = ops.logistic_loss_grad(
                 self.X, self.y_index, W, self.b_or_zero, sample_weight=self.weights,
                 scale=self.scale, with_bias=self.fit_intercept, dW=self.dW,
-                db=self.db_or_scratch,
+                db=self.db_or_scratch, n_threads=self.n_threads,
             )
             value = loss * self.scale
         if self.l2:
