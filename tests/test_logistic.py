@@ -509,6 +509,10 @@ def test_partial_fit_semantics_and_learning(cancer):
         clf.partial_fit(X[:2], y[:2], classes=[0, 1, 2])
     with pytest.raises(ValueError, match="features"):
         clf.partial_fit(X[:2, :5], y[:2])
+    with pytest.raises(ValueError, match="balanced"):
+        LogisticRegression(solver="sgd", class_weight="balanced").partial_fit(
+            X, y, classes=[0, 1]
+        )
     fit = LogisticRegression(solver="sgd", random_state=0, max_iter=30, tol=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -369,6 +369,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self : LogisticRegression
         """
         first_call = not hasattr(self, "classes_")
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' needs the whole y; partial_fit sees one chunk. "
+                "Pass a dict of class weights (e.g. from compute_class_weight)."
+            )
         if first_call:
             self._validate_params()
             if classes is None:
