@@ -488,7 +488,16 @@ def test_sgd_divergence_raises_and_keeps_finite_weights():
     clf = LogisticRegression(solver="sgd", learning_rate=1e20, random_state=0, power_t=0)
     with pytest.raises(ValueError, match="diverged.*[Ss]cale.*learning_rate"):
         clf.fit(X, y)
-    assert not hasattr(clf, "coef_")
+    assert not hasattr(clf, "coef_") and not hasattr(clf, "classes_")
+    with pytest.raises(ValueError, match="diverged"):
+        clf.partial_fit(X, y, classes=[0, 1])
+    assert not hasattr(clf, "classes_")  # the next call is a first call again
+    fitted = LogisticRegression(solver="sgd", random_state=0).fit(X[:, :1] * 0, y)
+    coef = fitted.coef_.copy()
+    with pytest.raises(ValueError, match="diverged"):
+        fitted.set_params(learning_rate=1e20, power_t=0).fit(X[:, :1], y + 5)
+    np.testing.assert_array_equal(fitted.coef_, coef)  # the last good fit stays
+    np.testing.assert_array_equal(fitted.classes_, [0, 1])
 
 
 def test_partial_fit_semantics_and_learning(cancer):

@@ -208,9 +208,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             and np.array_equal(classes, self.classes_)
             and self.coef_.dtype == X.dtype
         )
-        self.classes_ = classes
         weights, weight_sum = self._sample_weights(X, y, sample_weight)
-        W, b = self._initial_params(X, warm)
+        W, b = self._initial_params(X, len(classes), warm)
         if self.solver == "lbfgs":
             n_iter = self._fit_lbfgs(X, y_index, weights, weight_sum, W, b)
         else:
@@ -218,6 +217,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 X, y_index, weights, weight_sum, W, b, epochs=self.max_iter, first=0,
                 stop_early=True,
             )
+        # NOTE: the fitted state changes only once the fit has succeeded.
+        self.classes_ = classes
         self._set_params(W, b)
         self.n_iter_ = np.array([n_iter], dtype=np.int32)
         return self
@@ -247,8 +248,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             raise ValueError("the sample weights (times the class weights) sum to zero")
         return weights.astype(X.dtype, copy=False), weight_sum
 
-    def _initial_params(self, X, warm):
-        n_outputs = 1 if len(self.classes_) == 2 else len(self.classes_)
+    def _initial_params(self, X, n_classes, warm):
+        n_outputs = 1 if n_classes == 2 else n_classes
         W = np.zeros((X.shape[1], n_outputs), X.dtype)
         b = np.zeros(n_outputs, X.dtype)
         if warm:
@@ -398,23 +399,18 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if unknown.size:
             raise ValueError(f"y holds labels not in classes: {unknown!r}")
         y_index = np.searchsorted(classes, y).astype(np.intp)
-        self.classes_ = classes
         weights, weight_sum = self._sample_weights(X, y, sample_weight)
         if first_call:
-            W, b = self._initial_params(X, warm=False)
+            W, b = self._initial_params(X, len(classes), warm=False)
             done = 0
         else:
             W, b = np.ascontiguousarray(self.coef_.T), self.intercept_.copy()
             done = int(self.n_iter_[0])
-        try:
-            n_iter = self._fit_sgd(
-                X, y_index, weights, weight_sum, W, b, epochs=1, first=done,
-                stop_early=False,
-            )
-        except BaseException:
-            if first_call:  # the next call is a first call again
-                del self.classes_
-            raise
+        n_iter = self._fit_sgd(
+            X, y_index, weights, weight_sum, W, b, epochs=1, first=done,
+            stop_early=False,
+        )
+        self.classes_ = classes
         self._set_params(W, b)
         self.n_iter_ = np.array([n_iter], dtype=np.int32)
         return self
