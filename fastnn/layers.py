@@ -267,8 +267,9 @@ class _Affine(Layer):
     """Shared by Dense and Maxout: Z = X W + b, then an activation of Z."""
 
     def __init__(self, width, input_dim, input_shape, use_bias, kernel_initializer,
-                 bias_initializer, init, name):
+                 bias_initializer, init, name, kernel_l2=0.0):
         super().__init__(name)
+        self.kernel_l2 = check_scalar("kernel_l2", kernel_l2, low=0.0)
         if init is not None:
             if kernel_initializer not in ("glorot_uniform", init):
                 raise ValueError(
@@ -348,6 +349,7 @@ class _Affine(Layer):
             "use_bias": self.use_bias,
             "kernel_initializer": self.kernel_initializer,
             "bias_initializer": self.bias_initializer,
+            "kernel_l2": self.kernel_l2,
             **super().get_config(),
         }
 
@@ -368,6 +370,11 @@ class Dense(_Affine):
     kernel_initializer, bias_initializer : str
         One of :data:`fastnn.initializers.NAMES`. Keras 1's ``init=`` sets the
         kernel's (``init='uniform'`` is U(-0.05, 0.05)).
+    kernel_l2 : float >= 0, default 0
+        L2 penalty on the kernel (never the bias), as scikit-learn's MLP ``alpha``:
+        while a :class:`fastnn.Sequential` trains, each mini-batch adds
+        ``kernel_l2 / 2 * sum(W**2)`` to its summed loss before dividing by the
+        batch's weight, so dW gains ``kernel_l2 * W / batch weight``.
 
     Attributes
     ----------
@@ -386,12 +393,12 @@ class Dense(_Affine):
 
     def __init__(self, units, activation=None, input_dim=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 init=None, input_shape=None, name=None):
+                 init=None, input_shape=None, name=None, kernel_l2=0.0):
         units = check_positive_int("units", units)
         self.units = units
         self._activation = Activation(activation, name=f"{name or 'dense'}_activation")
         super().__init__(units, input_dim, input_shape, use_bias, kernel_initializer,
-                         bias_initializer, init, name)
+                         bias_initializer, init, name, kernel_l2)
 
     @property
     def activation(self):
@@ -432,7 +439,8 @@ class Maxout(_Affine):
     """Maxout: each unit is the max of ``pieces`` affine maps, max(w1.x + b1, w2.x + b2).
 
     The kernel has shape (input_dim, units * pieces); unit j owns its columns
-    j * pieces ... j * pieces + pieces - 1.
+    j * pieces ... j * pieces + pieces - 1. The other parameters are Dense's
+    (``kernel_l2`` included).
 
     Examples
     --------
@@ -447,11 +455,11 @@ class Maxout(_Affine):
 
     def __init__(self, units, pieces=2, input_dim=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 init=None, input_shape=None, name=None):
+                 init=None, input_shape=None, name=None, kernel_l2=0.0):
         self.units = check_positive_int("units", units)
         self.pieces = check_positive_int("pieces", pieces)
         super().__init__(self.units * self.pieces, input_dim, input_shape, use_bias,
-                         kernel_initializer, bias_initializer, init, name)
+                         kernel_initializer, bias_initializer, init, name, kernel_l2)
         self._argmax = None
 
     def _fan_out(self):

@@ -10,6 +10,7 @@ import sys
 import time
 
 import numpy as np
+from scipy.linalg.blas import get_blas_funcs
 from sklearn.utils.validation import check_array
 
 from fastnn import losses as losses_module
@@ -20,7 +21,50 @@ from fastnn._checks import FLOATS, check_positive_int
 from fastnn._threads import training_threads
 from fastnn.layers import Layer
 
-__all__ = ["Sequential", "History"]
+__all__ = ["Sequential", "History", "Callback"]
+
+
+class Callback:
+    """A hook into :meth:`Sequential.fit`, as Keras' callbacks: override any of
+    ``on_train_begin(logs)``, ``on_epoch_begin(epoch, logs)``,
+    ``on_epoch_end(epoch, logs)`` (``logs`` holds the epoch's 'loss' and metrics) and
+    ``on_train_end(logs)``. ``self.model`` is the model being fitted; setting
+    ``model.stop_training = True`` ends fit after the current epoch. Between epochs a
+    callback may change the optimizer (e.g. ``model.optimizer.learning_rate``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn import Sequential
+    >>> from fastnn.layers import Dense
+    >>> from fastnn.models import Callback
+    >>> class StopBelow(Callback):
+    ...     def on_epoch_end(self, epoch, logs=None):
+    ...         self.model.stop_training = logs["loss"] < 0.5
+    >>> X, y = np.array([[0.0], [1.0]]), np.array([0, 1])
+    >>> model = Sequential([Dense(1, activation="sigmoid", input_dim=1)], seed=0)
+    >>> model.compile(optimizer="sgd", loss="binary_crossentropy")
+    >>> history = model.fit(X, y, epochs=5000, verbose=0, callbacks=[StopBelow()])
+    >>> len(history.epoch) < 5000 and history.history["loss"][-1] < 0.5
+    True
+    """
+
+    model = None
+
+    def set_model(self, model):
+        self.model = model
+
+    def on_train_begin(self, logs=None):
+        pass
+
+    def on_epoch_begin(self, epoch, logs=None):
+        pass
+
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+    def on_train_end(self, logs=None):
+        pass
 
 
 class History:
@@ -107,6 +151,7 @@ class Sequential:
         self.metrics = []
         self._params = self._grads = None
         self._batches = {}
+        self.stop_training = False
         for layer in layers or []:
             self.add(layer)
 
@@ -337,20 +382,22 @@ class Sequential:
 
     def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose=1,
             validation_split=0.0, validation_data=None, shuffle=True,
-            sample_weight=None, initial_epoch=0, **keras1):
+            sample_weight=None, initial_epoch=0, callbacks=None, **keras1):
         """Train for ``epochs`` passes over ``(x, y)`` in shuffled mini-batches.
 
         Keras 1's ``nb_epoch`` (for ``epochs``) and ``show_accuracy=True`` (report
         accuracy) are accepted. ``verbose``: 0 silent, 1 a progress bar per epoch
         (tqdm, when installed; otherwise as 2), 2 one line per epoch. The last
         ``validation_split`` of the rows (before shuffling) or ``validation_data``
-        ``(x_val, y_val)`` is evaluated after each epoch as 'val_*'.
-        Returns a :class:`History`.
+        ``(x_val, y_val)`` is evaluated after each epoch as 'val_*'. ``callbacks``,
+        a list of :class:`Callback`, are called around each epoch. The loss of an
+        epoch includes the layers' ``kernel_l2`` penalties. Returns a :class:`History`.
         """
         epochs, show_accuracy = _keras1_fit_args(epochs, keras1)
         batch_size = check_positive_int("batch_size", batch_size)
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
+        callbacks = _check_callbacks(callbacks)
         X, y, sample_weight = self._check_data(x, y, sample_weight)
         if validation_data is None and validation_split:
             split = int(X.shape[0] * (1.0 - validation_split))
@@ -371,7 +418,13 @@ class Sequential:
         if total_weight <= 0:
             raise ValueError("sample_weight sums to 0: there is nothing to fit")
         losses = np.empty(n_samples, X.dtype)
+        self.stop_training = False
+        for callback in callbacks:
+            callback.set_model(self)
+            callback.on_train_begin({})
         for epoch in range(initial_epoch, epochs):
+            for callback in callbacks:
+                callback.on_epoch_begin(epoch, {})
             started = time.perf_counter()
             saved = self._snapshot()  # restored if the epoch diverges
             order = (
@@ -379,9 +432,10 @@ class Sequential:
             )
             bar = _progress(verbose, epoch, epochs, -(-n_samples // batch_size))
             with training_threads():
-                correct = self._epoch(X, y, sample_weight, order, batch_size, losses,
-                                      "accuracy" in metric_names, bar)
-            loss = float(losses.sum()) / total_weight
+                correct, penalty = self._epoch(X, y, sample_weight, order, batch_size,
+                                               losses, "accuracy" in metric_names, bar)
+            # NOTE: summed in float64: in float32 large finite losses overflow the sum.
+            loss = (float(losses.sum(dtype=np.float64)) + penalty) / total_weight
             if not np.isfinite(loss):
                 self._restore(saved)
                 raise ValueError(
@@ -400,6 +454,12 @@ class Sequential:
                 logs.update(("val_" + name, value) for name, value in values.items())
             history._append(epoch, logs)
             _report(verbose, bar, epoch, epochs, logs, time.perf_counter() - started)
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        for callback in callbacks:
+            callback.on_train_end({})
         return history
 
     def _snapshot(self):
@@ -418,7 +478,8 @@ class Sequential:
         return names
 
     def _epoch(self, X, y, sample_weight, order, batch_size, losses, count_correct, bar):
-        """One pass over the rows in ``order``; returns the number predicted right.
+        """One pass over the rows in ``order``; returns the number predicted right and
+        the summed L2 penalty, sum over batches of sum(kernel_l2 * W**2) / 2.
 
         The layers' calls are bound once per batch size (:meth:`_Batches.bind`); each
         batch then gathers its rows into the bound buffers and runs the calls.
@@ -426,9 +487,11 @@ class Sequential:
         binds_forward, binds_backward, bind_first, loss, threshold = self._plan()
         apply = self.optimizer.apply
         params, grads = [self._params], [self._grads]
+        penalized = self._penalized()
         take_rows = ops.take_rows
         n_samples = X.shape[0]
         correct = 0
+        penalty = 0.0
         for start in range(0, n_samples, batch_size):
             stop = min(start + batch_size, n_samples)
             rows = order[start:stop]
@@ -455,8 +518,22 @@ class Sequential:
                 continue
             for run in batch.runs_backward:
                 run()
+            if penalized:
+                penalty += _add_penalty(penalized, scale)
             apply(params, grads)
-        return correct
+        return correct, 0.5 * penalty
+
+    def _penalized(self):
+        """``(W, dW, kernel_l2, axpy, dot)`` for each kernel with an L2 penalty (flat
+        views into the model's vectors, with the BLAS calls for their dtype)."""
+        penalized = []
+        for layer in self.layers:
+            l2 = getattr(layer, "kernel_l2", 0.0)
+            if l2 and layer.params:
+                W, dW = layer.params[0].reshape(-1), layer.grads[0].reshape(-1)
+                axpy, dot = get_blas_funcs(("axpy", "dot"), (W,))
+                penalized.append((W, dW, l2, axpy, dot))
+        return penalized
 
     def _batch_buffers(self, n_rows, X, y, sample_weight):
         batch = self._batches.get(n_rows)
@@ -478,11 +555,96 @@ class Sequential:
         metrics, as a list, when the model was compiled with some)."""
         X, y, sample_weight = self._check_data(x, y, sample_weight)
         losses = np.empty(X.shape[0], X.dtype)
-        correct = self._epoch(X, y, sample_weight, np.arange(X.shape[0]), X.shape[0],
-                              losses, bool(self.metrics), None)
+        correct, penalty = self._epoch(X, y, sample_weight, np.arange(X.shape[0]),
+                                       X.shape[0], losses, bool(self.metrics), None)
         total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-        loss = float(losses.sum()) / total_weight if total_weight > 0 else 0.0
+        loss = float(losses.sum(dtype=np.float64)) + penalty
+        loss = loss / total_weight if total_weight > 0 else 0.0
         return self._logs(loss, correct / X.shape[0], X, y)
+
+    def objective(self, x, y, sample_weight=None):
+        """The training objective on all of ``(x, y)`` as a function of the weights,
+        for full-batch optimizers such as L-BFGS.
+
+        Returns ``fun``: ``fun(params)`` copies ``params`` (shape
+        ``(count_params(),)``, the layout of :meth:`get_flat_weights`) into the model
+        and returns ``(loss, grad)``: the weighted mean loss over all rows plus the
+        kernels' L2 penalties (``kernel_l2 / 2 * sum(W**2) / total weight``), and its
+        gradient as a new float64 vector. The data are checked once and the layers'
+        calls bound once, on ``x`` itself (no copy of the rows); dropout is off, as the
+        objective must be deterministic. After ``fun(p)`` the model holds ``p``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from scipy.optimize import minimize
+        >>> from fastnn import Sequential
+        >>> from fastnn.layers import Dense
+        >>> X = np.array([[-2.0, 4.0], [2.0, 2.6], [-0.4, 1.0], [1.0, -1.0]])
+        >>> y = np.array([0, 1, 1, 0])
+        >>> model = Sequential([Dense(3, "tanh", input_dim=2, kernel_l2=0.1),
+        ...                     Dense(1, "sigmoid")], seed=0)
+        >>> model.compile(loss="binary_crossentropy")
+        >>> fun = model.objective(X, y)
+        >>> result = minimize(fun, model.get_flat_weights(), jac=True, method="L-BFGS-B")
+        >>> bool(result.fun < fun(model.get_flat_weights() * 0)[0])
+        True
+        """
+        X, y, sample_weight = self._check_data(x, y, sample_weight)
+        if X.shape[0] == 0:
+            raise ValueError("the objective needs at least one sample")
+        total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+        if total_weight <= 0:
+            raise ValueError("sample_weight sums to 0: the objective is undefined")
+        scale = 1.0 / total_weight
+        binds_forward, binds_backward, bind_first, loss, _ = self._plan()
+        runs_forward, A = [], X
+        for bind in binds_forward:
+            runs, A = bind(A, False)
+            runs_forward += runs
+        grad = np.empty(A.shape, X.dtype)
+        runs_backward, dA = [], grad
+        for bind in binds_backward:
+            runs, dA = bind(dA, True)
+            runs_backward += runs
+        if bind_first is not None:
+            runs_backward += bind_first(dA, False)[0]
+        else:
+            self._grads[...] = 0
+        losses = np.empty(X.shape[0], X.dtype)
+        penalized = self._penalized()
+        params = self._params
+
+        def fun(weights):
+            params[...] = weights
+            with training_threads():
+                for run in runs_forward:
+                    run()
+                loss(A, y, sample_weight, scale, True, losses, grad)
+                for run in runs_backward:
+                    run()
+                penalty = _add_penalty(penalized, scale) if penalized else 0.0
+            value = (float(losses.sum(dtype=np.float64)) + 0.5 * penalty) * scale
+            return value, self._grads.astype(np.float64)
+
+        return fun
+
+    def get_flat_weights(self):
+        """A copy of every weight in one vector (each layer's ``W`` then ``b``, layer
+        after layer): the point an optimizer such as :meth:`objective` works on."""
+        self._require_built("get_flat_weights")
+        return self._params.copy()
+
+    def set_flat_weights(self, weights):
+        """Set every weight from one vector shaped like :meth:`get_flat_weights`."""
+        self._require_built("set_flat_weights")
+        weights = np.asarray(weights)
+        if weights.shape != self._params.shape or weights.dtype.kind not in "iuf":
+            raise ValueError(f"weights must be {self._params.size} real numbers, "
+                             f"got shape {weights.shape}")
+        if not np.isfinite(weights).all():
+            raise ValueError("weights hold NaN or inf")
+        self._params[...] = weights
 
     def test_on_batch(self, x, y, sample_weight=None):
         """The loss (and metrics) on ``(x, y)`` without updating the weights."""
@@ -536,7 +698,7 @@ class Sequential:
         total_weight = n_samples if sample_weight is None else float(sample_weight.sum())
         if total_weight <= 0:
             raise ValueError("sample_weight sums to 0: the mean loss is undefined")
-        values = {"loss": float(losses.sum()) / total_weight}
+        values = {"loss": float(losses.sum(dtype=np.float64)) / total_weight}
         for name, function in self.metrics:
             if name != "accuracy":
                 values[name] = function(y, self.predict(X, batch_size))
@@ -583,6 +745,26 @@ def _keras1_fit_args(epochs, keras1):
             raise TypeError(f"epochs={epochs} and nb_epoch={nb_epoch} (Keras 1) disagree")
         epochs = nb_epoch
     return check_positive_int("epochs", epochs), show_accuracy
+
+
+def _add_penalty(penalized, scale):
+    """dW += kernel_l2 * scale * W for each penalized kernel; returns
+    sum(kernel_l2 * W**2) over them (the weights before this batch's update)."""
+    total = 0.0
+    for W, dW, l2, axpy, dot in penalized:
+        total += l2 * float(dot(W, W))
+        axpy(W, dW, a=l2 * scale)  # in place: dW is contiguous and of W's dtype
+    return total
+
+
+def _check_callbacks(callbacks):
+    if callbacks is None:
+        return []
+    if not isinstance(callbacks, (list, tuple)) or not all(
+        isinstance(callback, Callback) for callback in callbacks
+    ):
+        raise TypeError("callbacks must be a list of fastnn.models.Callback")
+    return list(callbacks)
 
 
 def _n_correct(A, y, threshold):
