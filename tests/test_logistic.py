@@ -638,3 +638,21 @@ def test_loss_grad_refuses_bad_arguments(rng):
     assert dW.shape == (0, 2)
     np.testing.assert_allclose(loss, want[0], rtol=1e-12)
     np.testing.assert_allclose(db, want[2], rtol=1e-12)
+
+
+@pytest.mark.parametrize("l2", [0.9, 1.5], ids=["rescaled", "overshoot"])
+def test_sgd_epoch_strong_decay_against_numpy(l2, dtype, rng):
+    # lr * l2 = 0.9 shrinks the weights' scale below 1e-6 within the epoch (so the
+    # kernel folds it into W); 1.5 overshoots zero (decay < 0, applied to W directly).
+    n, d, k = 20, 4, 3
+    X = rng.normal(size=(n, d)).astype(dtype)
+    y = rng.integers(0, k, n).astype(np.intp)
+    W0, b0 = rng.normal(size=(d, k)).astype(dtype), rng.normal(size=k).astype(dtype)
+    order = np.tile(rng.permutation(n), 8).astype(np.intp)  # 40 batches of 4
+    W, b = W0.copy(), b0.copy()
+    loss = ops.logistic_sgd_epoch(X, y, W, b, order, 1.0, l2=l2, batch_size=4)
+    want_loss, want_W, want_b = sgd_epoch_twin(X, y, W0, b0, order, 1.0, l2, 4, None, 1.0, True)
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(loss, want_loss, **tol)
+    np.testing.assert_allclose(W, want_W, **tol)
+    np.testing.assert_allclose(b, want_b, **tol)

@@ -30,19 +30,21 @@ cdef inline floating _log1p(floating x) noexcept nogil:
 
 
 cdef inline void _row_logits(
-    const floating* x, const Py_ssize_t* idx, Py_ssize_t nnz,
-    const floating* W, const floating* b, bint with_bias, floating* z, Py_ssize_t k,
+    const floating* x, const Py_ssize_t* idx, Py_ssize_t nnz, const floating* W,
+    floating w_scale, const floating* b, bint with_bias, floating* z, Py_ssize_t k,
 ) noexcept nogil:
-    # z = x W + b; x is dense (idx NULL, nnz = n_features) or a CSR row's values.
+    # z = w_scale x W + b; x is dense (idx NULL, nnz = n_features) or a CSR row's values.
     cdef Py_ssize_t p, c, j
     cdef floating v
     for c in range(k):
-        z[c] = b[c] if with_bias else 0
+        z[c] = 0
     for p in range(nnz):
         j = idx[p] if idx != NULL else p
         v = x[p]
         for c in range(k):
             z[c] = z[c] + v * W[j * k + c]
+    for c in range(k):
+        z[c] = w_scale * z[c] + (b[c] if with_bias else 0)
 
 
 cdef inline double _row_loss_grad(
@@ -76,6 +78,12 @@ cdef inline double _row_loss_grad(
     return (m - z_label) + _log(s)
 
 
+cdef inline void _rescale(floating* W, Py_ssize_t size, floating factor) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(size):
+        W[j] = W[j] * factor
+
+
 cdef double _epoch(
     const floating* data, const Py_ssize_t* indices, const Py_ssize_t* indptr,
     Py_ssize_t n_features, const Py_ssize_t* y, const floating* sample_weight,
@@ -87,7 +95,12 @@ cdef double _epoch(
     cdef Py_ssize_t start, stop, r, i, p, c, j, nnz
     cdef const floating* x
     cdef const Py_ssize_t* idx
-    cdef floating weight, step, v, decay = <floating>1 - lr * l2
+    cdef floating weight, step, step_W, v, decay = <floating>1 - lr * l2
+    # NOTE: the weights are w_scale * W: the L2 step (1 - lr l2) W_true then costs one
+    # multiply of w_scale per batch, not a pass over all of W (which, for a wide sparse
+    # X, would cost more than the batch's rows). W is rescaled when w_scale gets small,
+    # so W's entries never grow towards overflow, and at the end of the epoch.
+    cdef floating w_scale = 1
     cdef double total = 0, weighted_loss
     start = 0
     while start < n:
@@ -99,15 +112,22 @@ cdef double _epoch(
             else:
                 x, idx, nnz = data + indptr[i], indices + indptr[i], indptr[i + 1] - indptr[i]
             weight = sample_weight[i] if sample_weight != NULL else 1
-            _row_logits(x, idx, nnz, W, b, with_bias, G + r * k, k)
+            _row_logits(x, idx, nnz, W, w_scale, b, with_bias, G + r * k, k)
             weighted_loss = weight * _row_loss_grad(G + r * k, y[i], weight * weight_scale, k)
             total = total + weighted_loss
-        # NOTE: (1 - lr l2) W is the L2 term's step lr * l2 * W taken on the weights
-        # the gradient was computed at; it costs one pass over W per batch (not per row).
+        # (1 - lr l2) W_true is the L2 term's step lr * l2 * W_true, taken on the
+        # weights the gradient was computed at.
         if l2 != 0:
-            for j in range(n_features * k):
-                W[j] = W[j] * decay
+            if decay > 0:
+                w_scale = w_scale * decay
+            else:  # the step overshoots zero: apply it to W itself
+                _rescale(W, n_features * k, w_scale * decay)
+                w_scale = 1
+            if w_scale < <floating>1e-6:
+                _rescale(W, n_features * k, w_scale)
+                w_scale = 1
         step = lr / <floating>(stop - start)
+        step_W = step / w_scale
         for r in range(stop - start):
             i = order[start + r]
             if indices == NULL:
@@ -116,13 +136,15 @@ cdef double _epoch(
                 x, idx, nnz = data + indptr[i], indices + indptr[i], indptr[i + 1] - indptr[i]
             for p in range(nnz):
                 j = idx[p] if idx != NULL else p
-                v = step * x[p]
+                v = step_W * x[p]
                 for c in range(k):
                     W[j * k + c] = W[j * k + c] - v * G[r * k + c]
             if with_bias:
                 for c in range(k):
                     b[c] = b[c] - step * G[r * k + c]
         start = stop
+    if w_scale != 1:
+        _rescale(W, n_features * k, w_scale)
     return total
 
 

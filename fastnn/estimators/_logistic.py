@@ -22,10 +22,9 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
-from threadpoolctl import threadpool_limits
 
 from fastnn import ops
-from fastnn._threads import training_threads
+from fastnn._threads import _openmp_controller, training_threads
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _PARALLEL_MIN_SIZE = 131072
@@ -282,8 +281,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         # NOTE: a large dense X is split across the cores in the fused kernel, each
         # part calling BLAS, so BLAS keeps to one thread; otherwise BLAS (or SciPy's
         # sparse products) keeps the cores and OpenMP keeps to one thread.
-        threads = threadpool_limits(1, user_api="blas") if objective.n_threads > 1 else (
-            training_threads()
+        # (The one cached controller of fastnn._threads: a new one rescans the loaded
+        # libraries, about 4 ms.)
+        threads = (
+            _openmp_controller().limit(limits=1, user_api="blas")
+            if objective.n_threads > 1
+            else training_threads()
         )
         with threads:
             result = scipy.optimize.minimize(
