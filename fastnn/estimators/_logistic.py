@@ -54,7 +54,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     Both solvers accept dense arrays and sparse CSR matrices (float32 or float64; other
     sparse formats are converted to CSR). float32 input is fitted and predicted in
-    float32, float64 in float64; a C-contiguous dense ``X`` is never copied.
+    float32, float64 in float64; a C-contiguous dense ``X`` is never copied. On a large
+    dense ``X``, L-BFGS's loss-and-gradient pass splits the rows across the available
+    cores (OpenMP threads, with BLAS held to one thread meanwhile).
 
     Parameters
     ----------
