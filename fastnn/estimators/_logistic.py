@@ -111,7 +111,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     Examples
     --------
     >>> from sklearn.datasets import load_iris
-    >>> from fastnn.estimators._logistic import LogisticRegression
+    >>> from fastnn import LogisticRegression
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = LogisticRegression(max_iter=1000).fit(X, y)
     >>> clf.coef_.shape

@@ -136,7 +136,7 @@ class OneVsAllClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from fastnn.estimators._one_vs_all import OneVsAllClassifier
+    >>> from fastnn import OneVsAllClassifier
     >>> X = np.array([[10, 10], [8, 10], [-5, 5.5], [-5.4, 5.5],
     ...               [-20, -20], [-15, -20]])
     >>> y = np.array(["cat", "cat", "dog", "dog", "fox", "fox"])
