@@ -393,3 +393,29 @@ def test_sample_weight_zero_rows_are_ignored_by_lbfgs():
 def test_hidden_layer_sizes_are_checked(small):
     with pytest.raises(ValueError, match="must be > 0"):
         MLPClassifier(hidden_layer_sizes=(10, 0)).fit(*small)
+
+
+def test_concurrent_predictions_do_not_share_buffers(digits):
+    import threading
+
+    X_train, X_test, y_train, _ = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier(max_iter=3, random_state=0).fit(X_train, y_train)
+    expected = clf.predict_proba(X_test)
+    wrong = []
+
+    def work(offset):
+        for i in range(offset, len(X_test), 4):
+            one = clf.predict_proba(X_test[i:i + 1])
+            many = clf.predict_proba(X_test[i:i + 9])
+            if not (np.allclose(one, expected[i:i + 1]) and
+                    np.allclose(many, expected[i:i + 9])):
+                wrong.append(i)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
