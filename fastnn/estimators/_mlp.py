@@ -140,7 +140,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     Examples
     --------
     >>> from sklearn.datasets import load_digits
-    >>> from fastnn.estimators._mlp import MLPClassifier
+    >>> from fastnn import MLPClassifier
     >>> X, y = load_digits(return_X_y=True)
     >>> clf = MLPClassifier(solver="sgd", learning_rate_init=0.1, max_iter=20,
     ...                     random_state=0).fit(X[:1500] / 16, y[:1500])
