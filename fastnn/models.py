@@ -10,7 +10,6 @@ import sys
 import time
 
 import numpy as np
-from scipy.linalg.blas import get_blas_funcs
 from sklearn.utils.validation import check_array
 
 from fastnn import losses as losses_module
@@ -524,16 +523,13 @@ class Sequential:
         return correct, 0.5 * penalty
 
     def _penalized(self):
-        """``(W, dW, kernel_l2, axpy, dot)`` for each kernel with an L2 penalty (flat
-        views into the model's vectors, with the BLAS calls for their dtype)."""
-        penalized = []
-        for layer in self.layers:
-            l2 = getattr(layer, "kernel_l2", 0.0)
-            if l2 and layer.params:
-                W, dW = layer.params[0].reshape(-1), layer.grads[0].reshape(-1)
-                axpy, dot = get_blas_funcs(("axpy", "dot"), (W,))
-                penalized.append((W, dW, l2, axpy, dot))
-        return penalized
+        """``(W, dW, kernel_l2)`` for each kernel with an L2 penalty (views into the
+        model's flat vectors)."""
+        return [
+            (layer.params[0], layer.grads[0], layer.kernel_l2)
+            for layer in self.layers
+            if getattr(layer, "kernel_l2", 0.0) and layer.params
+        ]
 
     def _batch_buffers(self, n_rows, X, y, sample_weight):
         batch = self._batches.get(n_rows)
@@ -750,11 +746,7 @@ def _keras1_fit_args(epochs, keras1):
 def _add_penalty(penalized, scale):
     """dW += kernel_l2 * scale * W for each penalized kernel; returns
     sum(kernel_l2 * W**2) over them (the weights before this batch's update)."""
-    total = 0.0
-    for W, dW, l2, axpy, dot in penalized:
-        total += l2 * float(dot(W, W))
-        axpy(W, dW, a=l2 * scale)  # in place: dW is contiguous and of W's dtype
-    return total
+    return sum(ops.l2_penalty(W, dW, l2, scale) for W, dW, l2 in penalized)
 
 
 def _check_callbacks(callbacks):

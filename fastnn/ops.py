@@ -32,6 +32,7 @@ import os
 import threading
 
 import numpy as np
+from scipy.linalg.blas import get_blas_funcs
 
 from fastnn._checks import (
     FLOATS,
@@ -54,7 +55,7 @@ __all__ = [
     "softmax", "softmax_backward", "log_softmax",
     "softmax_cross_entropy", "binary_cross_entropy", "squared_error",
     "dense_forward", "dense_backward",
-    "sgd_update", "momentum_update", "adam_update",
+    "sgd_update", "momentum_update", "adam_update", "l2_penalty",
     "take_rows",
 ]
 
@@ -649,6 +650,31 @@ def adam_update(
 
 _ROW_DTYPES = (*FLOATS, np.dtype(np.intp))
 _INTP = np.dtype(np.intp)
+
+
+def l2_penalty(W, dW, l2, scale=1.0):
+    """In place: dW += scale * l2 * W; returns l2 * sum(W**2), of W before the update.
+
+    The L2 term of a weight matrix (scikit-learn's ``alpha``), through SciPy's BLAS
+    (axpy and dot). ``W`` and ``dW`` are C-contiguous arrays of one dtype and shape.
+    """
+    check_float("W", W)
+    check_like("W", W, dW=dW)
+    check_writeable("dW", dW)
+    if may_overlap(W, dW):
+        raise ValueError("dW overlaps W; pass separate arrays")
+    l2 = check_scalar("l2", l2, low=0.0)
+    scale = check_scalar("scale", scale)
+    w, dw = _flat(W), _flat(dW)
+    axpy, dot = _BLAS_L2[W.dtype]
+    penalty = l2 * float(dot(w, w))
+    axpy(w, dw, a=l2 * scale)  # in place into dw: contiguous, same dtype
+    return penalty
+
+
+_BLAS_L2 = {
+    dtype: get_blas_funcs(("axpy", "dot"), dtype=dtype) for dtype in FLOATS
+}
 
 
 def take_rows(X, indices, out=None):

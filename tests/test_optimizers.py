@@ -182,3 +182,28 @@ def test_several_steps_match_a_numpy_loop(rng, dtype, tol):
         # float32 rounding compounds over the steps: allow a few times the one-step tol.
         loose = {key: 5 * value for key, value in tol.items()}
         assert_allclose(got, want.astype(dtype), **loose)
+
+
+def test_l2_penalty_adds_the_gradient_and_returns_the_penalty(rng, dtype, tol):
+    W = rng.normal(size=(4, 3)).astype(dtype)
+    dW = rng.normal(size=(4, 3)).astype(dtype)
+    expected_dW = dW.astype(np.float64) + 0.25 * 0.5 * W.astype(np.float64)
+    penalty = ops.l2_penalty(W, dW, 0.5, scale=0.25)
+    assert penalty == pytest.approx(0.5 * float(np.sum(W.astype(np.float64) ** 2)),
+                                    rel=1e-6)
+    np.testing.assert_allclose(dW, expected_dW.astype(dtype), **tol)
+    assert dW.dtype == dtype
+
+
+def test_l2_penalty_bad_calls():
+    W = np.ones((2, 2))
+    with pytest.raises(TypeError, match="mixed dtypes"):
+        ops.l2_penalty(W, np.ones((2, 2), np.float32), 0.1)
+    with pytest.raises(ValueError, match="dW overlaps W"):
+        ops.l2_penalty(W, W, 0.1)
+    with pytest.raises(ValueError, match="l2 must be in"):
+        ops.l2_penalty(W, np.ones((2, 2)), -1.0)
+    read_only = np.ones((2, 2))
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="dW is read-only"):
+        ops.l2_penalty(W, read_only, 0.1)
