@@ -276,10 +276,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self._l2(weight_sum),
         )
         x0 = objective.pack(W, b)
-        callback = None
-        if self.verbose:
-            def callback(intermediate_result):
-                print(f"L-BFGS objective {intermediate_result.fun:.10g}")
+        callback = _print_objective if self.verbose else None
         # NOTE: a large dense X is split across the cores in the fused kernel, each
         # part calling BLAS, so BLAS keeps to one thread; otherwise BLAS (or SciPy's
         # sparse products) keeps the cores and OpenMP keeps to one thread.
@@ -491,6 +488,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             log_proba[:, 1:] = scores
             return log_expit(log_proba, out=log_proba)
         return ops.log_softmax(scores, out=scores)
+
+
+def _print_objective(intermediate_result):
+    print(f"L-BFGS objective {intermediate_result.fun:.10g}")
 
 
 class _Objective:
