@@ -444,7 +444,10 @@ def verdicts(results):
         r = ratio(by, who)
         if r is None:
             return say("n/a", f"{case}: {NAMES[who]}/fastnn >= {goal:g}")
-        text = f"{case}: {NAMES[who]}/fastnn >= {goal:g}, measured {r:.2f}"
+        unit, factor = UNITS[case]
+        need, got = (factor * stats(by[w])[0] for w in (who, "fastnn"))
+        text = (f"{case}: {NAMES[who]}/fastnn >= {goal:g}, measured {r:.2f} "
+                f"(fastnn {got:.3g} {unit}, needs <= {need / goal:.3g})")
         word = "PASS" if r >= goal else "MISS"
         if gap:
             mine, theirs = by["fastnn"]["logloss"], by[who]["logloss"]
