@@ -24,7 +24,7 @@ from sklearn.utils.validation import (
 )
 
 from fastnn import ops
-from fastnn._threads import _openmp_controller, training_threads
+from fastnn._threads import single_thread_blas, training_threads
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _PARALLEL_MIN_SIZE = 131072
@@ -280,10 +280,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         # NOTE: a large dense X is split across the cores in the fused kernel, each
         # part calling BLAS, so BLAS keeps to one thread; otherwise BLAS (or SciPy's
         # sparse products) keeps the cores and OpenMP keeps to one thread.
-        # (The one cached controller of fastnn._threads: a new one rescans the loaded
-        # libraries, about 4 ms.)
+        # (single_thread_blas is reference-counted: BLAS's count is process-wide, so
+        # fits overlapping in several threads must not restore it in the wrong order.)
         threads = (
-            _openmp_controller().limit(limits=1, user_api="blas")
+            single_thread_blas()
             if objective.n_threads > 1
             else training_threads()
         )
