@@ -529,10 +529,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     # ----------------------------------------------------------------- pickling
 
     def __getstate__(self):
+        # NOTE: the state is the weights, the optimizer's slots and the random
+        # generators, nothing bound: dask_ml's Incremental ships it with every block.
         state = dict(super().__getstate__())  # a copy: the live __dict__ stays whole
         model = state.pop("_model", None)
         for key in ("_lock", "_serve", "coefs_", "intercepts_"):
             state.pop(key, None)
+        if not self.early_stopping:
+            state.pop("_best_params", None)  # only early stopping reads it
         if model is not None:
             optimizer = model.optimizer
             saved = None
@@ -540,22 +544,29 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 iterations, slots = optimizer.get_state()
                 saved = (type(optimizer), optimizer.get_config(), iterations,
                          [slot.copy() for slot in slots], model.loss)
-            state["_network"] = (model._params.copy(), model._rng, saved)
+            dropout_rngs = [layer._rng for layer in model.layers
+                            if isinstance(layer, Dropout)]
+            state["_network"] = (model._params.copy(), model._rng, saved, dropout_rngs)
         return state
 
     def __setstate__(self, state):
         network = state.pop("_network", None)
         super().__setstate__(state)
         if network is not None:
-            params, rng, saved = network
+            params, rng, saved, dropout_rngs = network
             model = _network(self._architecture, None)
             model.set_flat_weights(params)
             model._rng = rng
+            dropouts = [layer for layer in model.layers if isinstance(layer, Dropout)]
+            for layer, layer_rng in zip(dropouts, dropout_rngs, strict=True):
+                layer._rng = layer_rng  # the same masks as without the round trip
             if saved is not None:
                 cls, config, iterations, slots, loss = saved
                 model.compile(cls(**config), loss)
                 model.optimizer.set_state(iterations, slots, [model._params])
             self._adopt(model)
+            if "_best_params" not in self.__dict__:
+                self._best_params = model._params.copy()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
