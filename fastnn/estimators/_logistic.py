@@ -24,17 +24,26 @@ from sklearn.utils.validation import (
 )
 
 from fastnn import ops
-from fastnn._threads import single_thread_blas, training_threads
+from fastnn._threads import _libs, single_thread_blas, training_threads
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _PARALLEL_MIN_SIZE = 131072
 
 
 def _available_cores():
+    """The cores this thread may split a fit across: the CPU affinity, capped by its
+    OpenMP thread limit."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    # NOTE: the fused kernel asks OpenMP for its threads by number, which overrides
+    # OpenMP's own limit, so the limit is read here: dask's workers start with
+    # OMP_NUM_THREADS=1, joblib's loky workers with cores / n_jobs, and a user's
+    # threadpool_limits sets it; without the cap every worker's fit takes every core.
+    for lib in _libs("openmp"):
+        cores = min(cores, lib.get_num_threads())
+    return max(cores, 1)
 
 
 _DIVERGED = (
@@ -174,6 +183,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.n_iter_no_change = n_iter_no_change
+
+    def __sklearn_is_fitted__(self):
+        # NOTE: a first fit or partial_fit that failed on its labels has already set
+        # n_features_in_; only a successful one sets coef_.
+        return "coef_" in self.__dict__
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -354,9 +368,24 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             )
         return epoch + 1
 
-    @available_if(lambda self: self.solver == "sgd")
+    def _check_solver(self):
+        if self.solver != "sgd":
+            raise AttributeError(
+                f"partial_fit needs solver='sgd'; solver={self.solver!r} fits all the "
+                "data at once"
+            )
+        return True
+
+    @available_if(_check_solver)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One SGD epoch over ``X``, ``y`` (solver='sgd' only).
+
+        Each call minimises the objective of its own rows: the L2 term weighs
+        ``0.5 / (C * sum(s))`` with ``sum(s)`` this chunk's (sample-weight) total, so
+        many small chunks regularise more than one ``fit`` on all the rows. The step
+        size of call ``t`` (``n_iter_`` before it) is
+        ``learning_rate / (1 + t) ** power_t``: with ``shuffle=False``, ``k`` calls
+        on the same rows give what ``fit`` gives after ``k`` epochs.
 
         Parameters
         ----------

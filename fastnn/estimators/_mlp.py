@@ -232,6 +232,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         """One epoch over ``(X, y)``; the first call needs ``classes`` (all labels
         of the whole data set) unless ``y`` is a multi-label indicator matrix."""
         self._validate_params()
+        if "_model" not in self.__dict__:
+            self.__dict__.pop("classes_", None)  # left by a first call that failed
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
@@ -567,6 +569,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             self._adopt(model)
             if "_best_params" not in self.__dict__:
                 self._best_params = model._params.copy()
+
+    def __sklearn_is_fitted__(self):
+        # NOTE: a first fit or partial_fit that failed may have left classes_ and
+        # n_features_in_; the network is what a prediction needs.
+        return "_model" in self.__dict__
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -431,6 +431,11 @@ class OneVsAllClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         with np.errstate(divide="ignore"):
             return np.log(proba)
 
+    def __sklearn_is_fitted__(self):
+        # NOTE: a first fit or partial_fit that failed on its labels has already set
+        # n_features_in_; only a successful one sets estimators_.
+        return "estimators_" in self.__dict__
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         base_tags = get_tags(self._base_estimator())
