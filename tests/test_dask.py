@@ -1,0 +1,199 @@
+"""fastnn on a real dask.distributed cluster (two worker processes on loopback):
+dask_ml's Incremental trains block by block on the workers, ParallelPostFit and
+Incremental predict on dask arrays, GridSearchCV under joblib's dask backend fits on
+the workers, and a worker's fastnn keeps to the worker's thread budget.
+
+A task whose result cannot be unpickled makes dask wait forever without an error, so
+every wait here has a timeout: ``.result(timeout=...)``, or :func:`within` for the
+calls that block inside dask_ml and scikit-learn.
+"""
+
+import os
+import threading
+
+import numpy as np
+import pytest
+
+pytest.importorskip("dask")
+pytest.importorskip("distributed")
+pytest.importorskip("dask_ml")
+
+import dask.array as da  # noqa: E402
+import joblib  # noqa: E402
+from dask_ml.wrappers import Incremental, ParallelPostFit  # noqa: E402
+from distributed import Client, LocalCluster, get_task_stream  # noqa: E402
+from numpy.testing import assert_array_equal  # noqa: E402
+from sklearn.datasets import make_classification  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+from fastnn import LogisticRegression, MLPClassifier, OneVsAllClassifier  # noqa: E402
+
+TIMEOUT = 60  # seconds for any one wait; the whole file takes about 15 s
+CLASSES = np.array([0, 1, 2])
+CHUNKS = (100, 1, 99, 100)  # Incremental's blocks, one of a single row
+
+
+def within(seconds, function, *args, **kwargs):
+    """``function(*args, **kwargs)`` in a daemon thread; fail the test if it has not
+    returned after ``seconds`` (a hung dask wait then cannot hang the test run)."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = function(*args, **kwargs)
+        except BaseException as error:  # re-raised in the test's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        pytest.fail(f"{getattr(function, '__name__', function)} did not return within "
+                    f"{seconds} s (a dask task whose result cannot be unpickled hangs)")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+@pytest.fixture(scope="module")
+def client():
+    def start():
+        # NOTE: host and dashboard on 127.0.0.1 keep every socket on loopback; with
+        # dashboard_address=None the dashboard still binds a fixed port, ":0" binds
+        # every interface.
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address="127.0.0.1:0")
+        return cluster, Client(cluster)
+
+    cluster, client = within(TIMEOUT, start)
+    yield client
+    within(TIMEOUT, client.close, timeout=TIMEOUT)
+    within(TIMEOUT, cluster.close, timeout=TIMEOUT)
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(sum(CHUNKS), 10, n_informative=5, n_classes=3,
+                               random_state=0)
+    return X.astype(np.float32), y
+
+
+def blocks():
+    """The row slices of the dask arrays' blocks."""
+    starts = np.cumsum((0,) + CHUNKS)
+    return [slice(start, stop) for start, stop in zip(starts[:-1], starts[1:])]
+
+
+def worker_pids(client):
+    return {
+        client.submit(os.getpid, workers=[address], pure=False).result(timeout=TIMEOUT)
+        for address in client.scheduler_info()["workers"]
+    }
+
+
+def learned(clf):
+    if hasattr(clf, "estimators_"):
+        return [a for e in clf.estimators_ for a in learned(e)]
+    if hasattr(clf, "coefs_"):
+        return clf.coefs_ + clf.intercepts_
+    return [clf.coef_, clf.intercept_]
+
+
+def test_workers_keep_blas_and_openmp_to_threads_per_worker(client):
+    """distributed starts its workers with OMP/OPENBLAS/MKL_NUM_THREADS=1; fastnn's
+    L-BFGS, which names its OpenMP thread count, must keep to it too."""
+
+    def thread_budget():
+        import threadpoolctl
+
+        # (importing fastnn loads its kernels and their OpenMP runtime)
+        from fastnn.estimators._logistic import _available_cores
+
+        pools = {(lib["user_api"], lib["filepath"]): lib["num_threads"]
+                 for lib in threadpoolctl.threadpool_info()}
+        return pools, _available_cores()
+
+    for address in client.scheduler_info()["workers"]:
+        future = client.submit(thread_budget, workers=[address], pure=False)
+        pools, cores = future.result(timeout=TIMEOUT)
+        assert {api for api, _ in pools} >= {"blas", "openmp"}, pools
+        assert set(pools.values()) == {1}, pools  # threads_per_worker=1
+        assert cores == 1
+
+
+@pytest.mark.parametrize("make", [
+    lambda: LogisticRegression(solver="sgd", random_state=0),
+    lambda: OneVsAllClassifier(LogisticRegression(solver="sgd", random_state=0)),
+    lambda: MLPClassifier((16,), solver="sgd", learning_rate_init=0.05, random_state=0),
+    lambda: MLPClassifier((16,), solver="adam", dropout=0.2, random_state=0),
+], ids=["logistic_sgd", "one_vs_all_sgd", "mlp_sgd", "mlp_adam_dropout"])
+def test_incremental_trains_block_by_block_on_the_workers(client, data, make):
+    """The model travels from block to block between the worker processes and ends
+    exactly where the same partial_fit calls end in this process."""
+    X, y = data
+    dX, dy = da.from_array(X, chunks=(CHUNKS, 10)), da.from_array(y, chunks=(CHUNKS,))
+    incremental = Incremental(make(), shuffle_blocks=False)
+    with get_task_stream(client) as stream:
+        within(TIMEOUT, incremental.fit, dX, dy, classes=CLASSES)
+    # the graph holds the model as task -1, then one partial_fit task per block
+    ran = [task for task in stream.data
+           if task["key"][0].startswith("fit-") and task["key"][1] >= 0]
+    assert len(ran) == len(CHUNKS)
+
+    local = make()
+    with threadpool_limits(1, user_api="blas"):  # as in the workers: same rounding
+        for rows in blocks():
+            local.partial_fit(X[rows], y[rows], classes=CLASSES)
+    remote = incremental.estimator_
+    for ours, theirs in zip(learned(local), learned(remote), strict=True):
+        assert theirs.dtype == np.float32
+        assert_array_equal(theirs, ours)
+
+    predicted = incremental.predict(dX)
+    assert isinstance(predicted, da.Array)
+    labels = client.compute(predicted).result(timeout=TIMEOUT)
+    assert_array_equal(labels, local.predict(X))
+
+
+def test_parallel_post_fit_predicts_on_dask_arrays(client, data):
+    X, y = data
+    clf = MLPClassifier((16,), max_iter=50, random_state=0)
+    with pytest.warns(Warning):  # ConvergenceWarning: 50 epochs
+        clf.fit(X, y)
+    wrapped = ParallelPostFit(clf)
+    dX = da.from_array(X, chunks=(CHUNKS, 10))
+    proba = client.compute(wrapped.predict_proba(dX)).result(timeout=TIMEOUT)
+    labels = client.compute(wrapped.predict(dX)).result(timeout=TIMEOUT)
+    assert proba.dtype == np.float32
+    with threadpool_limits(1, user_api="blas"):  # as in the workers, block by block
+        assert_array_equal(proba, np.vstack([clf.predict_proba(X[rows])
+                                             for rows in blocks()]))
+        assert_array_equal(labels, np.hstack([clf.predict(X[rows])
+                                              for rows in blocks()]))
+
+
+def test_grid_search_under_the_dask_backend_fits_on_the_workers(client, data):
+    """Each fit is scored by a scorer that reports the process it ran in."""
+    X, y = data
+
+    def pid(estimator, X, y):
+        return os.getpid()
+
+    def search(backend):
+        grid = GridSearchCV(
+            LogisticRegression(), {"C": [0.1, 1.0, 10.0]}, cv=3,
+            scoring={"accuracy": "accuracy", "pid": pid}, refit="accuracy",
+        )
+        with joblib.parallel_backend(backend):
+            return grid.fit(X, y)
+
+    remote = within(TIMEOUT, search, "dask")
+    results = remote.cv_results_
+    pids = {int(p) for split in range(3) for p in results[f"split{split}_test_pid"]}
+    assert pids and pids <= worker_pids(client)
+    assert os.getpid() not in pids
+    here = search("sequential")
+    assert_array_equal(remote.cv_results_["mean_test_accuracy"],
+                       here.cv_results_["mean_test_accuracy"])
+    assert remote.best_params_ == here.best_params_
