@@ -1,5 +1,5 @@
-"""Save and load a ``Sequential`` model safely: JSON for the architecture, npz for the
-arrays, nothing pickled.
+"""Save and load a ``Sequential`` model or a fitted estimator safely: JSON for the
+architecture, npz for the arrays, nothing pickled.
 
 The file is one uncompressed npz archive. Its member ``architecture`` holds the UTF-8
 JSON of the layers, the dtype, the input width and the compile settings;
@@ -9,34 +9,75 @@ JSON of the layers, the dtype, the input width and the compile settings;
 defines, checks every shape and dtype against the architecture before it builds
 anything, and refuses a file whose declared sizes exceed what it holds. Anything
 truncated, tampered with or foreign raises ``ValueError``; loading never runs code.
+
+A fitted estimator is stored the same way with an ``estimator`` member in place of
+``architecture`` (see :mod:`fastnn._saving_estimators`). Either kind may carry a
+``metadata`` member: a JSON object given to :func:`save_model` and returned by
+:func:`read_metadata` (the command line keeps the feature names there).
 """
 
-import inspect
-import json
-import math
 import os
-import tempfile
 import warnings
 import zipfile
 
 import numpy as np
 
 from fastnn import losses, metrics, optimizers
+from fastnn._safe_files import (
+    json_array,
+    json_member,
+    member,
+    parameters,
+    scalar_config,
+    write_atomically,
+)
+from fastnn._saving_estimators import estimator_arrays, read_estimator
 from fastnn.layers import Activation, Dense, Dropout, Maxout
 from fastnn.models import Sequential
 
-__all__ = ["save_model", "load_model"]
+__all__ = ["save_model", "load_model", "read_metadata"]
 
 FORMAT, VERSION = "fastnn.Sequential", 1
 _LAYERS = {cls.__name__: cls for cls in (Dense, Activation, Dropout, Maxout)}
 _OPTIMIZERS = {cls.__name__: cls for cls in (optimizers.SGD, optimizers.Adam)}
-_MAX_ARCHITECTURE_BYTES = 1 << 20
 _MAX_LAYERS = 10_000
 _KEYS = {"format", "version", "name", "dtype", "input_dim", "layers", "compile"}
 
 
-def save_model(model, path):
-    """Write ``model`` to ``path`` (a file name or path-like); replaces it atomically."""
+def save_model(model, path, metadata=None):
+    """Write ``model`` to ``path`` (a file name or path-like); replaces it atomically.
+
+    ``model`` is a built :class:`Sequential` or a fitted fastnn estimator
+    (``LogisticRegression``, ``OneVsAllClassifier`` of fastnn ``LogisticRegression``,
+    ``MLPClassifier``). ``metadata``, a JSON-serializable dict (for instance the
+    feature names the model was trained on), is stored beside it and returned by
+    :func:`read_metadata`; tuples in it come back as lists.
+    """
+    if isinstance(model, Sequential):
+        arrays = _sequential_arrays(model)
+    else:
+        arrays = estimator_arrays(model)
+    if metadata is not None:
+        if not isinstance(metadata, dict):
+            raise TypeError(f"metadata must be a dict, not {type(metadata).__name__}")
+        arrays["metadata"] = json_array(metadata, "metadata")
+    write_atomically(path, arrays)
+
+
+def load_model(path):
+    """Read a model written by :func:`save_model` or :meth:`Sequential.save`: a
+    ``Sequential`` or a fitted estimator. ``ValueError`` if ``path`` is not an intact
+    fastnn model file (a missing file raises ``FileNotFoundError``)."""
+    return _open(path, _read_model)
+
+
+def read_metadata(path):
+    """The ``metadata`` dict saved with the model at ``path`` (``{}`` if none was);
+    ``ValueError`` if ``path`` is not a fastnn model file."""
+    return _open(path, _read_metadata)
+
+
+def _sequential_arrays(model):
     model._require_built("save")
     compiled = None
     if model.loss is not None:
@@ -48,7 +89,7 @@ def save_model(model, path):
                 warnings.warn(
                     f"metric {name!r} is a Python function and is not saved; "
                     "pass it again to compile after loading",
-                    UserWarning, stacklevel=3,
+                    UserWarning, stacklevel=4,
                 )
         iterations, slots = model.optimizer.get_state()
         compiled = {
@@ -74,73 +115,57 @@ def save_model(model, path):
         ],
         "compile": compiled,
     }
-    arrays = {"architecture": np.frombuffer(json.dumps(architecture).encode(), np.uint8)}
+    arrays = {"architecture": json_array(architecture, "the architecture")}
     arrays.update((f"weight_{i}", w) for i, w in enumerate(model.get_weights()))
     arrays.update((f"optimizer_{i}", s) for i, s in enumerate(slots))
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)  # a file object: numpy adds no ".npz" suffix
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    return arrays
 
 
-def load_model(path):
-    """Read a model written by :meth:`Sequential.save`; ``ValueError`` if ``path`` is
-    not an intact fastnn model file (a missing file raises ``FileNotFoundError``)."""
+def _open(path, read):
     path = os.fspath(path)
     size = os.path.getsize(path)
     try:
         with np.load(path, allow_pickle=False) as archive:
             if not isinstance(archive, np.lib.npyio.NpzFile):
                 raise ValueError("it is a single .npy array, not a model archive")
-            return _read(archive, size)
+            return read(archive, size)
     except FileNotFoundError:
         raise
-    except (OSError, ValueError, TypeError, KeyError, EOFError, zipfile.BadZipFile,
-            UnicodeDecodeError, RecursionError) as error:
+    except (OSError, ValueError, TypeError, KeyError, EOFError, OverflowError,
+            zipfile.BadZipFile, UnicodeDecodeError, RecursionError) as error:
         raise ValueError(f"{path} is not a valid fastnn model file: {error}") from None
     except AttributeError as error:  # np.load of a non-npz, non-npy, non-pickle file
         raise ValueError(f"{path} is not a valid fastnn model file: {error}") from None
 
 
-def _member(archive, name, limit):
-    """The array ``name``: stored uncompressed, its header read and its declared size
-    checked against the member's real size before a byte of data is allocated."""
-    info = archive.zip.getinfo(name + ".npy")
-    if info.compress_type != zipfile.ZIP_STORED or info.file_size > limit:
-        raise ValueError(f"member {name} is compressed or larger than the file")
-    with archive.zip.open(info) as file:
-        version = np.lib.format.read_magic(file)
-        if version == (1, 0):
-            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(file)
-        elif version == (2, 0):
-            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(file)
-        else:
-            raise ValueError(f"member {name} has .npy version {version}")
-        if dtype.hasobject or dtype.kind not in "uif":
-            raise ValueError(f"member {name} has dtype {dtype}, not numbers")
-        n_bytes = dtype.itemsize * math.prod(shape)
-        if n_bytes > info.file_size:
-            raise ValueError(f"member {name} declares {shape} but holds {info.file_size} bytes")
-        data = file.read(n_bytes)
-    if len(data) != n_bytes:
-        raise ValueError(f"member {name} is truncated")
-    return np.frombuffer(data, dtype).reshape(shape, order="F" if fortran_order else "C")
+def _read_model(archive, size):
+    names = set(archive.files)
+    _read_metadata(archive, size)  # a damaged metadata member is a damaged file
+    if "architecture" in names:
+        model, used = _read(archive, size)
+    else:
+        model, used = read_estimator(archive, size)
+    unknown = names - used - {"metadata"}
+    if unknown:
+        raise ValueError(f"unexpected members {sorted(unknown)}")
+    return model
+
+
+def _read_metadata(archive, size):
+    names = set(archive.files)
+    if "architecture" not in names and "estimator" not in names:
+        raise ValueError("no architecture member (nor estimator member)")
+    if "metadata" not in names:
+        return {}
+    metadata = json_member(archive, "metadata", size)
+    if not isinstance(metadata, dict):
+        raise ValueError("the metadata member is not a JSON object")
+    return metadata
 
 
 def _read(archive, size):
     names = set(archive.files)
-    if "architecture" not in names:
-        raise ValueError("no architecture member")
-    raw = _member(archive, "architecture", min(size, _MAX_ARCHITECTURE_BYTES))
-    if raw.dtype != np.uint8 or raw.ndim != 1:
-        raise ValueError("the architecture member is not JSON bytes")
-    spec = json.loads(raw.tobytes().decode("utf-8"))
+    spec = json_member(archive, "architecture", size)
     if not isinstance(spec, dict) or set(spec) != _KEYS:
         raise ValueError("the architecture has unexpected keys")
     if spec["format"] != FORMAT or spec["version"] != VERSION:
@@ -187,38 +212,19 @@ def _read(archive, size):
         slots = [_array(archive, name, model._params.shape, dtype, size) for name in present]
         model.optimizer.set_state(iterations, slots, [model._params])
         expected |= set(present)
-    unknown = names - expected
-    if unknown:
-        raise ValueError(f"unexpected members {sorted(unknown)}")
-    return model
+    return model, expected
 
 
 def _array(archive, name, shape, dtype, size):
     if name not in archive.files:
         raise ValueError(f"member {name} is missing")
-    array = _member(archive, name, size)
+    array = member(archive, name, size)
     if array.shape != tuple(shape) or array.dtype != dtype:
         raise ValueError(f"member {name} is {array.dtype} {array.shape}, "
                          f"expected {dtype} {tuple(shape)}")
     if not np.isfinite(array).all():
         raise ValueError(f"member {name} holds NaN or inf")
     return array
-
-
-def _scalar_config(config, allowed, what):
-    if not isinstance(config, dict):
-        raise ValueError(f"{what} config is not an object")
-    unknown = set(config) - allowed
-    if unknown:
-        raise ValueError(f"{what} config has unknown keys {sorted(unknown)}")
-    for key, value in config.items():
-        if not (value is None or isinstance(value, (str, int, float, bool))):
-            raise ValueError(f"{what} config value {key!r} is not a scalar")
-    return config
-
-
-def _parameters(cls):
-    return set(inspect.signature(cls.__init__).parameters) - {"self"}
 
 
 def _layer(entry):
@@ -228,7 +234,7 @@ def _layer(entry):
     if cls is None:
         raise ValueError(f"unknown layer {entry['class_name']!r}; "
                          f"fastnn models hold {', '.join(_LAYERS)}")
-    config = _scalar_config(entry["config"], _parameters(cls) - {"init"}, cls.__name__)
+    config = scalar_config(entry["config"], parameters(cls) - {"init"}, cls.__name__)
     return cls(**config)
 
 
@@ -243,7 +249,7 @@ def _compile(model, spec):
     cls = _OPTIMIZERS.get(optimizer["class_name"])
     if cls is None:
         raise ValueError(f"unknown optimizer {optimizer['class_name']!r}")
-    config = _scalar_config(optimizer["config"], _parameters(cls) - {"lr"}, cls.__name__)
+    config = scalar_config(optimizer["config"], parameters(cls) - {"lr"}, cls.__name__)
     if spec["loss"] not in losses.NAMES:
         raise ValueError(f"unknown loss {spec['loss']!r}")
     if not isinstance(spec["metrics"], list) or not all(
