@@ -1,0 +1,336 @@
+"""The fastnn command line: end to end in subprocesses (train on the shipped digits,
+train on a CSV with string labels, save, predict), every bad input as one line on
+stderr with a non-zero exit, and the rest in-process through ``cli.main``."""
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+import fastnn
+from fastnn import _cli_train, cli
+from fastnn.saving import load_model, read_metadata
+
+ROOT = Path(fastnn.__file__).resolve().parent.parent
+LABELS = np.array(["cat", "dog", "fox"])
+
+
+def _run(*args, cwd):
+    """``python -m fastnn ARGS`` in a subprocess: (exit code, stdout, stderr)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(ROOT)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH")
+                       else [])))
+    done = subprocess.run([sys.executable, "-m", "fastnn", *map(str, args)], cwd=cwd,
+                          env=env, capture_output=True, text=True, timeout=300)
+    return done.returncode, done.stdout, done.stderr
+
+
+def _main(capsys, *args):
+    """``cli.main(ARGS)`` in this process: (exit code, stdout, stderr)."""
+    code = cli.main([str(arg) for arg in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _write_csv(path, rows, header):
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def _animals(path, n=90, seed=0):
+    """Three separable blobs in 3 numeric columns, labels as strings in 'animal'
+    (not the last column), so --target is needed."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    X = rng.normal(size=(n, 3)) + 4 * np.eye(3)[y]
+    rows = [[f"{a:.6f}", LABELS[label], f"{b:.6f}", f"{c:.6f}"]
+            for (a, b, c), label in zip(X, y)]
+    return _write_csv(path, rows, ["width", "animal", "height", "weight"])
+
+
+def _one_error_line(code, err, *fragments):
+    assert code != 0
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("fastnn: error: "), err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+# --------------------------------------------------------------- end to end
+
+def test_train_on_the_shipped_digits(tmp_path):
+    code, out, err = _run("train", "--epochs", 3, "--hidden", "32", cwd=tmp_path)
+    assert code == 0, err
+    assert "scikit-learn's digits" in out
+    assert "1437 training rows, 360 test rows, 64 features, 10 classes" in out
+    assert "confusion matrix (test rows" in out
+    assert "trained in" in out and "(3 epochs)" in out
+    table = out[out.index("columns: predicted)"):].splitlines()[2:12]
+    assert sum(int(count) for row in table for count in row.split()[1:]) == 360
+    assert "Traceback" not in err
+    assert "Maximum iterations (3) reached" in err  # ConvergenceWarning as a note
+
+
+def test_train_save_predict_with_string_labels(tmp_path):
+    data = _animals(tmp_path / "animals.csv")
+    code, out, err = _run("train", data, "--target", "animal", "--hidden", "8",
+                          "--epochs", 60, "--learning-rate", 0.05, "--seed", 3,
+                          "--save", "model.fnn", cwd=tmp_path)
+    assert code == 0, err
+    assert "72 training rows, 18 test rows, 3 features, 3 classes" in out
+    assert "saved the model to model.fnn" in out
+    for label in LABELS:
+        assert label in out  # the confusion matrix names the classes
+    model = load_model(tmp_path / "model.fnn")
+    assert model.classes_.tolist() == LABELS.tolist()
+    metadata = read_metadata(tmp_path / "model.fnn")
+    assert metadata["feature_names"] == ["width", "height", "weight"]
+    assert metadata["target"] == "animal"
+
+    code, out, err = _run("predict", "model.fnn", data, "--output", "out.csv",
+                          cwd=tmp_path)
+    assert code == 0, err
+    with open(tmp_path / "out.csv", newline="") as file:
+        rows = list(csv.reader(file))
+    assert rows[0] == ["prediction"] and len(rows) == 91
+    predicted = np.array([row[0] for row in rows[1:]])
+    # The same as loading the model and standardizing with the saved mean and scale.
+    X = np.loadtxt(data, delimiter=",", skiprows=1, usecols=[0, 2, 3])
+    scaler = metadata["scaler"]
+    X = (X - np.array(scaler["mean"])) / np.array(scaler["scale"])
+    assert_array_equal(predicted, model.predict(X))
+    truth = np.loadtxt(data, delimiter=",", skiprows=1, usecols=[1], dtype=str)
+    assert np.mean(predicted == truth) > 0.9
+
+
+def test_predict_proba_is_exact(tmp_path, capsys):
+    data = _animals(tmp_path / "a.csv")
+    assert _main(capsys, "train", data, "--target", "animal", "--hidden", "4",
+                 "--epochs", 5, "--quiet", "--save", tmp_path / "model.fnn")[0] == 0
+    model = load_model(tmp_path / "model.fnn")
+    scaler = read_metadata(tmp_path / "model.fnn")["scaler"]
+    X = np.loadtxt(data, delimiter=",", skiprows=1, usecols=[0, 2, 3])
+    X = (X - np.array(scaler["mean"])) / np.array(scaler["scale"])
+    code, out, err = _main(capsys, "predict", tmp_path / "model.fnn", data, "--proba")
+    assert code == 0, err
+    rows = list(csv.reader(out.splitlines()))
+    assert rows[0] == ["proba_cat", "proba_dog", "proba_fox"]
+    proba = np.array(rows[1:], dtype=np.float64)
+    assert_array_equal(proba, model.predict_proba(X))  # repr: exact
+    assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_a_bad_input_in_a_subprocess_is_one_line(tmp_path):
+    code, out, err = _run("predict", "absent.fnn", "absent.csv", cwd=tmp_path)
+    assert code == 1
+    _one_error_line(code, err, "absent.fnn: no such model file")
+
+
+# ------------------------------------------------------------------ in-process
+
+@pytest.mark.parametrize("model", ["logistic", "ova", "mlp"])
+def test_every_model_trains_saves_and_predicts(model, tmp_path, capsys):
+    data = _animals(tmp_path / "a.csv")
+    code, out, err = _main(capsys, "train", data, "--target", "animal", "--model", model,
+                           "--epochs", 50, "--hidden", "6,4", "--save",
+                           tmp_path / "m.fnn")
+    assert code == 0, err
+    assert "test" in out and "log-loss" in out
+    expected = {"logistic": fastnn.LogisticRegression, "ova": fastnn.OneVsAllClassifier,
+                "mlp": fastnn.MLPClassifier}[model]
+    loaded = load_model(tmp_path / "m.fnn")
+    assert type(loaded) is expected
+    assert not loaded.get_params()["verbose" if model != "ova" else "estimator__verbose"]
+    # predict takes the columns by name, in any order, the target column ignored
+    with open(data, newline="") as file:
+        rows = list(csv.reader(file))
+    shuffled = [[row[3], row[0], row[2]] for row in rows]
+    _write_csv(tmp_path / "b.csv", shuffled[1:], shuffled[0])
+    code, first, _ = _main(capsys, "predict", tmp_path / "m.fnn", data)
+    code2, second, _ = _main(capsys, "predict", tmp_path / "m.fnn", tmp_path / "b.csv")
+    assert code == code2 == 0
+    assert first == second and first.startswith("prediction\n")
+
+
+def test_training_is_deterministic_given_the_seed(tmp_path, capsys):
+    data = _animals(tmp_path / "a.csv")
+    outputs = []
+    for seed in (5, 5, 6):
+        code, out, _ = _main(capsys, "train", data, "--target", "animal", "--epochs",
+                             5, "--hidden", "5", "--seed", seed, "--quiet")
+        assert code == 0
+        outputs.append([line for line in out.splitlines()
+                        if not line.startswith("trained in")])
+    assert outputs[0] == outputs[1]
+    assert outputs[0] != outputs[2]
+
+
+def test_progress_goes_to_stderr_results_to_stdout(tmp_path, capsys):
+    data = _animals(tmp_path / "a.csv")
+    code, out, err = _main(capsys, "train", data, "--target", "animal", "--epochs", 4,
+                           "--hidden", "5")
+    assert code == 0
+    assert "epoch" in err and "loss" in err
+    assert "epoch" not in out.split("trained in")[0].lower()
+    code, out, err = _main(capsys, "train", data, "--target", "animal", "--epochs", 4,
+                           "--hidden", "5", "--quiet")
+    assert "loss" not in err
+
+
+def _bad_files(tmp_path):
+    header = ["a", "b", "label"]
+    good = [["1", "2", "x"], ["3", "4", "y"]] * 5
+    files = {
+        "empty": ("", "the file is empty"),
+        "blank lines only": ("\n\n\n", "the file is empty"),
+        "header only": ("a,b,label\n", "header but no data rows"),
+        "non-numeric": ([*good, ["1", "two", "x"]], "line 12, column 'b': 'two' is not a "
+                                                    "number"),
+        "blank value": ([*good, ["", "2", "x"]], "line 12, column 'a' is blank"),
+        "nan": ([*good, ["nan", "2", "x"]], "line 12, column 'a': 'nan' is not a finite"),
+        "ragged": ([*good, ["1", "2"]], "line 12 has 2 fields, the header has 3"),
+        "blank label": ([*good, ["1", "2", " "]], "line 12: the target 'label' is blank"),
+        "duplicate column": (([["1", "2", "3"]] * 4, ["a", "a", "label"]),
+                             "names column 'a' twice"),
+        "one class": ([["1", "2", "x"]] * 6, "has only one class"),
+    }
+    paths = {}
+    for name, (content, message) in files.items():
+        path = tmp_path / (name.replace(" ", "_") + ".csv")
+        if isinstance(content, str):
+            path.write_text(content)
+        elif isinstance(content, tuple):
+            _write_csv(path, *content)
+        else:
+            _write_csv(path, content, header)
+        paths[name] = (path, message)
+    return paths
+
+
+def test_each_bad_training_file_is_one_line(tmp_path, capsys):
+    for name, (path, message) in _bad_files(tmp_path).items():
+        code, out, err = _main(capsys, "train", path, "--quiet")
+        assert code == 1, name
+        _one_error_line(code, err, str(path), message)
+    path = _animals(tmp_path / "a.csv")
+    code, _, err = _main(capsys, "train", path, "--target", "species")
+    _one_error_line(code, err, "no column 'species' for the target", "'animal'")
+    code, _, err = _main(capsys, "train", tmp_path)
+    _one_error_line(code, err, str(tmp_path))  # a folder, not a file
+    (tmp_path / "latin1.csv").write_bytes(b"a,b\n1,\xe9\n")
+    code, _, err = _main(capsys, "train", tmp_path / "latin1.csv")
+    _one_error_line(code, err, "not UTF-8")
+
+
+def test_each_bad_prediction_input_is_one_line(tmp_path, capsys):
+    data = _animals(tmp_path / "a.csv")
+    model = tmp_path / "m.fnn"
+    assert _main(capsys, "train", data, "--target", "animal", "--model", "logistic",
+                 "--save", model, "--quiet")[0] == 0
+    not_a_model = tmp_path / "notes.txt"
+    not_a_model.write_text("just some text\n")
+    code, _, err = _main(capsys, "predict", not_a_model, data)
+    _one_error_line(code, err, "is not a fastnn model file")
+    np.savez(tmp_path / "foreign.npz", weights=np.ones(3))
+    code, _, err = _main(capsys, "predict", tmp_path / "foreign.npz", data)
+    _one_error_line(code, err, "is not a fastnn model file")
+    code, _, err = _main(capsys, "predict", model, tmp_path / "absent.csv")
+    _one_error_line(code, err, "absent.csv: no such file")
+    _write_csv(tmp_path / "missing.csv", [["1", "2"]], ["width", "height"])
+    code, _, err = _main(capsys, "predict", model, tmp_path / "missing.csv")
+    _one_error_line(code, err, "missing feature column(s) 'weight'")
+    _write_csv(tmp_path / "extra.csv", [["1", "2", "3", "4"]],
+               ["width", "height", "weight", "colour"])
+    code, _, err = _main(capsys, "predict", model, tmp_path / "extra.csv")
+    _one_error_line(code, err, "'colour' were not features of the model")
+    fastnn.Sequential([fastnn.layers.Dense(2, input_dim=3)]).build().save(
+        tmp_path / "net.fnn")
+    code, _, err = _main(capsys, "predict", tmp_path / "net.fnn", data)
+    _one_error_line(code, err, "holds a Sequential")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--test-size", "1.5"], "not in [0, 1)"),
+    (["train", "--hidden", "10,x"], "comma-separated widths"),
+    (["train", "--epochs", "0"], "is not > 0"),
+    (["train", "--model", "svm"], "invalid choice"),
+    (["predict", "m.fnn"], "required"),
+])
+def test_bad_arguments_exit_2(args, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(args)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_save_into_a_missing_folder_fails_before_training(tmp_path, capsys):
+    code, out, err = _main(capsys, "train", "--save", tmp_path / "no" / "m.fnn")
+    _one_error_line(code, err, "the folder does not exist")
+    assert out == ""
+
+
+def test_plot_writes_a_png(tmp_path, capsys):
+    pytest.importorskip("matplotlib")  # the optional extra fastnn[plot]
+    data = _animals(tmp_path / "a.csv")
+    plot = tmp_path / "plot.png"
+    code, out, err = _main(capsys, "train", data, "--target", "animal", "--epochs", 5,
+                           "--hidden", "4", "--early-stopping", "--quiet", "--plot",
+                           plot)
+    assert code == 0, err
+    assert f"saved the plot to {plot}" in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_one_vs_all_objectives_split_into_one_curve_per_classifier():
+    assert _cli_train._split_curves([0.7, 0.4, 0.2, 0.69, 0.3, 0.7, 0.1]) == [
+        [0.7, 0.4, 0.2], [0.69, 0.3], [0.7, 0.1]]
+
+
+def test_plot_without_matplotlib_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib fails
+    code, out, err = _main(capsys, "train", "--plot", tmp_path / "p.png")
+    _one_error_line(code, err, 'pip install "fastnn[plot]"')
+    assert out == ""  # refused before training
+    assert not (tmp_path / "p.png").exists()
+
+
+def test_bench_without_a_source_checkout(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "_benchmark_folders", lambda: [tmp_path])
+    code, _, err = _main(capsys, "bench")
+    _one_error_line(code, err, "source checkout")
+
+
+def test_bench_runs_the_checkout_script(tmp_path, capsys, monkeypatch):
+    (tmp_path / "benchmarks").mkdir()
+    script = tmp_path / "benchmarks" / "bench_sequential.py"
+    script.write_text("")
+    monkeypatch.setattr(cli, "_benchmark_folders", lambda: [tmp_path / "benchmarks"])
+    calls = []
+
+    def run(command, env, cwd):
+        calls.append((command, env, cwd))
+        return subprocess.CompletedProcess(command, 3)
+
+    monkeypatch.setattr(subprocess, "run", run)
+    assert _main(capsys, "bench", "--quick")[0] == 3  # the benchmark's own status
+    command, env, cwd = calls[0]
+    assert command == [sys.executable, str(script), "--quick"]
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(ROOT)
+    assert _main(capsys, "bench")[0] == 3
+    assert calls[1][0] == [sys.executable, str(script)]
+    assert cli._find_benchmark() == script
+
+
+def test_no_command_prints_help(capsys):
+    assert cli.main([]) == 2
+    assert "train" in capsys.readouterr().err
