@@ -12,6 +12,8 @@ import time
 import warnings
 
 import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
 
 import fastnn
 from fastnn._csv import read_csv
@@ -35,8 +37,6 @@ def train(args, parser):
         if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise UserError(f"{option} {path}: the folder does not exist")
     X, y, feature_names, target, source = _training_data(args)
-    from sklearn.preprocessing import StandardScaler
-
     if len(np.unique(y)) < 2:
         raise UserError(f"{source}: the target {target!r} has only one class, "
                         f"{str(y[0])!r}")
@@ -47,7 +47,9 @@ def train(args, parser):
     scaler = None
     if not args.no_scale:
         scaler = StandardScaler().fit(X_train)
-        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+        X_train = scaler.transform(X_train)
+        if len(X_test):
+            X_test = scaler.transform(X_test)
     estimator, description = _estimator(args)
     print(f"fastnn {fastnn.__version__}: {description} on {source}")
     print(f"{len(X_train)} training rows, {len(X_test)} test rows, "
@@ -70,7 +72,10 @@ def train(args, parser):
                 "mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist()},
         }
         from fastnn.saving import save_model
-        save_model(estimator, args.save, metadata=metadata)
+        try:
+            save_model(estimator, args.save, metadata=metadata)
+        except OSError as error:
+            raise UserError(f"--save {args.save}: {error.strerror or error}") from None
         print(f"saved the model to {args.save}")
     if args.plot:
         from fastnn.plotting import save_training_plot
@@ -78,9 +83,12 @@ def train(args, parser):
             curves, label = [estimator.loss_curve_], "loss"
         else:
             label = "L-BFGS objective"
-        save_training_plot(args.plot, curves, label, confusion[0], confusion[1],
-                           getattr(estimator, "validation_scores_", None),
-                           title=f"fastnn {args.model} on {source}")
+        try:
+            save_training_plot(args.plot, curves, label, confusion[0], confusion[1],
+                               getattr(estimator, "validation_scores_", None),
+                               title=f"fastnn {args.model} on {source}")
+        except (OSError, ValueError) as error:  # unwritable, or an unknown extension
+            raise UserError(f"--plot {args.plot}: {error}") from None
         print(f"saved the plot to {args.plot}")
     return 0
 
@@ -99,8 +107,6 @@ def _training_data(args):
 
 
 def _split(X, y, test_size, seed):
-    from sklearn.model_selection import train_test_split
-
     try:  # stratified when every class has rows enough for both sides
         return train_test_split(X, y, test_size=test_size, random_state=seed,
                                 stratify=y)
@@ -130,7 +136,7 @@ def _estimator(args):
         return estimator, f"MLPClassifier (hidden {widths}, {args.activation}, adam)"
     binary = fastnn.LogisticRegression(max_iter=args.epochs or 100, verbose=1)
     if args.model == "logistic":
-        return binary, "LogisticRegression (softmax, L-BFGS)"
+        return binary, "LogisticRegression (L-BFGS)"
     return fastnn.OneVsAllClassifier(binary), "OneVsAllClassifier (LogisticRegression)"
 
 

@@ -55,7 +55,18 @@ def read_csv(path, target=None, features=None):
         if blank.size:
             raise DataError(f"{path}: line {lines[blank[0]]}: the target {target!r} is "
                             "blank")
+        y = _integer_labels(y)
     return X, y, feature_names, target
+
+
+def _integer_labels(y):
+    """Labels written as integers ("0", "12", "-1") become int64, so they sort as
+    numbers; any other text (or "007", which would not read back the same) stays."""
+    try:
+        numbers = y.astype(np.int64)
+    except (ValueError, OverflowError):
+        return y
+    return numbers if (numbers.astype(str) == y).all() else y
 
 
 def _names(names, limit=8):

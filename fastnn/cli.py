@@ -268,6 +268,7 @@ def _bench(args, parser):
     package_root = str(Path(fastnn.__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(
         [package_root] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    env["PYTHONUNBUFFERED"] = "1"  # its lines stream through, even into a pipe
     print(f"running {' '.join(command[1:])}", file=sys.stderr, flush=True)
     return subprocess.run(command, env=env, cwd=script.parent.parent).returncode
 

@@ -162,6 +162,21 @@ def test_every_model_trains_saves_and_predicts(model, tmp_path, capsys):
     assert first == second and first.startswith("prediction\n")
 
 
+def test_integer_labels_sort_as_numbers_and_test_size_zero(tmp_path, capsys):
+    rows = [["1", "2", "10"], ["2", "1", "2"], ["3", "3", "10"], ["0", "1", "2"],
+            ["5", "5", "1"], ["4", "4", "1"]]
+    data = _write_csv(tmp_path / "tiny.csv", rows, ["a", "b", "y"])
+    code, out, err = _main(capsys, "train", data, "--model", "logistic", "--quiet",
+                           "--test-size", 0, "--save", tmp_path / "m.fnn")
+    assert code == 0, err
+    assert "6 training rows, 0 test rows" in out
+    assert "confusion matrix (train rows" in out
+    assert out.splitlines()[5].split() == ["1", "2", "10"]  # the matrix's header
+    assert load_model(tmp_path / "m.fnn").classes_.tolist() == [1, 2, 10]
+    code, out, _ = _main(capsys, "predict", tmp_path / "m.fnn", data)
+    assert set(out.split()[1:]) <= {"1", "2", "10"}
+
+
 def test_training_is_deterministic_given_the_seed(tmp_path, capsys):
     data = _animals(tmp_path / "a.csv")
     outputs = []
@@ -326,6 +341,7 @@ def test_bench_runs_the_checkout_script(tmp_path, capsys, monkeypatch):
     command, env, cwd = calls[0]
     assert command == [sys.executable, str(script), "--quick"]
     assert env["PYTHONPATH"].split(os.pathsep)[0] == str(ROOT)
+    assert env["PYTHONUNBUFFERED"] == "1" and cwd == tmp_path
     assert _main(capsys, "bench")[0] == 3
     assert calls[1][0] == [sys.executable, str(script)]
     assert cli._find_benchmark() == script
