@@ -424,9 +424,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         self.n_iter_ = 0
         schedule = _Schedule(self, n_samples, X_val, y_val, sw_val, incremental)
-        model.fit(X, targets, batch_size=batch_size, epochs=1 if incremental else
-                  self.max_iter, verbose=0, shuffle=self.shuffle,
-                  sample_weight=sample_weight, callbacks=[schedule])
+        try:
+            model.fit(X, targets, batch_size=batch_size, epochs=1 if incremental else
+                      self.max_iter, verbose=0, shuffle=self.shuffle,
+                      sample_weight=sample_weight, callbacks=[schedule])
+        except KeyboardInterrupt:
+            # NOTE: as scikit-learn's MLP: Ctrl-C ends training and keeps the weights
+            # of the last completed step (Sequential.fit leaves them consistent).
+            warnings.warn("Training interrupted by user.")
         if self.early_stopping:
             model._params[...] = self._best_params
 
