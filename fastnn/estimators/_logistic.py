@@ -347,7 +347,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 sample_weight=weights, weight_scale=weight_scale,
                 with_bias=self.fit_intercept, G=G,
             )
-            value = loss / weight_sum + 0.5 * l2 * float(np.dot(W.ravel(), W.ravel()))
+            # NOTE: through BLAS's dot: an overflowing sum is inf (caught below), not a
+            # RuntimeWarning from NumPy.
+            value = loss / weight_sum + 0.5 * l2 * ops.sum_of_squares(W.ravel())
             if not (math.isfinite(value) and np.isfinite(W).all() and np.isfinite(b).all()):
                 W[:], b[:] = W_before, b_before
                 raise ValueError(_DIVERGED.format(epoch=epoch + 1, lr=lr))
