@@ -17,6 +17,7 @@ A fitted estimator is stored the same way with an ``estimator`` member in place 
 """
 
 import os
+import tokenize
 import warnings
 import zipfile
 
@@ -131,8 +132,11 @@ def _open(path, read):
             return read(archive, size)
     except FileNotFoundError:
         raise
+    # NOTE: NotImplementedError is zipfile's "unsupported zip version or compression";
+    # TokenError comes out of NumPy's .npy header parser for some damaged headers.
     except (OSError, ValueError, TypeError, KeyError, EOFError, OverflowError,
-            zipfile.BadZipFile, UnicodeDecodeError, RecursionError) as error:
+            zipfile.BadZipFile, UnicodeDecodeError, RecursionError, NotImplementedError,
+            tokenize.TokenError) as error:
         raise ValueError(f"{path} is not a valid fastnn model file: {error}") from None
     except AttributeError as error:  # np.load of a non-npz, non-npy, non-pickle file
         raise ValueError(f"{path} is not a valid fastnn model file: {error}") from None
