@@ -72,7 +72,7 @@ def _parser():
                        help="the label column (default: the last column)")
     train.add_argument("--model", choices=_MODELS, default="mlp",
                        help="mlp (MLPClassifier, default), logistic "
-                            "(LogisticRegression, softmax) or ova (one "
+                            "(LogisticRegression: sigmoid or softmax) or ova (one "
                             "LogisticRegression per class)")
     train.add_argument("--hidden", default="100", type=_sizes, metavar="100,50",
                        help="mlp: hidden layer widths (default: 100)")
@@ -195,8 +195,12 @@ def _predict(args, parser):
         header = ["prediction"]
         rows = ([str(label)] for label in estimator.predict(X))
     if args.output:
-        with open(args.output, "w", newline="", encoding="utf-8") as file:
-            _write_csv(file, header, rows)
+        try:
+            with open(args.output, "w", newline="", encoding="utf-8") as file:
+                _write_csv(file, header, rows)
+        except OSError as error:
+            raise UserError(f"--output {args.output}: {error.strerror or error}"
+                            ) from None
         print(f"wrote {len(X)} predictions to {args.output}", file=sys.stderr)
     else:
         try:

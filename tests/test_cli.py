@@ -259,6 +259,9 @@ def test_each_bad_prediction_input_is_one_line(tmp_path, capsys):
     np.savez(tmp_path / "foreign.npz", weights=np.ones(3))
     code, _, err = _main(capsys, "predict", tmp_path / "foreign.npz", data)
     _one_error_line(code, err, "is not a fastnn model file")
+    code, _, err = _main(capsys, "predict", model, data, "--output",
+                         tmp_path / "no" / "out.csv")
+    _one_error_line(code, err, "--output", "No such file or directory")
     code, _, err = _main(capsys, "predict", model, tmp_path / "absent.csv")
     _one_error_line(code, err, "absent.csv: no such file")
     _write_csv(tmp_path / "missing.csv", [["1", "2"]], ["width", "height"])
