@@ -23,9 +23,11 @@ def test_readme_has_examples():
     assert BLOCKS
 
 
+# NOTE: run as "__main__", so a block guarded for its spawned worker processes
+# (the dask recipe) runs here too.
 @pytest.mark.parametrize("source", BLOCKS, ids=lambda s: s.splitlines()[0][:40])
 def test_readme_example_runs(source):
     missing = _missing_extras(source)
     if missing:
         pytest.skip(f"needs the optional {', '.join(missing)}")
-    exec(compile(source, str(README), "exec"), {"__name__": "__readme__"})
+    exec(compile(source, str(README), "exec"), {"__name__": "__main__"})
