@@ -218,6 +218,7 @@ def _fit(estimator, X, y, args):
     notes = [line for line in progress.notes if "Stopping" in line]
     notes += [str(w.message) for w in caught if issubclass(w.category,
                                                           ConvergenceWarning)]
+    notes = list(dict.fromkeys(notes))  # one-vs-all: the same warning per class
     for w in caught:
         if not issubclass(w.category, ConvergenceWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

@@ -200,6 +200,12 @@ def test_progress_goes_to_stderr_results_to_stdout(tmp_path, capsys):
     code, out, err = _main(capsys, "train", data, "--target", "animal", "--epochs", 4,
                            "--hidden", "5", "--quiet")
     assert "loss" not in err
+    # the estimators' verbose lines are what the bar counts: L-BFGS iterations too
+    code, out, err = _main(capsys, "train", data, "--target", "animal", "--model",
+                           "ova", "--epochs", 3)
+    assert code == 0
+    assert "objective" in err and "9 L-BFGS iterations over 3 classifiers" in out
+    assert err.count("L-BFGS did not converge") == 1  # one note, not one per class
 
 
 def _bad_files(tmp_path):
