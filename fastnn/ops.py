@@ -574,7 +574,8 @@ def dense_backward(X, W, dY, with_bias=True, with_dX=True, dW=None, db=None, dX=
     if n_samples == 0 or n_features == 0 or units == 0:
         dW[:] = 0
         if with_bias:
-            db[:] = dY.sum(axis=0)
+            with np.errstate(over="ignore"):  # inf, silently, as the kernel would give
+                np.sum(dY, axis=0, out=db)
         if with_dX:
             dX[:] = 0
         return dW, db, dX
@@ -665,6 +666,8 @@ def l2_penalty(W, dW, l2, scale=1.0):
         raise ValueError("dW overlaps W; pass separate arrays")
     l2 = check_scalar("l2", l2, low=0.0)
     scale = check_scalar("scale", scale)
+    if W.size == 0:  # SciPy's BLAS wrappers refuse empty vectors
+        return 0.0
     w, dw = _flat(W), _flat(dW)
     axpy, dot = _BLAS_L2[W.dtype]
     penalty = l2 * float(dot(w, w))
@@ -693,12 +696,18 @@ def sum_of_squares(v):
     25.0
     """
     check_float("v", v, ndim=1)
-    dot = _BLAS_L2[v.dtype][1]
+    # SciPy's BLAS wrappers refuse empty vectors (a model without weights has one).
+    dot = _BLAS_L2[v.dtype][1] if v.shape[0] else _zero
+    args = (v, v) if v.shape[0] else ()
     calls = getattr(_capture, "calls", None)
     if calls is not None:  # inside bind(): run() returns dot(v, v)
-        calls.append((dot, (v, v)))
+        calls.append((dot, args))
         return None
-    return float(dot(v, v))
+    return float(dot(*args))
+
+
+def _zero():
+    return 0.0
 
 
 def take_rows(X, indices, out=None):
@@ -868,8 +877,6 @@ def logistic_sgd_epoch(
     batch_size = check_positive_int("batch_size", batch_size)
     weights = _check_sample_weight(sample_weight, n_samples, dtype, reference="X")
     G = output("G", G, (batch_size, k), dtype, {"W": W, "b": b, "X": None if sparse else X})
-    if order.shape[0] == 0:
-        return 0.0
     if sparse:
         indptr = np.ascontiguousarray(X.indptr, dtype=np.intp)
         indices = np.ascontiguousarray(X.indices, dtype=np.intp)
@@ -883,6 +890,9 @@ def logistic_sgd_epoch(
             raise ValueError("X is not a valid CSR matrix (indptr)")
         if indices.size and (indices.min() < 0 or indices.max() >= n_features):
             raise ValueError("X is not a valid CSR matrix (a column index is out of range)")
+    if order.shape[0] == 0:
+        return 0.0
+    if sparse:
         return _logistic.sgd_epoch_csr(
             data, indices, indptr, y, weights, order, W, b, G, lr, l2, weight_scale,
             bool(with_bias),
@@ -941,6 +951,9 @@ def logistic_loss_grad(
     inputs = {"X": X, "W": W, "b": b, "sample_weight": weights}
     dW = output("dW", dW, W.shape, dtype, inputs)
     db = output("db", db, (k,), dtype, {**inputs, "dW": dW})
+    if block_rows is not None:
+        block_rows = check_positive_int("block_rows", block_rows)
+    n_threads = check_positive_int("n_threads", n_threads)
     if n_samples == 0 or n_features == 0:
         dW[:] = 0
         db[:] = 0
@@ -948,8 +961,8 @@ def logistic_loss_grad(
             return 0.0, dW, db
     if block_rows is None:
         block_rows = 262144 // max(1, n_features * dtype.itemsize)
-    block_rows = min(max(1, n_samples), max(8, check_positive_int("block_rows", block_rows)))
-    parts = min(check_positive_int("n_threads", n_threads), n_samples)
+    block_rows = min(max(1, n_samples), max(8, block_rows))
+    parts = min(n_threads, n_samples)
     if n_features == 0:  # BLAS cannot take a zero leading dimension; p = softmax(b)
         X, W = np.zeros((n_samples, 1), dtype), np.zeros((1, k), dtype)
     direct = parts == 1 and n_features > 0  # the one part writes dW and db itself
