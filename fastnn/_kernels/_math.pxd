@@ -30,7 +30,8 @@ cdef inline float _expf_parts(float x, float* scale) noexcept nogil:
     # that gcc will not vectorise after a select.
     cdef float t, n, r, p
     cdef int32_t bits
-    x = x if x > <float>-87.3 else <float>-87.3
+    # NOTE: written so that NaN fails the test and stays NaN (x > -87.3 would clamp it).
+    x = <float>-87.3 if x < <float>-87.3 else x
     t = x * <float>1.44269504088896341 + <float>12582912.0
     n = t - <float>12582912.0
     r = x - n * <float>0.693359375
@@ -53,7 +54,7 @@ cdef inline floating _exp_nonpos(floating x) noexcept nogil:
     cdef float scale, q
     if floating is float:
         q = _expf_parts(x, &scale)
-        return (scale * q + scale) if x >= <float>-87.3 else <float>0
+        return <float>0 if x < <float>-87.3 else (scale * q + scale)  # NaN stays NaN
     else:
         return exp(x)
 
@@ -64,7 +65,7 @@ cdef inline floating _expm1_nonpos(floating x) noexcept nogil:
     cdef float scale, q
     if floating is float:
         q = _expf_parts(x, &scale)
-        return (scale * q + (scale - <float>1)) if x >= <float>-87.3 else <float>-1
+        return <float>-1 if x < <float>-87.3 else (scale * q + (scale - <float>1))
     else:
         return expm1(x)
 
@@ -97,9 +98,10 @@ cdef inline floating _tanh(floating x) noexcept nogil:
 
 
 cdef inline floating _elu(floating x, floating alpha) noexcept nogil:
-    # NOTE: expm1 keeps alpha * (e**x - 1) accurate for tiny negative x.
-    cdef floating neg = x if x < 0 else 0
-    return x if x > 0 else alpha * _expm1_nonpos(neg)
+    # NOTE: expm1 keeps alpha * (e**x - 1) accurate for tiny negative x. The selects
+    # test x <= 0, false for NaN, so NaN comes out NaN as in NumPy.
+    cdef floating neg = x if x <= 0 else 0
+    return alpha * _expm1_nonpos(neg) if x <= 0 else x
 
 
 cdef inline floating _sqrt(floating x) noexcept nogil:

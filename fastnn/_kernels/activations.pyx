@@ -63,10 +63,10 @@ def relu_forward(const floating[::1] X, floating[::1] out):
     if _serial(n):
         with nogil:
             for i in range(n):
-                out[i] = X[i] if X[i] > 0 else 0
+                out[i] = 0 if X[i] <= 0 else X[i]  # NaN stays NaN, as np.maximum
     else:
         for i in prange(n, nogil=True, schedule="static"):
-            out[i] = X[i] if X[i] > 0 else 0
+            out[i] = 0 if X[i] <= 0 else X[i]
 
 
 def relu_backward(const floating[::1] X, const floating[::1] dY, floating[::1] out):
@@ -170,10 +170,11 @@ def maxout_forward(
     const floating[:, ::1] X, Py_ssize_t pieces, floating[:, ::1] out, Py_ssize_t[:, ::1] argmax
 ):
     # out[i, j] = max_p X[i, j*pieces + p]; argmax[i, j] = the winning column of X.
-    # NOTE: ties (and NaN) go to the first piece, so backward routes to one piece only.
+    # NOTE: ties go to the first piece, so backward routes to one piece only. A NaN
+    # wins (the first one, as np.max and np.argmax): `value == value` is false for NaN.
     cdef Py_ssize_t i, j, p, col, best
     cdef Py_ssize_t n = out.shape[0], units = out.shape[1]
-    cdef floating value
+    cdef floating value, x
     with nogil:
         for i in range(n):
             for j in range(units):
@@ -181,8 +182,9 @@ def maxout_forward(
                 value = X[i, best]
                 for p in range(1, pieces):
                     col = j * pieces + p
-                    if X[i, col] > value:
-                        value = X[i, col]
+                    x = X[i, col]
+                    if x > value or (x != x and value == value):
+                        value = x
                         best = col
                 out[i, j] = value
                 argmax[i, j] = best
