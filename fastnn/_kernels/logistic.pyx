@@ -55,13 +55,16 @@ cdef inline double _row_loss_grad(
     cdef floating zc, az, e, y, m, s, z_label
     if k == 1:
         # NOTE: log-loss max(z, 0) - y z + log1p(exp(-|z|)) and sigmoid from the same
-        # e = exp(-|z|) <= 1: nothing overflows for any finite logit.
+        # e = exp(-|z|) <= 1: nothing overflows for any finite logit. For y in {0, 1}
+        # max(z, 0) - y z is max(+-z, 0): a logit that overflowed to inf gives an inf
+        # loss (divergence), not inf - inf = NaN.
         zc = z[0]
         y = 1 if label == 1 else 0
         az = zc if zc >= 0 else -zc
         e = _exp_nonpos(-az)
         z[0] = coef * ((1 if zc >= 0 else e) / (<floating>1 + e) - y)
-        return (zc if zc > 0 else 0) - y * zc + _log1p(e)
+        zc = -zc if label == 1 else zc
+        return (zc if zc > 0 else 0) + _log1p(e)
     # NOTE: softmax after subtracting the row max: every exponent is <= 0 and the sum
     # is >= 1, so the loss (m - z_label) + log(s) is finite.
     m = z[0]
