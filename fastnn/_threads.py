@@ -81,6 +81,15 @@ def training_threads():
                 lib.set_num_threads(count)
 
 
+def _set_blas_threads(lib, count):
+    # NOTE: threadpoolctl >= 3.8 lets one "controlling" thread set OpenBLAS's count
+    # and silently ignores every other thread's calls (its own limiters track that
+    # thread). The lock and the reference count here already serialise the changes,
+    # so the library's own setter is called, whichever thread leaves last.
+    setter = getattr(lib, "_real_set_num_threads", None) or lib.set_num_threads
+    setter(count)
+
+
 @contextlib.contextmanager
 def single_thread_blas():
     """Within the block, BLAS runs on one thread, process-wide (reference-counted
@@ -91,7 +100,7 @@ def single_thread_blas():
             libs = _libs("blas")
             _blas_saved = [(lib, lib.get_num_threads()) for lib in libs]
             for lib, _ in _blas_saved:
-                lib.set_num_threads(1)
+                _set_blas_threads(lib, 1)
         _blas_depth += 1
     try:
         yield
@@ -101,4 +110,4 @@ def single_thread_blas():
             if _blas_depth == 0:
                 saved, _blas_saved = _blas_saved, None
                 for lib, count in saved:
-                    lib.set_num_threads(count)
+                    _set_blas_threads(lib, count)

@@ -1,0 +1,380 @@
+"""Threads: re-entrant predictions, thread limits that survive concurrency, kernels that
+release the GIL, and models that train side by side exactly as they train alone.
+
+Speed-ups are measured in benchmarks/bench_threads.py, never asserted here."""
+
+import re
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from threadpoolctl import threadpool_info
+
+import fastnn
+from fastnn import (
+    LogisticRegression,
+    MLPClassifier,
+    OneVsAllClassifier,
+    Sequential,
+    ops,
+)
+from fastnn._threads import _libs, single_thread_blas, training_threads
+from fastnn.layers import Dense, Dropout, Maxout
+
+N_THREADS = 4
+KERNELS = Path(fastnn.__file__).parent / "_kernels"
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 12))
+    y = (X[:, 0] + X[:, 1] ** 2 > 1).astype(int) + (X[:, 2] > 0.5)
+    return X, y
+
+
+def _together(function, arguments):
+    """Run ``function(argument)`` for each argument in its own thread, all released
+    at once by a barrier; returns the results in order."""
+    barrier = threading.Barrier(len(arguments))
+
+    def run(argument):
+        barrier.wait()
+        return function(argument)
+
+    with ThreadPoolExecutor(len(arguments)) as pool:
+        return list(pool.map(run, arguments))
+
+
+def _fitted_estimators(X, y):
+    X32 = X.astype(np.float32)
+    return {
+        "mlp": MLPClassifier((32,), solver="sgd", learning_rate_init=0.1, max_iter=20,
+                             random_state=0, tol=0).fit(X, y),
+        "mlp-maxout-f32": MLPClassifier((16,), activation="maxout", max_iter=20,
+                                        random_state=0, tol=0).fit(X32, y),
+        "logistic": LogisticRegression().fit(X, y),
+        "one-vs-all": OneVsAllClassifier().fit(X, y),
+    }
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_predict_proba_from_threads_equals_serial(data):
+    X, y = data
+    for name, estimator in _fitted_estimators(X, y).items():
+        X_used = X.astype(np.float32) if name.endswith("f32") else X
+        # Different rows per thread (and one-row calls, the serving path): a shared
+        # buffer would hand one thread another's answer.
+        parts = [np.ascontiguousarray(X_used[i::N_THREADS]) for i in range(N_THREADS)]
+        rows = [X_used[i:i + 1] for i in range(N_THREADS)]
+        serial = [estimator.predict_proba(part) for part in parts]
+        serial_rows = [estimator.predict_proba(row) for row in rows]
+        serial_labels = [estimator.predict(part) for part in parts]
+        for _ in range(5):
+            assert all(map(np.array_equal, _together(estimator.predict_proba, parts),
+                           serial)), name
+            assert all(map(np.array_equal, _together(estimator.predict_proba, rows),
+                           serial_rows)), name
+            assert all(map(np.array_equal, _together(estimator.predict, parts),
+                           serial_labels)), name
+
+
+@pytest.mark.parametrize("hidden", ["dense", "maxout-dropout"])
+def test_sequential_predict_and_evaluate_from_threads_equal_serial(data, hidden):
+    # Without per-call buffers this failed in 38 of 40 calls: the layers' output
+    # buffers were shared between the threads.
+    X, y = data
+    first = (Dense(64, "relu", input_dim=12) if hidden == "dense"
+             else Maxout(32, input_dim=12))
+    layers = [first] + ([Dropout(0.3)] if hidden != "dense" else []) + [
+        Dense(3, "softmax")]
+    model = Sequential(layers, seed=0)
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(X, y, epochs=2, verbose=0)
+    parts = [np.ascontiguousarray(X[i::N_THREADS]) for i in range(N_THREADS)]
+    labels = [y[i::N_THREADS] for i in range(N_THREADS)]
+    serial = [model.predict(part, batch_size=7) for part in parts]
+    serial_scores = [model.evaluate(part, label, batch_size=7, verbose=0)
+                     for part, label in zip(parts, labels)]
+    for _ in range(5):
+        together = _together(lambda part: model.predict(part, batch_size=7), parts)
+        assert all(map(np.array_equal, together, serial))
+        scores = _together(
+            lambda i: model.evaluate(parts[i], labels[i], batch_size=7, verbose=0),
+            list(range(N_THREADS)),
+        )
+        assert scores == serial_scores
+    # Inference left nothing behind: training goes on as before.
+    model.fit(X, y, epochs=1, verbose=0)
+
+
+# ----------------------------------------------------------------- thread limits
+
+
+def _counts(user_api):
+    return [info["num_threads"] for info in threadpool_info()
+            if info["user_api"] == user_api]
+
+
+def test_training_threads_limits_only_the_calling_thread_and_restores_it():
+    original = _counts("openmp")
+    assert original, "fastnn's kernels load an OpenMP runtime"
+    inside, other = [], []
+    entered, checked = threading.Event(), threading.Event()
+
+    def bystander():
+        entered.wait()
+        other.append(_counts("openmp"))
+        checked.set()
+
+    thread = threading.Thread(target=bystander)
+    thread.start()
+    with training_threads():
+        with training_threads():  # nested: still one thread, restored only once
+            inside.append(_counts("openmp"))
+        inside.append(_counts("openmp"))
+        entered.set()
+        checked.wait()
+    thread.join()
+    assert inside == [[1] * len(original)] * 2
+    assert other == [original]
+    assert _counts("openmp") == original
+
+
+def test_training_threads_from_many_threads_leave_every_count_restored():
+    original = _counts("openmp")
+    seen = []
+
+    def enter_and_leave(index):
+        for _ in range(20):
+            with training_threads():
+                seen.append(_counts("openmp"))
+                time.sleep(0.0002 * (index % 3))
+        return _counts("openmp")
+
+    after = _together(enter_and_leave, list(range(N_THREADS)))
+    assert all(counts == [1] * len(original) for counts in seen)
+    assert after == [original] * N_THREADS
+    assert _counts("openmp") == original
+
+
+def test_single_thread_blas_is_reference_counted_across_threads():
+    original = _counts("blas")
+    if max(original) == 1:
+        pytest.skip("BLAS already runs on one thread")
+    a_in, b_in, a_out, b_out = (threading.Event() for _ in range(4))
+    observed = {}
+
+    def first():
+        with single_thread_blas():
+            a_in.set()
+            b_in.wait()
+        observed["after A left, B inside"] = _counts("blas")
+        a_out.set()
+
+    def second():
+        a_in.wait()
+        with single_thread_blas():
+            b_in.set()
+            a_out.wait()  # A leaves first: a plain limiter would restore too early...
+            observed["B inside"] = _counts("blas")
+        b_out.set()  # ...and B's exit would then restore the count A had set
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert observed["after A left, B inside"] == [1] * len(original)
+    assert observed["B inside"] == [1] * len(original)
+    assert _counts("blas") == original
+
+
+def test_single_thread_blas_hammered_from_threads_restores_the_count():
+    original = _counts("blas")
+    with single_thread_blas():  # this thread first (threadpoolctl's "controlling"
+        pass  # thread would then ignore every other thread's setting)
+    inside = []
+
+    def hammer(index):
+        for _ in range(100):
+            with single_thread_blas():
+                inside.append([lib.get_num_threads() for lib in _libs("blas")])
+                time.sleep(0.0001 * (index % 2))
+
+    _together(hammer, list(range(N_THREADS)))
+    assert inside == [[1] * len(original)] * (100 * N_THREADS)
+    assert _counts("blas") == original
+
+
+# -------------------------------------------------------------------- the GIL
+
+
+def _kernel_functions():
+    """(file, name, body) of every Python-visible function of the kernels."""
+    for path in sorted(KERNELS.glob("*.pyx")):
+        source = path.read_text()
+        parts = re.split(r"^(?=def |cpdef |cdef )", source, flags=re.M)
+        for part in parts:
+            match = re.match(r"(?:def|cpdef)\s+(?:\w+\s+)?(\w+)\s*\(", part)
+            if match:
+                yield path.name, match.group(1), part
+
+
+def test_every_kernel_runs_its_loops_without_the_gil():
+    functions = list(_kernel_functions())
+    assert len(functions) >= 20
+    holding = [
+        f"{file}:{name}" for file, name, body in functions
+        if name != "has_avx2_fma" and "nogil" not in body
+    ]
+    assert holding == []
+
+
+def _releases_gil(call, attempts=3):
+    """Whether a Python thread makes progress all through ``call()``.
+
+    A ticker thread stamps the time in a loop; ``call`` runs in this thread. If
+    ``call`` held the GIL, no stamp could fall inside it (apart from a switch interval
+    at its end), so the largest gap between stamps in the window would be about the
+    whole window; a kernel that releases the GIL leaves gaps of a scheduler slice.
+    """
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
+    try:
+        for _ in range(attempts):
+            stamps, stop = [], threading.Event()
+
+            def tick():
+                while not stop.is_set():
+                    stamps.append(time.perf_counter())
+
+            ticker = threading.Thread(target=tick)
+            ticker.start()
+            time.sleep(0.01)
+            start = time.perf_counter()
+            call()
+            end = time.perf_counter()
+            stop.set()
+            ticker.join()
+            inside = [start] + [t for t in stamps if start < t < end] + [end]
+            gap = max(b - a for a, b in zip(inside, inside[1:]))
+            assert end - start > 0.02, "the call is too short to tell"
+            if gap < 0.5 * (end - start):
+                return True
+        return False
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def test_a_held_gil_is_detected():
+    # The detector itself: a C call that keeps the GIL (a pure-C NumPy sort of
+    # objects does not release it) shows no progress of the ticker.
+    values = np.random.default_rng(0).random(100_000).astype(object)
+    assert not _releases_gil(lambda: np.sort(values), attempts=1)
+
+
+@pytest.mark.parametrize("kernel", ["dense_forward", "dense_backward", "take_rows",
+                                    "logistic_sgd_epoch", "logistic_loss_grad",
+                                    "sum_of_squares", "l2_penalty"])
+def test_long_kernels_release_the_gil(kernel):
+    rng = np.random.default_rng(0)
+    if kernel in ("sum_of_squares", "l2_penalty"):  # SciPy's f2py BLAS wrappers
+        W, dW = rng.random(4_000_000), np.zeros(4_000_000)
+        call = {
+            "sum_of_squares": lambda: [ops.sum_of_squares(W) for _ in range(20)],
+            "l2_penalty": lambda: [ops.l2_penalty(W, dW, 0.1) for _ in range(10)],
+        }[kernel]
+    elif kernel.startswith("dense"):
+        X, W = rng.random((1500, 600)), rng.random((600, 600))
+        dY = rng.random((1500, 600))
+        call = {
+            "dense_forward": lambda: [ops.dense_forward(X, W) for _ in range(4)],
+            "dense_backward": lambda: [ops.dense_backward(X, W, dY) for _ in range(2)],
+        }[kernel]
+    elif kernel == "take_rows":
+        X = rng.random((4000, 500))
+        rows = rng.integers(0, 4000, 8000).astype(np.intp)
+        out = np.empty((8000, 500))
+        call = lambda: [ops.take_rows(X, rows, out=out) for _ in range(4)]  # noqa: E731
+    else:
+        X = rng.random((20_000, 200))
+        y = rng.integers(0, 3, 20_000).astype(np.intp)
+        W, b = np.zeros((200, 3)), np.zeros(3)
+        if kernel == "logistic_sgd_epoch":
+            order = np.arange(20_000, dtype=np.intp)
+            call = lambda: ops.logistic_sgd_epoch(X, y, W, b, order, 0.01)  # noqa: E731
+        else:
+            call = lambda: [  # noqa: E731
+                ops.logistic_loss_grad(X, y, W, b) for _ in range(4)
+            ]
+    with single_thread_blas():  # leave the ticker a core
+        assert _releases_gil(call)
+
+
+# -------------------------------------------------- models training side by side
+
+
+def _sequential(seed, dropout):
+    layers = [Dense(32, "relu", input_dim=12)]
+    layers += [Dropout(0.2)] if dropout else []
+    model = Sequential(layers + [Dense(3, "softmax")], seed=seed)
+    model.compile(fastnn.optimizers.SGD(0.05, momentum=0.9),
+                  "sparse_categorical_crossentropy")
+    return model
+
+
+@pytest.mark.parametrize("dropout", [False, True])
+def test_two_sequentials_fitting_in_two_threads_match_serial_fits(data, dropout):
+    X, y = data
+
+    def fit(seed):
+        model = _sequential(seed, dropout)
+        model.fit(X, y, epochs=4, batch_size=16, verbose=0)
+        return model.get_flat_weights()
+
+    serial = [fit(seed) for seed in (1, 2)]
+    for _ in range(2):
+        threaded = _together(fit, [1, 2])
+        for a, b in zip(serial, threaded):
+            assert_array_equal(a, b)
+    assert not np.array_equal(*serial)  # the two seeds differ: the check can fail
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("make", [
+    lambda seed: MLPClassifier((16,), solver="adam", max_iter=5, random_state=seed,
+                               dropout=0.1),
+    lambda seed: LogisticRegression(solver="sgd", max_iter=5, random_state=seed),
+    lambda seed: LogisticRegression(C=1.0 + seed),
+    lambda seed: OneVsAllClassifier(LogisticRegression(C=1.0 + seed)),
+], ids=["mlp", "logistic-sgd", "logistic-lbfgs", "one-vs-all"])
+def test_estimators_fitting_in_threads_match_serial_fits(data, make):
+    X, y = data
+
+    def fit(seed):
+        estimator = make(seed).fit(X, y)
+        return estimator.predict_proba(X)
+
+    serial = [fit(seed) for seed in (1, 2)]
+    threaded = _together(fit, [1, 2])
+    for a, b in zip(serial, threaded):
+        assert_array_equal(a, b)
+
+
+def test_large_lbfgs_fits_in_threads_leave_blas_as_found():
+    # Big enough for L-BFGS to split X across the cores with BLAS held to one thread.
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(3000, 60))
+    y = (X[:, 0] > 0).astype(int)
+    original = _counts("blas")
+    serial = [LogisticRegression(C=c).fit(X, y).coef_ for c in (0.5, 2.0)]
+    threaded = _together(lambda c: LogisticRegression(C=c).fit(X, y).coef_, [0.5, 2.0])
+    for a, b in zip(serial, threaded):
+        assert_array_equal(a, b)
+    assert _counts("blas") == original
