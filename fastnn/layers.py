@@ -17,10 +17,17 @@ Each layer states its work once, as bindings: ``_bind_forward(X, training)`` and
 return ``(runs, output)``. ``forward`` and ``backward`` bind and run at once; a model
 binds every layer once per batch size and then only runs, which skips the checks and
 the Python between kernels on every later batch.
+
+Inference may run in many threads at once: inside :func:`private_buffers` a layer
+binds its forward to new arrays and records nothing on itself, so each thread's
+predict owns its buffers (training one model from two threads at once is not
+supported, as in scikit-learn and Keras).
 """
 
+import contextlib
 import functools
 import itertools
+import threading
 import weakref
 from collections import namedtuple
 
@@ -36,6 +43,25 @@ __all__ = ["Layer", "Dense", "Activation", "Dropout", "Maxout"]
 Step = namedtuple("Step", "bind_forward bind_backward activation has_params")
 
 _MAX_BUFFERS = 16  # batch sizes a layer keeps buffers for (train, last batch, predict)
+
+_private = threading.local()  # .on: this thread binds to new arrays (private_buffers)
+
+
+@contextlib.contextmanager
+def private_buffers():
+    """Within the block, layers bound by this thread write into new arrays, not the
+    buffers they keep, and keep no reference to the inputs: an inference-only forward
+    (``training=False``) becomes re-entrant across threads."""
+    before = getattr(_private, "on", False)
+    _private.on = True
+    try:
+        yield
+    finally:
+        _private.on = before
+
+
+def _is_private():
+    return getattr(_private, "on", False)
 
 
 def _run(runs, output):
@@ -141,6 +167,8 @@ class Layer:
 
     def _buffer(self, name, shape, dtype=None):
         """A reusable array for output ``name``: allocated once per shape."""
+        if _is_private():
+            return np.zeros(shape, dtype or self.dtype)
         key = (name, shape)
         buffer = self._buffers.get(key)
         if buffer is None:
@@ -243,9 +271,10 @@ class Activation(Layer):
         self._X = self._Y = None
 
     def _bind_forward(self, X, training=False):
-        self._X = X
-        runs, self._Y = self.activation.bind_forward(X, self._buffer("Y", X.shape))
-        return runs, self._Y
+        runs, Y = self.activation.bind_forward(X, self._buffer("Y", X.shape))
+        if not _is_private():  # what backward needs
+            self._X, self._Y = X, Y
+        return runs, Y
 
     def _bind_backward(self, dY, need_dX=True):
         if self._X is None:
@@ -320,7 +349,8 @@ class _Affine(Layer):
         return self.params[1] if self.use_bias and self.params else None
 
     def _bind_affine(self, X, training=False):
-        self._X = X
+        if not _is_private():
+            self._X = X
         b = self.params[1] if self.use_bias else None
         run, Z = ops.bind(
             ops.dense_forward, X, self.params[0], b,
@@ -471,10 +501,12 @@ class Maxout(_Affine):
     def _bind_forward(self, X, training=False):
         runs, Z = self._bind_affine(X, training)
         shape = (X.shape[0], self.units)
-        run, (Y, self._argmax) = ops.bind(
+        run, (Y, argmax) = ops.bind(
             ops.maxout, Z, self.pieces, out=self._buffer("Y", shape),
             argmax=self._buffer("argmax", shape, np.intp),
         )
+        if not _is_private():
+            self._argmax = argmax
         return runs + [run], Y
 
     def _bind_backward(self, dY, need_dX=True):
@@ -536,7 +568,8 @@ class Dropout(Layer):
 
     def _bind_forward(self, X, training=False):
         if not training or self.rate == 0.0:
-            self._mask = False
+            if not _is_private():
+                self._mask = False
             return [], X
         U = self._mask = self._buffer("mask", X.shape)
         draw = functools.partial(self._rng.random, out=U, dtype=X.dtype)

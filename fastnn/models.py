@@ -8,6 +8,7 @@ sized once per batch size; every array operation goes through :mod:`fastnn.ops`.
 
 import sys
 import time
+from math import isfinite
 
 import numpy as np
 from sklearn.utils.validation import check_array
@@ -18,7 +19,7 @@ from fastnn import ops
 from fastnn import optimizers as optimizers_module
 from fastnn._checks import FLOATS, check_positive_int
 from fastnn._threads import training_threads
-from fastnn.layers import Layer
+from fastnn.layers import Layer, private_buffers
 
 __all__ = ["Sequential", "History", "Callback"]
 
@@ -84,6 +85,19 @@ class History:
         return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
 
 
+class _Diverged(Exception):
+    """Raised inside an epoch: ``what`` ('gradient', 'weights' or 'loss') became
+    ``value`` at ``batch`` (None for the epoch's loss)."""
+
+    def __init__(self, what, batch, value):
+        super().__init__(what, batch, value)
+        self.what, self.batch, self.value = what, batch, value
+
+
+def _non_finite(vector):
+    return not np.isfinite(vector).all()
+
+
 class _Batches:
     """Mini-batches of one size: the gathered X, y and weights, the loss gradient, and
     the layers' calls bound to these buffers (``runs_forward`` fills ``output``,
@@ -98,18 +112,21 @@ class _Batches:
 
     def bind(self, binds_forward, binds_backward, bind_first):
         """Bind every layer's forward and backward calls to these buffers, once."""
-        self.runs_forward, A = [], self.X
+        runs_forward, A = [], self.X
         for bind in binds_forward:
             runs, A = bind(A, True)
-            self.runs_forward += runs
-        self.output = A
-        self.runs_backward, dA = [], self.grad
+            runs_forward += runs
+        runs_backward, dA = [], self.grad
         for bind in binds_backward:
             runs, dA = bind(dA, True)
-            self.runs_backward += runs
+            runs_backward += runs
         if bind_first is not None:
             runs, _ = bind_first(dA, False)
-            self.runs_backward += runs
+            runs_backward += runs
+        # NOTE: set together at the end: an interrupted bind leaves the batch unbound
+        # (runs_forward None), never half bound.
+        self.output, self.runs_backward = A, runs_backward
+        self.runs_forward = runs_forward  # last: marks the batch bound
 
 
 class Sequential:
@@ -430,18 +447,24 @@ class Sequential:
                 self._rng.permutation(n_samples) if shuffle else np.arange(n_samples)
             )
             bar = _progress(verbose, epoch, epochs, -(-n_samples // batch_size))
-            with training_threads():
-                correct, penalty = self._epoch(X, y, sample_weight, order, batch_size,
-                                               losses, "accuracy" in metric_names, bar)
+            try:
+                with training_threads():
+                    correct, penalty = self._epoch(
+                        X, y, sample_weight, order, batch_size, losses,
+                        "accuracy" in metric_names, bar,
+                    )
+            except BaseException as error:  # KeyboardInterrupt too: close the bar
+                if bar is not None:
+                    bar.close()
+                if isinstance(error, _Diverged):
+                    raise self._diverged(error, epoch, saved) from None
+                raise
             # NOTE: summed in float64: in float32 large finite losses overflow the sum.
             loss = (float(losses.sum(dtype=np.float64)) + penalty) / total_weight
             if not np.isfinite(loss):
-                self._restore(saved)
-                raise ValueError(
-                    f"training diverged at epoch {epoch + 1}: the loss is {loss}. Lower "
-                    "the learning rate or scale the inputs; the weights were restored "
-                    "to their values before this epoch"
-                )
+                if bar is not None:
+                    bar.close()
+                raise self._diverged(_Diverged("loss", None, loss), epoch, saved)
             logs = {"loss": loss}
             if "accuracy" in metric_names:
                 logs["accuracy"] = correct / n_samples
@@ -460,6 +483,21 @@ class Sequential:
         for callback in callbacks:
             callback.on_train_end({})
         return history
+
+    def _diverged(self, diverged, epoch, saved):
+        """Restore ``saved`` (the weights and optimizer state before the epoch) and
+        return the ValueError for ``diverged`` (a :class:`_Diverged`)."""
+        where = f"epoch {epoch + 1}"
+        if diverged.batch is not None:
+            where += f", batch {diverged.batch + 1}"
+        self._restore(saved)
+        rate = self.optimizer.current_learning_rate()
+        return ValueError(
+            f"training diverged at {where}: the {diverged.what} became "
+            f"{diverged.value} with learning rate {rate:g}. Lower the learning rate or "
+            "scale the inputs; the weights and optimizer state were restored to their "
+            "values before this epoch"
+        )
 
     def _snapshot(self):
         iterations, slots = self.optimizer.get_state()
@@ -486,6 +524,8 @@ class Sequential:
         binds_forward, binds_backward, bind_first, loss, threshold = self._plan()
         apply = self.optimizer.apply
         params, grads = [self._params], [self._grads]
+        params_squared, _ = ops.bind(ops.sum_of_squares, self._params)
+        grads_squared, _ = ops.bind(ops.sum_of_squares, self._grads)
         penalized = self._penalized()
         take_rows = ops.take_rows
         n_samples = X.shape[0]
@@ -519,7 +559,18 @@ class Sequential:
                 run()
             if penalized:
                 penalty += _add_penalty(penalized, scale)
+            # NOTE: divergence is caught per batch, before a NaN or inf can enter the
+            # weights: a non-finite gradient stops training before the step (fit then
+            # restores the state from before the epoch). A sum of squares is finite
+            # only if every term is, so one bound BLAS dot (about 0.5 us) stands in for
+            # isfinite; when it overflows on finite values, the exact check decides.
+            # The step itself can overflow only through a huge learning rate, so the
+            # weights are checked after it the same way.
+            if not isfinite(grads_squared()) and _non_finite(self._grads):
+                raise _Diverged("gradient", start // batch_size, "NaN or inf")
             apply(params, grads)
+            if not isfinite(params_squared()) and _non_finite(self._params):
+                raise _Diverged("weights", start // batch_size, "NaN or inf")
         return correct, 0.5 * penalty
 
     def _penalized(self):
@@ -551,8 +602,15 @@ class Sequential:
         metrics, as a list, when the model was compiled with some)."""
         X, y, sample_weight = self._check_data(x, y, sample_weight)
         losses = np.empty(X.shape[0], X.dtype)
-        correct, penalty = self._epoch(X, y, sample_weight, np.arange(X.shape[0]),
-                                       X.shape[0], losses, bool(self.metrics), None)
+        saved = self._snapshot()
+        try:
+            with training_threads():
+                correct, penalty = self._epoch(
+                    X, y, sample_weight, np.arange(X.shape[0]), X.shape[0], losses,
+                    bool(self.metrics), None,
+                )
+        except _Diverged as diverged:
+            raise self._diverged(diverged, 0, saved) from None
         total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
         loss = float(losses.sum(dtype=np.float64)) + penalty
         loss = loss / total_weight if total_weight > 0 else 0.0
@@ -680,13 +738,7 @@ class Sequential:
         losses = np.empty(n_samples, X.dtype)
         correct = 0
         with training_threads():
-            for start in range(0, n_samples, batch_size):
-                stop = min(start + batch_size, n_samples)
-                A = X[start:stop]
-                for bind in binds_forward:
-                    runs, A = bind(A, False)
-                    for run in runs:
-                        run()
+            for start, stop, A in _forward_chunks(binds_forward, X, batch_size):
                 weights = None if sample_weight is None else sample_weight[start:stop]
                 loss(A, y[start:stop], weights, 1.0, False, losses[start:stop], None)
                 if "accuracy" in metric_names:
@@ -703,18 +755,20 @@ class Sequential:
         return values
 
     def predict(self, x, batch_size=32, verbose=0):
-        """The network's output for ``x``, shape (n_samples, n_outputs)."""
+        """The network's output for ``x``, shape (n_samples, n_outputs).
+
+        Safe to call from several threads at once on one model (each call binds the
+        layers to its own buffers), though not while the model is being fitted.
+        """
         if not self.built and self.input_dim is None:
             self._require_built("predict")
         X = self._check_x(x)
         batch_size = check_positive_int("batch_size", batch_size)
+        steps = [step.bind_forward for layer in self.layers for step in layer._steps()]
         out = np.empty((X.shape[0], self.n_outputs), X.dtype)
         with training_threads():
-            for start in range(0, X.shape[0], batch_size):
-                A = X[start:start + batch_size]
-                for layer in self.layers:
-                    A = layer.forward(A, False)
-                out[start:start + batch_size] = A
+            for start, stop, A in _forward_chunks(steps, X, batch_size):
+                out[start:stop] = A
         return out
 
     def save(self, path):
@@ -729,6 +783,33 @@ class Sequential:
 
 
 # ------------------------------------------------------------------------ helpers
+
+
+def _forward_chunks(binds_forward, X, batch_size):
+    """Yield ``(start, stop, output)`` for the inference forward of each chunk of
+    ``batch_size`` rows of ``X``; ``output`` is overwritten by the next chunk.
+
+    The layers are bound once per chunk size, to an input buffer the rows are copied
+    into and to buffers of this call alone (:func:`fastnn.layers.private_buffers`),
+    so concurrent calls on one model do not share any array.
+    """
+    bound = {}
+    for start in range(0, X.shape[0], batch_size):
+        stop = min(start + batch_size, X.shape[0])
+        chunk = bound.get(stop - start)
+        if chunk is None:
+            A0 = A = np.empty((stop - start, X.shape[1]), X.dtype)
+            runs = []
+            with private_buffers():
+                for bind in binds_forward:
+                    more, A = bind(A, False)
+                    runs += more
+            chunk = bound[stop - start] = (A0, runs, A)
+        A0, runs, A = chunk
+        A0[...] = X[start:stop]
+        for run in runs:
+            run()
+        yield start, stop, A
 
 
 def _keras1_fit_args(epochs, keras1):
