@@ -123,7 +123,8 @@ def _counts(user_api):
 
 def test_training_threads_limits_only_the_calling_thread_and_restores_it():
     original = _counts("openmp")
-    assert original, "fastnn's kernels load an OpenMP runtime"
+    if not original:
+        pytest.skip("a build without OpenMP runs its kernels serially")
     inside, other = [], []
     entered, checked = threading.Event(), threading.Event()
 
