@@ -26,6 +26,12 @@ cdef inline floating _log1p(floating x) noexcept nogil:
         return log1p(x)
 
 
+cdef inline floating _weighted(floating weight, floating loss) noexcept nogil:
+    # NOTE: a sample of weight 0 contributes 0 even where its loss overflowed to inf
+    # (0 * inf is NaN): a weight of 0 removes a sample.
+    return 0 if weight == 0 else weight * loss
+
+
 cdef inline floating _row_max(const floating* z, Py_ssize_t k) noexcept nogil:
     cdef Py_ssize_t c
     cdef floating m = z[0]
@@ -85,7 +91,7 @@ cdef inline floating _row_ce_label(
         for c in range(k):
             grad[c] = grad[c] * coef
         grad[label] = grad[label] - scale * weight
-    return weight * ((m - z_label) + _log(s))
+    return _weighted(weight, (m - z_label) + _log(s))
 
 
 cdef inline floating _row_ce_target(
@@ -106,7 +112,7 @@ cdef inline floating _row_ce_target(
         coef = scale * weight * y_sum / s
         for c in range(k):
             grad[c] = grad[c] * coef - scale * weight * y[c]
-    return weight * (y_sum * _log(s) - yz_sum)
+    return _weighted(weight, y_sum * _log(s) - yz_sum)
 
 
 cdef inline floating _row_bce(
@@ -125,7 +131,7 @@ cdef inline floating _row_bce(
         loss = loss + ((zc if zc > 0 else 0) - y[c] * zc + _log1p(e))
         if grad != NULL:
             grad[c] = scale * weight * ((1 if zc >= 0 else e) / (<floating>1 + e) - y[c])
-    return weight * loss
+    return _weighted(weight, loss)
 
 
 cdef inline void _row_softmax_backward(
@@ -157,7 +163,7 @@ cdef inline floating _row_squared_error(
         loss = loss + d * d
         if grad != NULL:
             grad[c] = coef * d
-    return weight * (loss / <floating>k)
+    return _weighted(weight, loss / <floating>k)
 
 
 def softmax_forward(const floating[:, ::1] logits, floating[:, ::1] out):
