@@ -646,11 +646,12 @@ def test_binary_cross_entropy_and_squared_error(data, which, dtype):
             g = 2 * (Zl - yl) / max(k, 1)
             mag_g = 2 * (np.abs(Zl) + np.abs(yl))
         ref_loss = w * terms.sum(axis=1)
-        mag_loss = w * mag_terms.sum(axis=1)
+        # the row's loss is formed before the weight multiplies it
+        mag_loss = np.maximum(w, 1) * mag_terms.sum(axis=1)
     finite_ok(loss, ref_loss, tol(dtype, 4 * (k + 4)), mag_loss, dtype)
     if with_grad:
         finite_ok(grad.reshape(Zl.shape), (sc * w)[:, None] * g, tol(dtype, 16),
-                  np.abs(sc * w)[:, None] * mag_g, dtype)
+                  np.maximum(np.abs(sc * w), 1)[:, None] * mag_g, dtype)
 
 
 # ------------------------------------------------------------------------------- dense
@@ -771,7 +772,8 @@ def test_optimizer_steps(data, dtype, which):
     if not ran:
         return
     W, G = (before[k].astype(L) for k in ("W", "G"))
-    lr_e, l2_e = (L(_effective_alpha(v, dtype)) for v in (lr, l2))
+    l2_e = L(_effective_alpha(l2, dtype))
+    lr_e = L(_effective_alpha(lr, dtype)) if which != "l2_penalty" else None
     with np.errstate(all="ignore"):
         g = G + l2_e * W
         mag_g = np.abs(G) + l2_e * np.abs(W)
@@ -961,10 +963,15 @@ def test_logistic_loss_grad(data, dtype, with_bias):
         # NOTE: G = p - onehot is formed from p in the dtype, so its error is an ulp
         # of p (up to 1), not of G: the magnitude of G's terms is w * (p + 1).
         mag_G = np.repeat(w[:, None] * 2, k, axis=1)
+        # z = X W is formed in the dtype before anything scales it: if it overflows,
+        # every output may (the loss, G and so dW and db; scale 0 does not help)
+        big = np.finfo(dtype).max / 4
+        z_over = L(np.inf) if mag_z.size and mag_z.max() > big else L(0)
         finite_ok(dW, sc * Xl.T @ G, tol(dtype, 8 * (n + f + 8)),
-                  np.abs(sc) * np.abs(Xl.T) @ mag_G, dtype)
+                  np.abs(sc) * np.abs(Xl.T) @ mag_G + z_over, dtype)
         finite_ok(db, sc * G.sum(axis=0) if with_bias else np.zeros(k, L),
-                  tol(dtype, 8 * (n + 8)), np.abs(sc) * mag_G.sum(axis=0), dtype)
+                  tol(dtype, 8 * (n + 8)), np.abs(sc) * mag_G.sum(axis=0) + z_over,
+                  dtype)
 
 
 @fuzz(max_examples=20)
@@ -1136,3 +1143,20 @@ def test_nan_and_inf_propagate_as_in_numpy(data, name, dtype):
     assert np.isnan(out[nan]).all(), f"NaN in, {out[nan]} out"
     same = ~nan & np.isinf(ref)
     np.testing.assert_array_equal(out[same], ref[same].astype(dtype))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_a_zero_weight_removes_a_sample_whose_loss_overflows(dtype):
+    """0 * inf is NaN: a weight-0 row whose loss overflowed made the whole loss NaN
+    (found by fuzzing squared_error with targets of 1e30 in float32)."""
+    big = np.finfo(dtype).max
+    pred = np.array([[0.5], [big]], dtype)
+    y = np.array([[0.0], [-big]], dtype)
+    weights = np.array([1.0, 0.0], dtype)
+    for op, target in ((ops.squared_error, y), (ops.binary_cross_entropy, y * 0),
+                       (ops.softmax_cross_entropy, np.array([0, 0]))):
+        logits = pred if op is not ops.softmax_cross_entropy else np.hstack(
+            [pred * -1, pred])
+        with strict():
+            loss, _ = op(logits, target, sample_weight=weights, with_grad=False)
+        assert np.isfinite(loss[0]) and loss[1] == 0, (op.__name__, loss)
