@@ -54,6 +54,8 @@ def member(archive, name, limit, kinds="uif"):
     info = archive.zip.getinfo(name + ".npy")
     if info.compress_type != zipfile.ZIP_STORED or info.file_size > limit:
         raise ValueError(f"member {name} is compressed or larger than the file")
+    if info.flag_bits & 0x1:  # zipfile would raise RuntimeError: password required
+        raise ValueError(f"member {name} is encrypted")
     with archive.zip.open(info) as file:
         version = np.lib.format.read_magic(file)
         if version == (1, 0):
