@@ -72,9 +72,10 @@ def datasets(draw):
         X.flags.writeable = False
     elif layout == "int":
         X = np.nan_to_num(X).clip(-1e6, 1e6).astype(np.int64)
-        valid = valid and nonfinite is None
+        valid = n >= 1 and f >= 1  # the NaN or inf became a number
     elif layout == "bool":
         X = X != 0
+        valid = n >= 1 and f >= 1
     elif layout == "object":
         X = X.astype(object)
     elif layout == "list":
@@ -86,12 +87,15 @@ def datasets(draw):
     labels = rng.integers(0, n_classes, n)
     if n >= n_classes and draw(st.booleans()):
         labels[:n_classes] = np.arange(n_classes)
-    kind = draw(st.sampled_from(["int", "int", "str", "float", "bool", "mixed", "nan",
-                                 "2d", "short"]), label="labels")
+    kind = draw(st.sampled_from(["int", "int", "str", "float", "continuous", "bool",
+                                 "mixed", "nan", "2d", "short"]), label="labels")
     if kind == "str":
         y = np.array([f"c{label}" for label in labels])
     elif kind == "float":
-        y = labels.astype(float) + 0.5
+        y = labels.astype(float) - 0.0  # integral floats are class labels
+    elif kind == "continuous":
+        y = labels.astype(float) + rng.uniform(0.1, 0.9, n)  # refused: not classes
+        valid = False if n else valid
     elif kind == "bool":
         y = labels % 2 == 0
     elif kind == "mixed":
