@@ -7,7 +7,9 @@ and must not overlap an input unless the function says in-place is allowed. A ba
 raises ``TypeError`` (wrong type or dtype) or ``ValueError`` (wrong shape, layout,
 range), naming the argument. Kernels run with bounds checks off, so nothing reaches
 them that could be read or written out of bounds. NaN and inf are not searched for
-(that would cost a pass over the data); they propagate as in NumPy. Validation of user
+(that would cost a pass over the data); they propagate as in NumPy. Arithmetic is in
+the inputs' dtype, so where an intermediate overflows (a float32 ``X @ W`` past 3.4e38)
+the result is inf or NaN even when the exact answer would be finite. Validation of user
 data belongs to the layers and estimators.
 
 Outputs are allocated when ``out`` is None, else written into ``out`` and returned;
