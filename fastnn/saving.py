@@ -133,10 +133,11 @@ def _open(path, read):
     except FileNotFoundError:
         raise
     # NOTE: NotImplementedError is zipfile's "unsupported zip version or compression";
-    # TokenError comes out of NumPy's .npy header parser for some damaged headers.
+    # TokenError and SyntaxError come out of NumPy's .npy header parser for some
+    # damaged headers (SyntaxError from a descr such as ',f4').
     except (OSError, ValueError, TypeError, KeyError, EOFError, OverflowError,
             zipfile.BadZipFile, UnicodeDecodeError, RecursionError, NotImplementedError,
-            tokenize.TokenError) as error:
+            tokenize.TokenError, SyntaxError) as error:
         raise ValueError(f"{path} is not a valid fastnn model file: {error}") from None
     except AttributeError as error:  # np.load of a non-npz, non-npy, non-pickle file
         raise ValueError(f"{path} is not a valid fastnn model file: {error}") from None
