@@ -87,6 +87,19 @@ _NO_GRAD = {dtype: np.empty((0, 1), dtype) for dtype in FLOATS}
 _BLAS_MAX_DIM = 2**31 - 1  # BLAS takes 32-bit ints
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _fit_dtype(dtype, **scalars):
+    """Scalars reach float32 kernels as float32: refuse one that would become inf."""
+    # NOTE: check_scalar only knows float64's range; alpha=1e300 made float32 leaky_relu
+    # return inf * 0 = NaN for X = 0.
+    if dtype == np.float32:
+        for name, value in scalars.items():
+            if abs(value) > _FLOAT32_MAX:
+                raise ValueError(f"{name}={value} overflows float32, the arrays' dtype")
+
+
 def _flat(array):
     """The 1-D view of a C-contiguous array that the element-wise kernels take."""
     return array if array.ndim == 1 else array.reshape(-1)
@@ -149,6 +162,8 @@ def bind(function, *args, **kwargs):
 
 def _unary(kernel, X, out, *params):
     check_float("X", X)
+    if params:
+        _fit_dtype(X.dtype, alpha=params[0])
     out = output("out", out, X.shape, X.dtype, {"X": X}, inplace=("X",))
     _run(kernel, _flat(X), *params, _flat(out))
     return out
@@ -156,6 +171,8 @@ def _unary(kernel, X, out, *params):
 
 def _backward(kernel, saved_name, saved, dY, out, *params):
     check_float(saved_name, saved)
+    if params:
+        _fit_dtype(saved.dtype, alpha=params[0])
     check_like(saved_name, saved, dY=dY)
     out = output(
         "out", out, saved.shape, saved.dtype, {saved_name: saved, "dY": dY},
@@ -218,6 +235,7 @@ def elu_backward(X, Y, dY, alpha=1.0, out=None):
     alpha = check_scalar("alpha", alpha, low=0.0)
     check_float("X", X)
     check_like("X", X, Y=Y, dY=dY)
+    _fit_dtype(X.dtype, alpha=alpha)
     out = output("out", out, X.shape, X.dtype, {"X": X, "Y": Y, "dY": dY}, ("dY",))
     _run(_activations.elu_backward, _flat(X), _flat(Y), _flat(dY), alpha, _flat(out))
     return out
@@ -407,6 +425,7 @@ def softmax_cross_entropy(
     _check_logits(logits)
     n_samples, n_classes = logits.shape
     scale = check_scalar("scale", scale)
+    _fit_dtype(logits.dtype, scale=scale)
     weights = _check_sample_weight(sample_weight, n_samples, logits.dtype)
     if isinstance(y, np.ndarray) and y.ndim == 2:
         check_like("logits", logits, y=y)
@@ -459,6 +478,7 @@ def binary_cross_entropy(
         raise ValueError(f"logits must be 1-D or 2-D, got shape {logits.shape}")
     check_like("logits", logits, y=y)
     scale = check_scalar("scale", scale)
+    _fit_dtype(logits.dtype, scale=scale)
     logits_2d = logits if logits.ndim == 2 else logits.reshape(-1, 1)
     y_2d = y.reshape(logits_2d.shape)
     n_samples = logits_2d.shape[0]
@@ -490,6 +510,7 @@ def squared_error(
         raise ValueError(f"pred must be 1-D or 2-D, got shape {pred.shape}")
     check_like("pred", pred, y=y)
     scale = check_scalar("scale", scale)
+    _fit_dtype(pred.dtype, scale=scale)
     pred_2d = pred if pred.ndim == 2 else pred.reshape(-1, 1)
     n_samples = pred_2d.shape[0]
     weights = _check_sample_weight(sample_weight, n_samples, pred.dtype, "pred")
@@ -613,6 +634,7 @@ def sgd_update(W, G, learning_rate, l2=0.0):
     _check_params(W, G)
     lr = check_scalar("learning_rate", learning_rate, low=0.0)
     l2 = check_scalar("l2", l2, low=0.0)
+    _fit_dtype(W.dtype, learning_rate=lr, l2=l2)
     _optimizers.sgd_update(_flat(W), _flat(G), lr, l2)
 
 
@@ -623,6 +645,7 @@ def momentum_update(W, G, V, learning_rate, momentum, nesterov=False, l2=0.0):
     lr = check_scalar("learning_rate", learning_rate, low=0.0)
     mu = check_scalar("momentum", momentum, low=0.0, high=1.0)
     l2 = check_scalar("l2", l2, low=0.0)
+    _fit_dtype(W.dtype, learning_rate=lr, l2=l2)
     _optimizers.momentum_update(_flat(W), _flat(G), _flat(V), lr, mu, bool(nesterov), l2)
 
 
@@ -644,6 +667,7 @@ def adam_update(
         raise ValueError(f"t must be an int >= 1 (the update count), got {t!r}")
     # NOTE: the bias corrections of M and S fold into one step size (Kingma & Ba, sec. 2).
     lr_t = lr * math.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
+    _fit_dtype(W.dtype, learning_rate=lr_t, epsilon=epsilon, l2=l2)
     _optimizers.adam_update(
         _flat(W), _flat(G), _flat(M), _flat(S), lr_t, beta_1, beta_2, epsilon, l2
     )
@@ -668,12 +692,19 @@ def l2_penalty(W, dW, l2, scale=1.0):
         raise ValueError("dW overlaps W; pass separate arrays")
     l2 = check_scalar("l2", l2, low=0.0)
     scale = check_scalar("scale", scale)
+    _fit_dtype(W.dtype, **{"l2 * scale": l2 * scale})
     if W.size == 0:  # SciPy's BLAS wrappers refuse empty vectors
         return 0.0
     w, dw = _flat(W), _flat(dW)
     axpy, dot = _BLAS_L2[W.dtype]
-    penalty = l2 * float(dot(w, w))
-    axpy(w, dw, a=l2 * scale)  # in place into dw: contiguous, same dtype
+    penalty = l2 * float(dot(w, w)) if l2 else 0.0  # 0, not 0 * inf, if W**2 overflows
+    if dW.flags.aligned:
+        axpy(w, dw, a=l2 * scale)  # in place into dw: contiguous, same dtype
+    else:
+        # NOTE: SciPy's f2py wrappers copy an unaligned array, so axpy would update
+        # the copy and leave dW as it was.
+        with np.errstate(over="ignore", invalid="ignore"):
+            dw += W.dtype.type(l2 * scale) * w
     return penalty
 
 
@@ -876,6 +907,7 @@ def logistic_sgd_epoch(
     lr = check_scalar("learning_rate", learning_rate, low=0.0)
     l2 = check_scalar("l2", l2, low=0.0)
     weight_scale = check_scalar("weight_scale", weight_scale, low=0.0)
+    _fit_dtype(dtype, learning_rate=lr, l2=l2, weight_scale=weight_scale)
     batch_size = check_positive_int("batch_size", batch_size)
     weights = _check_sample_weight(sample_weight, n_samples, dtype, reference="X")
     G = output("G", G, (batch_size, k), dtype, {"W": W, "b": b, "X": None if sparse else X})
@@ -949,6 +981,7 @@ def logistic_loss_grad(
         raise ValueError("dimensions must be below 2**31 (BLAS uses 32-bit ints)")
     _check_intp_range("y", y, n_samples, max(k, 2))
     scale = check_scalar("scale", scale)
+    _fit_dtype(dtype, scale=scale)
     weights = _check_sample_weight(sample_weight, n_samples, dtype, reference="X")
     inputs = {"X": X, "W": W, "b": b, "sample_weight": weights}
     dW = output("dW", dW, W.shape, dtype, inputs)
