@@ -432,3 +432,11 @@ def test_member_flagged_as_encrypted():
         raw[found + 8] |= 0x1  # general purpose flag: encrypted
         start = found + 1
     assert _load(bytes(raw)) is None
+
+
+def test_npy_header_with_a_descr_numpy_cannot_parse():
+    """A descr of ',f4' makes NumPy's header reader raise SyntaxError (found by
+    test_damaged_member_with_a_valid_checksum)."""
+    members = dict(MEMBERS)
+    members["weight_0.npy"] = _npy_header((20, 64), ",f4", body=b"\x00" * 5120)
+    assert _load(_zip(members)) is None

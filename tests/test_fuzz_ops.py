@@ -176,8 +176,16 @@ def call(function, expect, *args, **kwargs):
     return result
 
 
-def scalar(data, name, low=-np.inf, high=np.inf, typical=(0.0, 3.0)):
-    """A scalar argument and whether it is valid."""
+F32_MAX = float(np.finfo(np.float32).max)
+
+
+def fits(value, dtype):
+    """Whether a scalar reaches the kernel finite: float32 kernels take float32."""
+    return np.dtype(dtype) != np.float32 or abs(float(value)) <= F32_MAX
+
+
+def scalar(data, name, low=-np.inf, high=np.inf, typical=(0.0, 3.0), dtype=None):
+    """A scalar argument and whether it is valid (for arrays of ``dtype``)."""
     kind = data.draw(st.sampled_from(["typical"] * 6 + ["edge", "bad"]), label=name)
     if kind == "typical":
         value = data.draw(st.floats(max(low, typical[0]), min(high, typical[1])))
@@ -185,7 +193,8 @@ def scalar(data, name, low=-np.inf, high=np.inf, typical=(0.0, 3.0)):
     if kind == "edge":
         candidates = [v for v in (0.0, 1e-30, 1.0, 1e30, 1e300, -1.0, np.float32(0.5),
                                   np.int64(2), 3) if low <= float(v) <= high]
-        return data.draw(st.sampled_from(candidates)), True
+        value = data.draw(st.sampled_from(candidates))
+        return value, dtype is None or fits(value, dtype)
     value = data.draw(st.sampled_from(
         [np.nan, np.inf, -np.inf, "1", None, True, 1j, [1.0], np.array([1.0, 2.0])]
         + ([low - 1.0] if np.isfinite(low) else [])
@@ -259,7 +268,8 @@ def test_elementwise_forward(data, name, dtype):
     kwargs = {}
     alpha = None
     if takes_alpha:
-        alpha, alpha_ok = scalar(data, "alpha", low=low)
+        alpha, alpha_ok = scalar(data, "alpha", low=low,
+                                 dtype=_dtype_of(args["X"], dtype))
         kwargs["alpha"] = alpha
         if not alpha_ok:
             expect = False if expect is not False else expect
@@ -352,7 +362,7 @@ def test_elementwise_backward(data, name, dtype):
     args, expect = spoil(data, args, list(args))
     alpha = None
     if low is not None:
-        alpha, alpha_ok = scalar(data, "alpha", low=low)
+        alpha, alpha_ok = scalar(data, "alpha", low=low, dtype=dtype)
         expect = _combine(expect, alpha_ok)
     out, out_ok = make_out(data, shape, dtype, source=args["dY"], inplace_ok=True)
     expect = _combine(expect, out_ok)
@@ -572,7 +582,8 @@ def test_softmax_cross_entropy(data, dtype, targets):
         args, spoiled = spoil(data, {"logits": Z, "y": y}, ["logits"],
                               allow_other_float=True)
     weights, w_ok = _weights(data, n, _dtype_of(args["logits"], dtype))
-    scale, s_ok = scalar(data, "scale", typical=(-2.0, 2.0))
+    scale, s_ok = scalar(data, "scale", typical=(-2.0, 2.0),
+                         dtype=_dtype_of(args["logits"], dtype))
     with_grad = data.draw(st.booleans())
     _, grad_ok = make_out(data, (n, k), dtype)  # only the draw
     expect = _combine(expect, spoiled, w_ok, s_ok)
@@ -617,7 +628,7 @@ def test_binary_cross_entropy_and_squared_error(data, which, dtype):
     first = "logits" if which == "binary_cross_entropy" else "pred"
     args, expect = spoil(data, {first: Z, "y": y}, [first, "y"])
     weights, w_ok = _weights(data, shape[0], dtype)
-    scale, s_ok = scalar(data, "scale", typical=(-2.0, 2.0))
+    scale, s_ok = scalar(data, "scale", typical=(-2.0, 2.0), dtype=dtype)
     with_grad = data.draw(st.booleans())
     grad_out, g_ok = make_out(data, shape, dtype, source=args[first], inplace_ok=True)
     if not with_grad:
@@ -742,8 +753,12 @@ def test_optimizer_steps(data, dtype, which):
         W_view = args["W"].reshape(args["W"].shape)  # a new array object, same memory
         args[other] = args["W"] if alias == "same" else W_view
         expect = False
-    lr, lr_ok = scalar(data, "learning_rate", low=0.0, typical=(0.0, 1.0))
-    l2, l2_ok = scalar(data, "l2", low=0.0, typical=(0.0, 1.0))
+    # adam checks its bias-corrected step size, l2_penalty the product l2 * scale
+    plain = which in ("sgd", "momentum", "nesterov")
+    lr, lr_ok = scalar(data, "learning_rate", low=0.0, typical=(0.0, 1.0),
+                       dtype=dtype if plain else None)
+    l2, l2_ok = scalar(data, "l2", low=0.0, typical=(0.0, 1.0),
+                       dtype=dtype if which != "l2_penalty" else None)
     expect = _combine(expect, lr_ok or which == "l2_penalty", l2_ok)
     before = snapshot(args)
     if which == "sgd":
@@ -758,13 +773,19 @@ def test_optimizer_steps(data, dtype, which):
         t = data.draw(st.sampled_from([1, 2, 10, 10**6, 0, -1, 1.0, True]))
         b1, b1_ok = scalar(data, "beta_1", low=0.0, high=0.999, typical=(0.0, 0.999))
         b2, b2_ok = scalar(data, "beta_2", low=0.0, high=0.999, typical=(0.0, 0.999))
-        eps, eps_ok = scalar(data, "epsilon", low=1e-12, typical=(1e-8, 1.0))
+        eps, eps_ok = scalar(data, "epsilon", low=1e-12, typical=(1e-8, 1.0),
+                             dtype=dtype)
         t_ok = type(t) is int and t >= 1
+        if t_ok and b1_ok and b2_ok and lr_ok and float(b1) < 1:
+            lr_t = float(lr) * np.sqrt(1 - float(b2) ** t) / (1 - float(b1) ** t)
+            t_ok = fits(lr_t, dtype)
         ran = attempt(ops.adam_update, _combine(expect, b1_ok, b2_ok, eps_ok, t_ok),
                       args, before, args["W"], args["G"], args["M"], args["S"], lr, t,
                       beta_1=b1, beta_2=b2, epsilon=eps, l2=l2)
     else:  # l2_penalty: dW += scale * l2 * W, returns l2 * sum(W**2)
         scale, s_ok = scalar(data, "scale", typical=(-2.0, 2.0))
+        if s_ok and l2_ok:
+            s_ok = fits(float(l2) * float(scale), dtype)
         penalty = []
         ran = attempt(lambda *a, **k: penalty.append(ops.l2_penalty(*a, **k)),
                       _combine(expect, s_ok), args, before, args["W"], args["G"], l2,
@@ -937,7 +958,7 @@ def test_logistic_loss_grad(data, dtype, with_bias):
                                       max_size=n)), np.intp)
     args, expect = spoil(data, {"X": X, "W": W.astype(dtype), "b": b}, ["X", "W", "b"])
     weights, w_ok = _weights(data, n, dtype)
-    scale, s_ok = scalar(data, "scale", typical=(-2.0, 2.0))
+    scale, s_ok = scalar(data, "scale", typical=(-2.0, 2.0), dtype=dtype)
     n_threads = data.draw(st.sampled_from([1, 1, 2, 3, 0]))
     block_rows = data.draw(st.sampled_from([None, None, 1, 3, 0, -1]))
     expect = _combine(expect, w_ok, s_ok, n_threads >= 1,
@@ -1160,3 +1181,32 @@ def test_a_zero_weight_removes_a_sample_whose_loss_overflows(dtype):
         with strict():
             loss, _ = op(logits, target, sample_weight=weights, with_grad=False)
         assert np.isfinite(loss[0]) and loss[1] == 0, (op.__name__, loss)
+
+
+def test_float32_kernels_refuse_scalars_that_overflow_float32():
+    """alpha=1e300 passed check_scalar but reached the float32 kernel as inf:
+    leaky_relu(0) was inf * 0 = NaN (found by fuzzing)."""
+    X = np.zeros(3, np.float32)
+    with pytest.raises(ValueError, match="overflows float32"):
+        ops.leaky_relu(X, alpha=1e300)
+    with pytest.raises(ValueError, match="overflows float32"):
+        ops.sgd_update(X.copy(), X, learning_rate=1e39)
+    with pytest.raises(ValueError, match="overflows float32"):
+        ops.squared_error(X, X, scale=-1e39)
+    np.testing.assert_array_equal(ops.leaky_relu(X.astype(np.float64), alpha=1e300), 0)
+
+
+def test_l2_penalty_updates_an_unaligned_gradient():
+    """SciPy's f2py axpy copies an unaligned dW and updated the copy: dW stayed as it
+    was (found by fuzzing)."""
+    buffer = np.zeros(3 * 8 + 1, np.uint8)
+    dW = buffer[1:].view(np.float64)
+    dW[:] = 1.0
+    assert not dW.flags.aligned
+    assert ops.l2_penalty(np.ones(3), dW, 0.5, scale=2.0) == 1.5
+    np.testing.assert_array_equal(dW, 2.0)
+
+
+def test_l2_penalty_of_zero_is_zero_when_the_squares_overflow():
+    W = np.full(2, 1e30, np.float32)  # W**2 overflows float32: 0 * inf was NaN
+    assert ops.l2_penalty(W, np.zeros(2, np.float32), 0.0) == 0.0
