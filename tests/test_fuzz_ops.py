@@ -87,9 +87,11 @@ def relayout(A, kind):
         return A.astype(object)
     if kind == "bool":
         return A != 0
-    if kind == "other_float":
-        with np.errstate(all="ignore"):
-            return A.astype(np.float32 if A.dtype == np.float64 else np.float64)
+    if kind == "other_float":  # finite stays finite: clipped to float32's range
+        if A.dtype == np.float64:
+            big = np.finfo(np.float32).max
+            return np.clip(A, -big, big).astype(np.float32)
+        return A.astype(np.float64)
     if kind == "matrix":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PendingDeprecationWarning)
