@@ -24,6 +24,14 @@ The two limits differ in scope, and so do the two contexts:
 import contextlib
 import threading
 
+# NOTE: OpenBLAS's threads spin-wait for one another inside every GEMM. When another
+# process holds a core, a two-thread GEMM waits for a thread that is not running, and a
+# mini-batch loop of small GEMMs then slows 20-30x (measured on 2 cores beside one busy
+# process: a 200x64x100 batch loop took 2.4 s per epoch with BLAS on 2 threads, 73 ms
+# on one). Below this many multiply-adds per GEMM the second thread gains little even on
+# an idle machine, so the training loops keep BLAS to one thread there.
+BLAS_THREADING_MIN_MACS = 16_000_000
+
 _controller = None
 _controller_lock = threading.Lock()
 _local = threading.local()  # .depth, .saved: this thread's OpenMP limit
@@ -79,6 +87,18 @@ def training_threads():
             saved, _local.saved = _local.saved, None
             for lib, count in saved:
                 lib.set_num_threads(count)
+
+
+@contextlib.contextmanager
+def fit_threads(gemm_macs):
+    """The thread limits of a training loop whose largest GEMM does ``gemm_macs``
+    multiply-adds: OpenMP on one thread (:func:`training_threads`) and, for GEMMs too
+    small to gain from a second thread, BLAS on one thread too."""
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(training_threads())
+        if gemm_macs < BLAS_THREADING_MIN_MACS:
+            stack.enter_context(single_thread_blas())
+        yield
 
 
 def _set_blas_threads(lib, count):

@@ -18,7 +18,7 @@ from fastnn import metrics as metrics_module
 from fastnn import ops
 from fastnn import optimizers as optimizers_module
 from fastnn._checks import FLOATS, check_positive_int
-from fastnn._threads import training_threads
+from fastnn._threads import fit_threads, training_threads
 from fastnn.layers import Layer, private_buffers
 
 __all__ = ["Sequential", "History", "Callback"]
@@ -448,7 +448,7 @@ class Sequential:
             )
             bar = _progress(verbose, epoch, epochs, -(-n_samples // batch_size))
             try:
-                with training_threads():
+                with fit_threads(self._largest_gemm(min(batch_size, n_samples))):
                     correct, penalty = self._epoch(
                         X, y, sample_weight, order, batch_size, losses,
                         "accuracy" in metric_names, bar,
@@ -498,6 +498,17 @@ class Sequential:
             "scale the inputs; the weights and optimizer state were restored to their "
             "values before this epoch"
         )
+
+    def _largest_gemm(self, batch_size):
+        """Multiply-adds of the largest GEMM in a batch of ``batch_size`` rows: the
+        batch times the largest weight matrix."""
+        width, largest = self.input_dim, 0
+        for layer in self.layers:
+            for shape in layer.param_shapes(width):
+                if len(shape) == 2:
+                    largest = max(largest, shape[0] * shape[1])
+            width = layer.output_dim(width)
+        return batch_size * largest
 
     def _snapshot(self):
         iterations, slots = self.optimizer.get_state()
@@ -845,7 +856,7 @@ def _n_correct(A, y, threshold):
     each output on the right side of ``threshold`` (binary and multi-label; a row of
     k outputs counts its fraction of right outputs, as Keras' binary accuracy)."""
     if threshold is not None:
-        return np.count_nonzero((A > threshold) == (y > 0.5)) / y.shape[1]
+        return int(np.count_nonzero((A > threshold) == (y > 0.5))) / y.shape[1]
     if y.ndim == 1:
         return int(np.count_nonzero(A.argmax(axis=1) == y))
     return int(np.count_nonzero(A.argmax(axis=1) == y.argmax(axis=1)))

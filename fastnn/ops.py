@@ -34,7 +34,6 @@ import os
 import threading
 
 import numpy as np
-from scipy.linalg.blas import get_blas_funcs
 
 from fastnn._checks import (
     FLOATS,
@@ -693,24 +692,21 @@ def l2_penalty(W, dW, l2, scale=1.0):
     l2 = check_scalar("l2", l2, low=0.0)
     scale = check_scalar("scale", scale)
     _fit_dtype(W.dtype, **{"l2 * scale": l2 * scale})
-    if W.size == 0:  # SciPy's BLAS wrappers refuse empty vectors
+    if W.size == 0:
         return 0.0
     w, dw = _flat(W), _flat(dW)
-    axpy, dot = _BLAS_L2[W.dtype]
-    penalty = l2 * float(dot(w, w)) if l2 else 0.0  # 0, not 0 * inf, if W**2 overflows
-    if dW.flags.aligned:
-        axpy(w, dw, a=l2 * scale)  # in place into dw: contiguous, same dtype
-    else:
-        # NOTE: SciPy's f2py wrappers copy an unaligned array, so axpy would update
-        # the copy and leave dW as it was.
+    if not (W.flags.aligned and dW.flags.aligned):
+        # NOTE: BLAS may load a misaligned float with an aligned vector load; a
+        # misaligned array (a view at an odd byte offset) takes NumPy's path.
         with np.errstate(over="ignore", invalid="ignore"):
+            penalty = l2 * float(np.dot(w, w)) if l2 else 0.0
             dw += W.dtype.type(l2 * scale) * w
+        return penalty
+    # 0, not 0 * inf, when W**2 overflows and l2 is 0
+    penalty = l2 * _dense.sum_of_squares(w) if l2 else 0.0
+    _dense.axpy(w, dw, l2 * scale)
     return penalty
 
-
-_BLAS_L2 = {
-    dtype: get_blas_funcs(("axpy", "dot"), dtype=dtype) for dtype in FLOATS
-}
 
 __all__ += ["sum_of_squares"]
 
@@ -729,14 +725,22 @@ def sum_of_squares(v):
     25.0
     """
     check_float("v", v, ndim=1)
-    # SciPy's BLAS wrappers refuse empty vectors (a model without weights has one).
-    dot = _BLAS_L2[v.dtype][1] if v.shape[0] else _zero
-    args = (v, v) if v.shape[0] else ()
     calls = getattr(_capture, "calls", None)
-    if calls is not None:  # inside bind(): run() returns dot(v, v)
-        calls.append((dot, args))
+    if not v.shape[0]:  # a model without weights has an empty vector
+        kernel, args = _zero, ()
+    elif not v.flags.aligned:  # see l2_penalty
+        kernel, args = _misaligned_sum_of_squares, (v,)
+    else:
+        kernel, args = _dense.sum_of_squares, (v,)
+    if calls is not None:  # inside bind(): run() returns the sum
+        calls.append((kernel, args))
         return None
-    return float(dot(*args))
+    return float(kernel(*args))
+
+
+def _misaligned_sum_of_squares(v):
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.dot(v, v))
 
 
 def _zero():
@@ -962,7 +966,7 @@ def logistic_loss_grad(
     >>> X = np.array([[0.0, 1.0], [1.0, 0.0]]); y = np.array([0, 1])
     >>> loss, dW, db = logistic_loss_grad(X, y, np.zeros((2, 1)), np.zeros(1))
     >>> round(loss, 4), dW.ravel().tolist(), db.tolist()
-    (1.3863, [0.5, -0.5], [0.0])
+    (1.3863, [-0.5, 0.5], [0.0])
     """
     check_float("X", X, ndim=2)
     n_samples, n_features = X.shape

@@ -5,7 +5,7 @@
 # row-major C = A B  <=>  column-major C^T = B^T A^T.
 # Nothing here validates: ops.py checks shapes (all non-zero, below 2**31) and dtypes.
 from cython cimport floating
-from scipy.linalg.cython_blas cimport sgemm, dgemm
+from scipy.linalg.cython_blas cimport daxpy, ddot, dgemm, saxpy, sdot, sgemm
 
 
 cdef inline void _gemm(
@@ -73,3 +73,40 @@ def dense_backward(
             # Column-major: dX^T (d x n) = W (d x units) dY^T (units x n).
             _gemm(c"T", c"N", d, n, units, 1, &W[0, 0], units, &dY[0, 0], units,
                   0, &dX[0, 0], d)
+
+
+# NOTE: BLAS takes 32-bit lengths; the vector kernels below walk longer vectors in
+# chunks of this many elements.
+cdef Py_ssize_t _CHUNK = 1 << 30
+
+
+def sum_of_squares(const floating[::1] v):
+    # sum(v**2) as BLAS's dot of v with itself: no temporary. An overflow gives inf,
+    # which is what a finiteness test wants. v is not empty.
+    cdef Py_ssize_t start = 0, n_total = v.shape[0]
+    cdef int n, one = 1
+    cdef double total = 0
+    with nogil:
+        while start < n_total:
+            n = <int>min(_CHUNK, n_total - start)
+            if floating is float:
+                total += sdot(&n, <float*>&v[start], &one, <float*>&v[start], &one)
+            else:
+                total += ddot(&n, <double*>&v[start], &one, <double*>&v[start], &one)
+            start += n
+    return total
+
+
+def axpy(const floating[::1] x, floating[::1] y, double alpha):
+    # In place: y += alpha x (same length, not empty, not overlapping).
+    cdef Py_ssize_t start = 0, n_total = x.shape[0]
+    cdef int n, one = 1
+    cdef floating a = <floating>alpha
+    with nogil:
+        while start < n_total:
+            n = <int>min(_CHUNK, n_total - start)
+            if floating is float:
+                saxpy(&n, &a, <float*>&x[start], &one, &y[start], &one)
+            else:
+                daxpy(&n, &a, <double*>&x[start], &one, &y[start], &one)
+            start += n

@@ -24,7 +24,7 @@ from sklearn.utils.validation import (
 )
 
 from fastnn import ops
-from fastnn._threads import _libs, single_thread_blas, training_threads
+from fastnn._threads import _libs, fit_threads, single_thread_blas
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _PARALLEL_MIN_SIZE = 131072
@@ -292,14 +292,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         x0 = objective.pack(W, b)
         callback = _print_objective if self.verbose else None
         # NOTE: a large dense X is split across the cores in the fused kernel, each
-        # part calling BLAS, so BLAS keeps to one thread; otherwise BLAS (or SciPy's
-        # sparse products) keeps the cores and OpenMP keeps to one thread.
+        # part calling BLAS, so BLAS keeps to one thread; otherwise OpenMP keeps to one
+        # thread and BLAS (or SciPy's sparse products) keeps the cores when X is large
+        # enough to gain from them (fit_threads).
         # (single_thread_blas is reference-counted: BLAS's count is process-wide, so
         # fits overlapping in several threads must not restore it in the wrong order.)
         threads = (
             single_thread_blas()
             if objective.n_threads > 1
-            else training_threads()
+            else fit_threads(X.shape[0] * X.shape[1] * W.shape[1])
         )
         with threads:
             result = scipy.optimize.minimize(
