@@ -542,7 +542,7 @@ class Dropout(Layer):
     >>> X = np.ones((1, 6))
     >>> layer.forward(X)                       # inference: unchanged
     array([[1., 1., 1., 1., 1., 1.]])
-    >>> sorted(set(layer.forward(X, training=True).ravel()))
+    >>> sorted(set(layer.forward(X, training=True).ravel().tolist()))
     [0.0, 2.0]
     """
 
