@@ -26,11 +26,11 @@ import threading
 
 # NOTE: OpenBLAS's threads spin-wait for one another inside every GEMM. When another
 # process holds a core, a two-thread GEMM waits for a thread that is not running, and a
-# mini-batch loop of small GEMMs then slows 20-30x (measured on 2 cores beside one busy
-# process: a 200x64x100 batch loop took 2.4 s per epoch with BLAS on 2 threads, 73 ms
-# on one). Below this many multiply-adds per GEMM the second thread gains little even on
-# an idle machine, so the training loops keep BLAS to one thread there.
-BLAS_THREADING_MIN_MACS = 16_000_000
+# mini-batch loop of small GEMMs slows 20-30x (2 cores beside one busy process: a
+# 200x64x100 batch loop took 2.4 s per epoch with BLAS on 2 threads, 73 ms on one). On
+# an idle machine the second thread gains 10-30 % for GEMMs of 1-2M multiply-adds and
+# 30-45 % from about 8M. Below this size the training loops keep BLAS to one thread.
+BLAS_THREADING_MIN_MACS = 4_000_000
 
 _controller = None
 _controller_lock = threading.Lock()

@@ -780,7 +780,7 @@ class Sequential:
         with training_threads():
             for start, stop, A in _forward_chunks(steps, X, batch_size):
                 out[start:stop] = A
-        return out
+        return check_finite_output(out)
 
     def save(self, path):
         """Save the architecture (JSON), weights and optimizer state (npz) to ``path``;
@@ -849,6 +849,20 @@ def _check_callbacks(callbacks):
     ):
         raise TypeError("callbacks must be a list of fastnn.models.Callback")
     return list(callbacks)
+
+
+def check_finite_output(Y):
+    """``Y``, the network's output for finite input, if it is finite; else a
+    ValueError (weights that are finite but huge, from a diverged fit, overflow)."""
+    # NOTE: a sum is finite only if every term is, so one reduction stands in for
+    # isfinite; only an overflowing sum of finite values takes the full test.
+    if not isfinite(Y.sum()) and not np.isfinite(Y).all():
+        raise ValueError(
+            "the network's output is not finite for this finite input: its weights "
+            "are too large for it (did training diverge? lower the learning rate or "
+            "scale the features, and fit again)"
+        )
+    return Y
 
 
 def _n_correct(A, y, threshold):

@@ -389,3 +389,34 @@ def test_a_float32_memmap_is_not_copied(tmp_path, name):
         weights = getattr(estimator, "coef_", None)
         weights = estimator.coefs_[0] if weights is None else weights
     assert weights.dtype == np.float32
+
+
+# ------------------------------------- finite but huge weights: no NaN out of predict
+
+
+def test_sequential_predict_refuses_to_return_an_overflowed_output():
+    # Weights finite but huge (as a diverging step can leave them, after the epoch's
+    # loss was measured) overflow the logits: softmax(inf - inf) would be NaN.
+    X = np.array([[1.0, -1.0]], np.float32)
+    model = Sequential([Dense(2, activation="softmax", input_dim=2)], seed=0)
+    model.compile("sgd", "categorical_crossentropy")
+    model.set_weights([np.array([[3e38, -3e38], [-3e38, 3e38]], np.float32),
+                       np.zeros(2, np.float32)])
+    with pytest.raises(ValueError, match="not finite for this finite input"):
+        model.predict(X)
+    X_small = np.array([[1e-3, 0.0]], np.float32)  # the same weights, no overflow
+    assert np.isfinite(model.predict(X_small)).all()
+
+
+def test_mlp_predict_refuses_to_return_an_overflowed_output():
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    y = np.arange(20) % 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = MLPClassifier((4,), max_iter=2, random_state=0).fit(X, y)
+    clf.coefs_[0][...] = 1e300  # coefs_ are views of the network's weights
+    clf.coefs_[1][...] = 1e300  # every logit +inf: softmax(inf - inf) would be NaN
+    for method in (clf.predict, clf.predict_proba):
+        for rows in (X[:1], X):  # the one-row serving path and the batch path
+            with pytest.raises(ValueError, match="not finite for this finite input"):
+                method(np.abs(rows) + 1.0)

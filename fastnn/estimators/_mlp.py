@@ -36,7 +36,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from fastnn import ops
 from fastnn.layers import Dense, Dropout, Maxout
 from fastnn.losses import BinaryCrossentropy
-from fastnn.models import Callback, Sequential
+from fastnn.models import Callback, Sequential, check_finite_output
 from fastnn.optimizers import SGD, Adam
 
 __all__ = ["MLPClassifier"]
@@ -498,7 +498,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         """Probability of each class, shape (n_samples, n_classes), in the order of
         ``classes_`` (one column per label for multi-label)."""
-        proba = self._forward(self._checked(X), logits=False)
+        proba = check_finite_output(self._forward(self._checked(X), logits=False))
         if self.n_outputs_ == 1:
             both = np.empty((proba.shape[0], 2), proba.dtype)
             np.subtract(1, proba[:, 0], out=both[:, 0])
@@ -514,7 +514,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """The predicted class of each row (an indicator matrix for multi-label)."""
-        Z = self._forward(self._checked(X), logits=True)
+        Z = check_finite_output(self._forward(self._checked(X), logits=True))
         return self._labels_from_logits(Z)
 
     def _labels_from_logits(self, Z):
