@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+import fastnn
+
 # NOTE: fresh interpreters: a leak of 1.6 KB a cycle crosses the limit, while the
 # test session's own RSS moves by MBs (measured growth here: 0-60 KB).
 CYCLES, WARM_UP = 1000, 50
@@ -78,21 +80,23 @@ NAMES = ["sequential", "logistic-lbfgs", "logistic-sgd", "one-vs-all", "mlp-sgd"
 
 
 @pytest.fixture(scope="module")
-def growth():
+def growth(tmp_path_factory):
     """RSS growth (bytes) over the cycles of each estimator."""
     if not Path("/proc/self/statm").exists():
         pytest.skip("needs Linux /proc")
     code = f"CYCLES, WARM_UP = {CYCLES}, {WARM_UP}\n" + CHILD
     # NOTE: BLAS on one thread: this measures memory, and SciPy's L-BFGS-B on tiny
     # problems waits on OpenBLAS's threads (3 ms a fit alone, 80 ms on a busy host).
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path),
+    # NOTE: the children import the fastnn this process imported (the installed one
+    # in CI), never the uncompiled sources of the checkout they might start in.
+    env = {**os.environ, "PYTHONPATH": str(Path(fastnn.__file__).resolve().parents[1]),
            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     # Two interpreters (the imports cost about 1.5 s each), each estimator measured
     # after its own warm-up.
     children = [
         subprocess.Popen([sys.executable, "-c", code, *NAMES[part::2]],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=env)
+                         env=env, cwd=tmp_path_factory.mktemp("memory"))
         for part in range(2)
     ]
     results = {}

@@ -4,10 +4,12 @@ processes needs (dask_ml's Incremental, tests/test_dask.py): any block size down
 row, read-only blocks, ``classes`` repeated with every block, pickling across
 processes with a small state, and fits that keep to the worker's thread limit."""
 
+import os
 import pickle
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +19,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import log_loss
 from threadpoolctl import threadpool_info, threadpool_limits
 
+import fastnn
 from fastnn import LogisticRegression, MLPClassifier, OneVsAllClassifier
 from fastnn.estimators._logistic import _available_cores
 
@@ -237,7 +240,7 @@ sys.stdout.buffer.write(pickle.dumps(out))
 """
 
 
-def test_pickle_and_cloudpickle_across_processes(data):
+def test_pickle_and_cloudpickle_across_processes(data, tmp_path):
     """Fitted and unfitted estimators travel to another process (both picklers),
     predict there as here, and continue training there exactly as here."""
     X, y = data
@@ -253,8 +256,12 @@ def test_pickle_and_cloudpickle_across_processes(data):
                 proba = clf.predict_proba(X32[60:]) if fitted else None
                 local.append((name, fitted, proba,
                               clf.partial_fit(X32[60:], y[60:], classes=CLASSES)))
+    # NOTE: the child imports the fastnn this process imported (the installed one in
+    # CI), never the uncompiled sources of the checkout it would start in.
+    env = {**os.environ, "PYTHONPATH": str(Path(fastnn.__file__).resolve().parents[1])}
     done = subprocess.run([sys.executable, "-c", _CHILD], input=pickle.dumps(jobs),
-                          capture_output=True, timeout=120, check=False)
+                          capture_output=True, timeout=120, check=False, env=env,
+                          cwd=tmp_path)
     assert done.returncode == 0, done.stderr.decode()
     for (name, fitted, proba, here), (their_proba, blob) in zip(
         local, pickle.loads(done.stdout), strict=True

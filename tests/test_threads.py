@@ -29,7 +29,8 @@ from fastnn._threads import _libs, single_thread_blas, training_threads
 from fastnn.layers import Dense, Dropout, Maxout
 
 N_THREADS = 4
-KERNELS = Path(fastnn.__file__).parent / "_kernels"
+# the sources, which the wheel leaves out: the checkout the tests run from
+KERNELS = Path(__file__).resolve().parents[1] / "fastnn" / "_kernels"
 
 
 @pytest.fixture(scope="module")
