@@ -6,7 +6,7 @@
 # NOTE: literals in float arithmetic are written <floating>1, never bare 1: Cython emits a
 # bare literal as a C double and the whole float32 expression is then done in double.
 from cython cimport floating
-from libc.math cimport exp, expm1, tanh, sqrt, sqrtf
+from libc.math cimport exp, expm1, log, log1p, log1pf, logf, tanh, sqrt, sqrtf
 from libc.stdint cimport int32_t
 from libc.string cimport memcpy
 
@@ -109,3 +109,17 @@ cdef inline floating _sqrt(floating x) noexcept nogil:
         return sqrtf(x)
     else:
         return sqrt(x)
+
+
+cdef inline floating _log(floating x) noexcept nogil:
+    if floating is float:
+        return logf(x)
+    else:
+        return log(x)
+
+
+cdef inline floating _log1p(floating x) noexcept nogil:
+    if floating is float:
+        return log1pf(x)
+    else:
+        return log1p(x)

@@ -5,21 +5,9 @@
 # row-major C = A B  <=>  column-major C^T = B^T A^T.
 # Nothing here validates: ops.py checks shapes (all non-zero, below 2**31) and dtypes.
 from cython cimport floating
-from scipy.linalg.cython_blas cimport daxpy, ddot, dgemm, saxpy, sdot, sgemm
+from scipy.linalg.cython_blas cimport daxpy, ddot, saxpy, sdot
 
-
-cdef inline void _gemm(
-    char transa, char transb, int m, int n, int k,
-    floating alpha, const floating* A, int lda, const floating* B, int ldb,
-    floating beta, floating* C, int ldc,
-) noexcept nogil:
-    # Column-major C (m x n) = alpha op(A) op(B) + beta C, as in the reference BLAS.
-    if floating is float:
-        sgemm(&transa, &transb, &m, &n, &k, &alpha, <float*>A, &lda,
-              <float*>B, &ldb, &beta, C, &ldc)
-    else:
-        dgemm(&transa, &transb, &m, &n, &k, &alpha, <double*>A, &lda,
-              <double*>B, &ldb, &beta, C, &ldc)
+from fastnn._kernels._blas cimport _gemm
 
 
 def dense_forward(

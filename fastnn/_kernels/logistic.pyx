@@ -7,26 +7,11 @@
 # Also the full-batch loss and gradient for L-BFGS, fused in one pass over a dense X.
 # Nothing here validates: ops.py checks shapes, labels, the order and the CSR indices.
 from cython cimport floating
-from libc.math cimport log, logf, log1p, log1pf
-from scipy.linalg.cython_blas cimport sgemm, dgemm, sgemv, dgemv
 
 from cython.parallel cimport prange
 
-from fastnn._kernels._math cimport _exp_nonpos
-
-
-cdef inline floating _log(floating x) noexcept nogil:
-    if floating is float:
-        return logf(x)
-    else:
-        return log(x)
-
-
-cdef inline floating _log1p(floating x) noexcept nogil:
-    if floating is float:
-        return log1pf(x)
-    else:
-        return log1p(x)
+from fastnn._kernels._blas cimport _gemm, _gemv
+from fastnn._kernels._math cimport _exp_nonpos, _log, _log1p
 
 
 cdef inline void _row_logits(
@@ -205,32 +190,6 @@ def sgd_epoch_csr(
             with_bias, &G[0, 0], k, G.shape[0], learning_rate, l2, weight_scale,
         )
     return total
-
-
-cdef inline void _gemm(
-    char transa, char transb, int m, int n, int k,
-    floating alpha, const floating* A, int lda, const floating* B, int ldb,
-    floating beta, floating* C, int ldc,
-) noexcept nogil:
-    # Column-major C (m x n) = alpha op(A) op(B) + beta C, as in the reference BLAS.
-    if floating is float:
-        sgemm(&transa, &transb, &m, &n, &k, &alpha, <float*>A, &lda,
-              <float*>B, &ldb, &beta, C, &ldc)
-    else:
-        dgemm(&transa, &transb, &m, &n, &k, &alpha, <double*>A, &lda,
-              <double*>B, &ldb, &beta, C, &ldc)
-
-
-cdef inline void _gemv(
-    char trans, int m, int n, floating alpha, const floating* A, int lda,
-    const floating* x, floating beta, floating* y,
-) noexcept nogil:
-    # Column-major y = alpha op(A) x + beta y, unit strides.
-    cdef int one = 1
-    if floating is float:
-        sgemv(&trans, &m, &n, &alpha, <float*>A, &lda, <float*>x, &one, &beta, y, &one)
-    else:
-        dgemv(&trans, &m, &n, &alpha, <double*>A, &lda, <double*>x, &one, &beta, y, &one)
 
 
 cdef double _loss_grad_rows(

@@ -7,23 +7,8 @@
 # (evaluation). Nothing here validates: ops.py checks labels are in range.
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport log, logf, log1p, log1pf
 
-from fastnn._kernels._math cimport _serial, _exp_nonpos
-
-
-cdef inline floating _log(floating x) noexcept nogil:
-    if floating is float:
-        return logf(x)
-    else:
-        return log(x)
-
-
-cdef inline floating _log1p(floating x) noexcept nogil:
-    if floating is float:
-        return log1pf(x)
-    else:
-        return log1p(x)
+from fastnn._kernels._math cimport _exp_nonpos, _log, _log1p, _serial
 
 
 cdef inline floating _weighted(floating weight, floating loss) noexcept nogil:
