@@ -29,7 +29,6 @@ import json
 import math
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
+from _machine import foreign_cpu_seconds
 
 SEED, REST, BUSY = 0, 0.3, 0.25  # REST: seconds for spinning threads to go idle
 ALPHA, MOMENTUM = 1e-4, 0.9  # scikit-learn's default L2 and momentum (Nesterov)
@@ -310,15 +311,6 @@ def worker(args):
 # ------------------------------------------------------------------------ the parent
 
 
-def foreign_cpu_seconds():
-    """CPU time the machine gave to anything but this process and its children."""
-    if not os.path.exists("/proc/stat"):
-        return math.nan
-    ticks = [int(x) for x in Path("/proc/stat").read_text().split()[1:9]]
-    busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # not idle
-    ours = [resource.getrusage(who) for who in (resource.RUSAGE_SELF,
-                                                 resource.RUSAGE_CHILDREN)]
-    return busy - sum(u.ru_utime + u.ru_stime for u in ours)
 
 
 def run_child(args, case, who, folder):

@@ -19,7 +19,6 @@ import json
 import math
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -30,6 +29,8 @@ from pathlib import Path
 import numpy as np
 import scipy
 from threadpoolctl import threadpool_info, threadpool_limits
+
+from _machine import foreign_cpu_seconds
 
 torch = F = ops = None  # each process imports only what it measures
 
@@ -230,15 +231,6 @@ def run_torch_worker(args):
     return json.loads(worker.stdout.splitlines()[-1])
 
 
-def foreign_cpu_seconds():
-    """CPU time the machine gave to anything but this run (steal included)."""
-    if not os.path.exists("/proc/stat"):
-        return math.nan
-    ticks = [int(x) for x in Path("/proc/stat").read_text().split()[1:9]]
-    busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # not idle
-    ours = [resource.getrusage(who) for who in (resource.RUSAGE_SELF,
-                                                 resource.RUSAGE_CHILDREN)]
-    return busy - sum(u.ru_utime + u.ru_stime for u in ours)
 
 
 def cell(times):

@@ -28,7 +28,6 @@ import json
 import math
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
+
+from _machine import foreign_cpu_seconds
 
 F32 = np.float32
 MOMENTUM, SEED, REST = 0.9, 0, 0.3  # REST: seconds for spinning threads to go idle
@@ -258,15 +259,6 @@ def run_in_process(who, train, case, data, epochs):
         return dict(error=f"{who} failed: {type(error).__name__}: {error}")
 
 
-def foreign_cpu_seconds():
-    """CPU time the machine gave to anything but this run (steal included)."""
-    if not os.path.exists("/proc/stat"):
-        return math.nan
-    ticks = [int(x) for x in Path("/proc/stat").read_text().split()[1:9]]
-    busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # not idle
-    ours = [resource.getrusage(who) for who in (resource.RUSAGE_SELF,
-                                                 resource.RUSAGE_CHILDREN)]
-    return busy - sum(u.ru_utime + u.ru_stime for u in ours)
 
 
 def seconds_per_epoch(result):

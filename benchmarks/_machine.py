@@ -1,0 +1,17 @@
+"""What the benchmark scripts share about the machine they run on."""
+
+import math
+import os
+import resource
+from pathlib import Path
+
+
+def foreign_cpu_seconds():
+    """CPU time the machine gave to anything but this run (steal included)."""
+    if not os.path.exists("/proc/stat"):
+        return math.nan
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split()[1:9]]
+    busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # not idle
+    ours = [resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                 resource.RUSAGE_CHILDREN)]
+    return busy - sum(u.ru_utime + u.ru_stime for u in ours)
