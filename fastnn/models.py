@@ -403,11 +403,11 @@ class Sequential:
 
         Keras 1's ``nb_epoch`` (for ``epochs``) and ``show_accuracy=True`` (report
         accuracy) are accepted. ``verbose``: 0 silent, 1 a progress bar per epoch
-        (tqdm, when installed; otherwise as 2), 2 one line per epoch. The last
-        ``validation_split`` of the rows (before shuffling) or ``validation_data``
-        ``(x_val, y_val)`` is evaluated after each epoch as 'val_*'. ``callbacks``,
-        a list of :class:`Callback`, are called around each epoch. The loss of an
-        epoch includes the layers' ``kernel_l2`` penalties. Returns a :class:`History`.
+        (tqdm), 2 one line per epoch. The last ``validation_split`` of the rows
+        (before shuffling) or ``validation_data`` ``(x_val, y_val)`` is evaluated
+        after each epoch as 'val_*'. ``callbacks``, a list of :class:`Callback`, are
+        called around each epoch. The loss of an epoch includes the layers'
+        ``kernel_l2`` penalties. Returns a :class:`History`.
         """
         epochs, show_accuracy = _keras1_fit_args(epochs, keras1)
         batch_size = check_positive_int("batch_size", batch_size)
@@ -893,10 +893,8 @@ def _count_params(model):
 def _progress(verbose, epoch, epochs, n_batches):
     if verbose != 1:
         return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # the optional extra is absent: one line per epoch instead
-        return None
+    from tqdm.auto import tqdm  # a dependency; imported when a bar is first shown
+
     return tqdm(total=n_batches, desc=f"Epoch {epoch + 1}/{epochs}", unit="batch",
                 file=sys.stdout, leave=True, dynamic_ncols=True)
 
