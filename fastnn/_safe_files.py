@@ -10,7 +10,6 @@ import inspect
 import json
 import math
 import os
-import tempfile
 import zipfile
 
 import numpy as np
@@ -36,15 +35,42 @@ def write_atomically(path, arrays):
     """Write ``arrays`` (name -> ndarray) as one uncompressed npz at ``path``,
     replacing it only once the whole file is written."""
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    folder, name = os.path.split(os.path.abspath(path))
+    handle, temporary = _create_beside(folder, name)
     try:
         with os.fdopen(handle, "wb") as file:
+            _keep_permissions(path, temporary)
             np.savez(file, **arrays)  # a file object: numpy adds no ".npz" suffix
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def _create_beside(folder, name):
+    """A new temporary file in ``folder`` (so that ``os.replace`` is atomic), created
+    as ``open(path, "wb")`` creates one: mode 0o666 less the user's umask.
+
+    ``tempfile.mkstemp`` would make it 0o600 whatever the umask; ``os.open`` with
+    O_EXCL and a random name is as safe and lets the kernel apply the umask (reading
+    it with ``os.umask`` would race with other threads)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        temporary = os.path.join(folder, f".{name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(temporary, flags, 0o666), temporary
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary file name in {folder}")
+
+
+def _keep_permissions(path, temporary):
+    """A file that is replaced keeps its permissions, as it would with ``open``."""
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+    except OSError:
+        return
+    os.chmod(temporary, mode)
 
 
 def member(archive, name, limit, kinds="uif"):

@@ -156,6 +156,24 @@ def test_save_writes_exactly_the_path_given(tmp_path):
     assert os.listdir(tmp_path) == ["model"]
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions and umask")
+def test_saved_files_follow_the_umask_and_keep_a_replaced_files_mode(tmp_path):
+    # Written as open(path, "wb") writes: a new file gets 0o666 less the umask (it was
+    # 0o600 whatever the umask, from tempfile.mkstemp); a replaced one keeps its mode.
+    model = _model()
+    model.build(4, np.float32)
+    old = os.umask(0o027)
+    try:
+        model.save(tmp_path / "model")
+    finally:
+        os.umask(old)
+    assert os.stat(tmp_path / "model").st_mode & 0o777 == 0o640
+    os.chmod(tmp_path / "model", 0o604)
+    model.save(tmp_path / "model")
+    assert os.stat(tmp_path / "model").st_mode & 0o777 == 0o604
+    assert os.listdir(tmp_path) == ["model"]
+
+
 def test_the_file_is_json_and_npz_without_pickles(saved):
     _, path, members = saved
     with zipfile.ZipFile(path) as archive:
