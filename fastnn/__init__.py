@@ -7,10 +7,47 @@ The engine is :mod:`fastnn.ops`, typed Cython kernels behind one validating door
 (:mod:`fastnn.estimators`); the teaching gate API in :mod:`fastnn.graph`.
 """
 
-from fastnn import ops
-from fastnn.estimators import LogisticRegression, MLPClassifier, OneVsAllClassifier
-from fastnn.models import Sequential
-from fastnn.saving import load_model
+import importlib.machinery as _machinery
+import os as _os
+
+
+def _check_build():
+    """Raise one clear ImportError when fastnn is imported from a source tree whose
+    compiled modules were never built (as scikit-learn and NumPy do), instead of a
+    ModuleNotFoundError deep inside :mod:`fastnn.ops`.
+
+    It looks for the files beside this one rather than importing them: an editable
+    install elsewhere on the machine would otherwise lend its compiled modules."""
+    package = _os.path.dirname(_os.path.abspath(__file__))
+    for module in ("_checks", _os.path.join("_kernels", "dense")):
+        if not any(_os.path.exists(_os.path.join(package, module + suffix))
+                   for suffix in _machinery.EXTENSION_SUFFIXES):
+            break
+    else:
+        return
+    source_tree = _os.path.exists(_os.path.join(package, "..", "setup.py"))
+    where = (
+        "from its source tree, whose kernels are not built"
+        if source_tree else "from an installation that lacks its compiled kernels"
+    )
+    raise ImportError(
+        f"fastnn is being imported {where} ({package}).\n"
+        "To use the installed fastnn, run Python outside this folder; in a checkout, "
+        "pytest (not python -m pytest) tests the installed package.\n"
+        "To work on fastnn, build the kernels in place: "
+        'pip install -e ".[test]" in the checkout (see docs/contributing.md).\n'
+        f"(No compiled module fastnn.{module.replace(_os.sep, '.')} in {package})"
+    )
+
+
+_check_build()
+
+from fastnn import ops  # noqa: E402
+from fastnn.estimators import (  # noqa: E402
+    LogisticRegression, MLPClassifier, OneVsAllClassifier,
+)
+from fastnn.models import Sequential  # noqa: E402
+from fastnn.saving import load_model  # noqa: E402
 
 __version__ = "0.1.0"
 

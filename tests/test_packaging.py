@@ -1,0 +1,59 @@
+"""What a new user meets before any model: the distribution's name and metadata, the
+install hints fastnn prints, and the error of an import from an unbuilt source tree."""
+
+import importlib.metadata
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+
+import fastnn
+
+CHECKOUT = Path(__file__).resolve().parents[1]  # the tests run from the checkout
+PACKAGE = Path(fastnn.__file__).resolve().parent  # the fastnn the tests imported
+
+
+def _distribution():
+    names = set(importlib.metadata.packages_distributions().get("fastnn", []))
+    assert len(names) == 1, f"fastnn is provided by {names}"
+    return importlib.metadata.distribution(names.pop())
+
+
+def test_the_distribution_is_not_named_like_the_pypi_project_fastnn():
+    distribution = _distribution()
+    assert distribution.metadata["Name"] == "fastnn-cython"
+    assert distribution.version == fastnn.__version__
+
+
+def test_tqdm_is_a_runtime_dependency_and_the_license_ships():
+    distribution = _distribution()
+    runtime = [req for req in distribution.requires if "extra ==" not in req]
+    assert any(req.startswith("tqdm") for req in runtime), runtime
+    assert distribution.metadata["License-Expression"] == "BSD-3-Clause"
+    licenses = [f for f in distribution.files if f.name == "LICENSE"]
+    assert licenses and "BSD 3-Clause" in licenses[0].read_text()
+    assert (CHECKOUT / "LICENSE").read_text() == licenses[0].read_text()
+
+
+def test_an_unbuilt_source_tree_raises_one_clear_import_error(tmp_path):
+    # The checkout's sources without their compiled modules, as after a git clone.
+    source = tmp_path / "checkout"
+    shutil.copytree(
+        CHECKOUT / "fastnn", source / "fastnn",
+        ignore=shutil.ignore_patterns("*.so", "*.pyd", "*.c", "__pycache__"),
+    )
+    shutil.copy(CHECKOUT / "setup.py", source / "setup.py")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import fastnn"], cwd=source, env=env,
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1
+    err = result.stderr
+    assert "ImportError: fastnn is being imported from its source tree" in err
+    assert 'pip install -e ".[test]"' in err  # what to run
+    assert "docs/contributing.md" in err and (CHECKOUT / "docs/contributing.md").exists()
+    assert "No compiled module fastnn._checks" in err  # what is missing
+    assert "During handling" not in err and "direct cause" not in err  # one error
