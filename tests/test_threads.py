@@ -79,6 +79,7 @@ def test_predict_proba_from_threads_equals_serial(data):
         serial_rows = [estimator.predict_proba(row) for row in rows]
         serial_labels = [estimator.predict(part) for part in parts]
         for _ in range(5):
+            # exact: the same path on the same rows (README: "give the serial answers")
             assert all(map(np.array_equal, _together(estimator.predict_proba, parts),
                            serial)), name
             assert all(map(np.array_equal, _together(estimator.predict_proba, rows),
