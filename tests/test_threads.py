@@ -297,8 +297,8 @@ def _releases_gil(call, repeats=4, attempts=5):
             ticker.join()
             assert min(cpu for _, cpu in measured) > LONG / 4, (
                 "the calls are too short to tell")
-            # NOTE: a held GIL gives gap >= 0.99 cpu (measured); a release gaps of a
-            # 4 ms scheduler tick (idle) to 16 ms (load average 5 on 2 cores).
+            # NOTE: a held GIL gives gap >= 0.99 cpu (measured); a release, gaps of a
+            # 4 ms scheduler tick (idle) to 8-16 ms (load average 7 on 2 cores).
             if any(gap < 0.7 * cpu for gap, cpu in measured):
                 return True
         return False
@@ -330,7 +330,7 @@ def _long_call(make_call, largest=16):
 
 def test_a_held_gil_is_detected():
     # The detector itself: a C call that keeps the GIL (a pure-C NumPy sort of
-    # objects does not release it) shows no progress of the ticker.
+    # objects does not release it) leaves the ticker a gap of its whole CPU time.
     rng = np.random.default_rng(0)
 
     def make_call(scale):
@@ -377,8 +377,9 @@ def _kernel_call(kernel, scale):
                                     "logistic_sgd_epoch", "logistic_loss_grad",
                                     "sum_of_squares", "l2_penalty"])
 def test_long_kernels_release_the_gil(kernel):
-    with single_thread_blas(), training_threads():  # serial kernels: the ticker gets
-        call = _long_call(lambda scale: _kernel_call(kernel, scale))  # a core
+    # serial kernels (BLAS and OpenMP on one thread) leave the ticker a core
+    with single_thread_blas(), training_threads():
+        call = _long_call(lambda scale: _kernel_call(kernel, scale))
         assert _releases_gil(call)
 
 
