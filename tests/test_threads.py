@@ -241,8 +241,8 @@ def test_every_kernel_runs_its_loops_without_the_gil():
     assert holding == []
 
 
-# Each call is sized to take LONG or more of CPU time on the CPU at hand: several
-# scheduler time slices, so that a ticker on a busy machine still gets a core in it.
+# Each call is sized to take LONG or more of CPU time on the CPU at hand: long against
+# the ticker's sleep and a busy machine's scheduling delays.
 LONG = 0.020
 
 
@@ -252,8 +252,8 @@ def _largest_gap(call, stamps):
 
     A kernel that keeps the GIL runs in one stretch in which the ticker cannot stamp,
     and that stretch lasts at least the kernel's CPU time, on any machine under any
-    load. A kernel that releases the GIL leaves gaps only while the ticker waits for
-    a core: a scheduler's time slice, a few milliseconds.
+    load. A kernel that releases the GIL leaves gaps only while the ticker sleeps or
+    waits for a core: well under a millisecond on an idle machine, a few on a busy one.
     """
     first = len(stamps)
     start, cpu_start = time.perf_counter(), time.thread_time()
@@ -273,7 +273,7 @@ def _releases_gil(call, repeats=4, attempts=5):
     time, so it is never taken for a release (stamps in the middle of a call's
     window were: the ticker stamps while this thread waits milliseconds for the GIL
     at the edges of a call on a loaded machine). A release needs the ticker to get a
-    core every few milliseconds, which on a loaded machine a later round may give.
+    core every few milliseconds; on a loaded machine a later round may give it.
     """
     interval = sys.getswitchinterval()
     sys.setswitchinterval(0.0005)
@@ -282,12 +282,13 @@ def _releases_gil(call, repeats=4, attempts=5):
             stamps, stop = [], threading.Event()
 
             def tick():
-                last = 0.0
+                # NOTE: a ticker that sleeps between stamps, not one that spins: the
+                # scheduler lets a waking thread preempt busy ones, so it gets a core
+                # within a millisecond or so even on a loaded machine (a spinning one
+                # waited 8-16 ms there and failed to see releases in 1 of 2 runs).
                 while not stop.is_set():
-                    now = time.perf_counter()
-                    if now - last > 1e-5:  # a stamp every 10 us is plenty
-                        stamps.append(now)
-                        last = now
+                    time.sleep(0.0002)
+                    stamps.append(time.perf_counter())
 
             ticker = threading.Thread(target=tick)
             ticker.start()
@@ -297,8 +298,8 @@ def _releases_gil(call, repeats=4, attempts=5):
             ticker.join()
             assert min(cpu for _, cpu in measured) > LONG / 4, (
                 "the calls are too short to tell")
-            # NOTE: a held GIL gives gap >= 0.99 cpu (measured); a release, gaps of a
-            # 4 ms scheduler tick (idle) to 8-16 ms (load average 7 on 2 cores).
+            # NOTE: a held GIL gives gap >= 0.99 cpu (measured); a release, mostly
+            # 0.2-0.5 cpu beside two busy processes at load average 10 on 2 cores.
             if any(gap < 0.7 * cpu for gap, cpu in measured):
                 return True
         return False
