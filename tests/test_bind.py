@@ -6,6 +6,7 @@ import pytest
 from numpy.testing import assert_array_equal
 
 from fastnn import Sequential, ops
+from fastnn._threads import single_thread_blas, training_threads
 from fastnn.layers import Activation, Dense, Dropout, Maxout
 from fastnn.optimizers import SGD
 
@@ -63,6 +64,7 @@ def test_a_bound_call_equals_the_direct_call_and_follows_new_contents(name, dtyp
     run()
     for got, want in zip(_arrays(result), expected):
         assert got.dtype == want.dtype
+        # exact: run() is the very kernel call the direct call makes, same shapes
         assert_array_equal(got, want)
     # New contents in the same input arrays: run() computes from them.
     first = args[0]
@@ -133,7 +135,8 @@ def _network(seed, dtype):
 
 def test_bound_training_equals_layer_by_layer_training(rng, dtype):
     """fit binds every layer once per batch size; the same steps taken through each
-    layer's own forward/backward give the same weights, bit for bit."""
+    layer's own forward/backward give the same weights, bit for bit (the same kernels
+    on the same shapes, with the thread counts fit uses for GEMMs this small)."""
     X = rng.normal(size=(23, 5)).astype(dtype)
     y = rng.integers(0, 3, 23)
     fitted = _network(0, dtype)
@@ -143,6 +146,13 @@ def test_bound_training_equals_layer_by_layer_training(rng, dtype):
     steps = [step for layer in manual.layers for step in layer._steps()][:-1]
     assert steps  # the softmax is fused into the loss, as in fit
     optimizer = manual.optimizer
+    with training_threads(), single_thread_blas():
+        _train_layer_by_layer(manual, optimizer, X, y)
+    for got, want in zip(fitted.get_weights(), manual.get_weights()):
+        assert_array_equal(got, want)
+
+
+def _train_layer_by_layer(manual, optimizer, X, y):
     for _ in range(2):
         for start in range(0, 23, 8):
             A = np.ascontiguousarray(X[start:start + 8])
@@ -152,5 +162,3 @@ def test_bound_training_equals_layer_by_layer_training(rng, dtype):
             for index, layer in reversed(list(enumerate(manual.layers[:-1]))):
                 dA = layer.backward(dA, need_dX=index > 0)
             optimizer.apply([manual._params], [manual._grads])
-    for got, want in zip(fitted.get_weights(), manual.get_weights()):
-        assert_array_equal(got, want)

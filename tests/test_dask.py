@@ -148,6 +148,7 @@ def test_incremental_trains_block_by_block_on_the_workers(client, data, make):
     remote = incremental.estimator_
     for ours, theirs in zip(learned(local), learned(remote), strict=True):
         assert theirs.dtype == np.float32
+        # exact: README's promise (same blocks, same kernels, BLAS on one thread)
         assert_array_equal(theirs, ours)
 
     predicted = incremental.predict(dX)
@@ -167,6 +168,7 @@ def test_parallel_post_fit_predicts_on_dask_arrays(client, data):
     labels = client.compute(wrapped.predict(dX)).result(timeout=TIMEOUT)
     assert proba.dtype == np.float32
     with threadpool_limits(1, user_api="blas"):  # as in the workers, block by block
+        # exact: the same predict on the same blocks with the workers' thread count
         assert_array_equal(proba, np.vstack([clf.predict_proba(X[rows])
                                              for rows in blocks()]))
         assert_array_equal(labels, np.hstack([clf.predict(X[rows])

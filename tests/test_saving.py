@@ -460,7 +460,9 @@ def test_savez_compressed_file(saved, tmp_path):
 
 
 def _assert_quick(seconds, started):
-    assert time.perf_counter() - started < seconds
+    # NOTE: this thread's CPU time, not the wall clock, which a loaded machine
+    # stretches: a refusal that reads or allocates the declared size takes far longer.
+    assert time.thread_time() - started < seconds
 
 
 @pytest.mark.parametrize("layer, key", [(0, "units"), (3, "units"), (1, "pieces")])
@@ -472,7 +474,7 @@ def test_huge_declared_layer_in_a_small_file(saved, tmp_path, layer, key):
     if layer == 0:
         architecture["layers"][1]["config"]["input_dim"] = 10**9
     path = _with_architecture(tmp_path / "m.fnn", members, architecture)
-    started = time.perf_counter()
+    started = time.thread_time()
     _refused(path)
     _assert_quick(1.0, started)
 
@@ -483,7 +485,7 @@ def test_huge_input_dim_in_a_small_file(saved, tmp_path):
     architecture["input_dim"] = 10**12
     architecture["layers"][0]["config"]["input_dim"] = 10**12
     path = _with_architecture(tmp_path / "m.fnn", members, architecture)
-    started = time.perf_counter()
+    started = time.thread_time()
     _refused(path, "declares .* bytes of weights")
     _assert_quick(1.0, started)
 
@@ -499,7 +501,7 @@ def test_member_whose_header_declares_a_huge_array(saved, tmp_path, member):
     changed = dict(members)
     changed[member] = header.getvalue() + b"\0" * 32
     path = _write(tmp_path / "m.fnn", changed)
-    started = time.perf_counter()
+    started = time.thread_time()
     _refused(path)
     _assert_quick(1.0, started)
 

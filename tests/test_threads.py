@@ -79,6 +79,7 @@ def test_predict_proba_from_threads_equals_serial(data):
         serial_rows = [estimator.predict_proba(row) for row in rows]
         serial_labels = [estimator.predict(part) for part in parts]
         for _ in range(5):
+            # exact: the same path on the same rows (README: "give the serial answers")
             assert all(map(np.array_equal, _together(estimator.predict_proba, parts),
                            serial)), name
             assert all(map(np.array_equal, _together(estimator.predict_proba, rows),
@@ -240,90 +241,146 @@ def test_every_kernel_runs_its_loops_without_the_gil():
     assert holding == []
 
 
-def _releases_gil(call, repeats=4, attempts=3):
-    """Whether a Python thread makes progress in the middle of one of ``repeats``
-    calls of ``call()`` (one kernel call each).
+# Each call is sized to take LONG or more of CPU time on the CPU at hand: long against
+# the ticker's sleep and a busy machine's scheduling delays.
+LONG = 0.020
 
-    A ticker thread stamps the time in a loop while this thread makes the calls. A
-    call that holds the GIL lets the ticker run only at the edges of its window (a
-    switch interval while this thread runs Python before or after the kernel), never
-    in the middle half, so one stamp there is proof of release. (Asking for steady
-    progress through a window fails on a loaded machine, where the ticker may wait
-    for a core for milliseconds; each call is judged on its own window, since between
-    calls the ticker may take the GIL whatever the kernel does.)
+
+def _largest_gap(call, stamps):
+    """The longest time without a stamp of the ticker during ``call()``, and the
+    call's CPU time (this thread's).
+
+    A kernel that keeps the GIL runs in one stretch in which the ticker cannot stamp,
+    and that stretch lasts at least the kernel's CPU time, on any machine under any
+    load. A kernel that releases the GIL leaves gaps only while the ticker sleeps or
+    waits for a core: well under a millisecond on an idle machine, a few on a busy one.
+    """
+    first = len(stamps)
+    start, cpu_start = time.perf_counter(), time.thread_time()
+    call()
+    cpu, end = time.thread_time() - cpu_start, time.perf_counter()
+    inside = np.array(stamps[first:])
+    inside = inside[(inside > start) & (inside < end)]
+    return np.diff(np.concatenate([[start], inside, [end]])).max(), cpu
+
+
+def _releases_gil(call, repeats=4, attempts=5):
+    """Whether a Python thread stamps the time during ``call()`` (one kernel call)
+    with no gap as long as 0.7 of the call's CPU time, in one of ``attempts`` rounds
+    of ``repeats`` calls.
+
+    See _largest_gap: a call that holds the GIL always shows a gap of its whole CPU
+    time, so it is never taken for a release (stamps in the middle of a call's
+    window were: the ticker stamps while this thread waits milliseconds for the GIL
+    at the edges of a call on a loaded machine). A release needs the ticker to get a
+    core every few milliseconds; on a loaded machine a later round may give it.
     """
     interval = sys.getswitchinterval()
     sys.setswitchinterval(0.0005)
     try:
         for _ in range(attempts):
-            stamps, stop, windows = [], threading.Event(), []
+            stamps, stop = [], threading.Event()
 
             def tick():
+                # NOTE: a ticker that sleeps between stamps, not one that spins: the
+                # scheduler lets a waking thread preempt busy ones, so it gets a core
+                # within a millisecond or so even on a loaded machine (a spinning one
+                # waited 8-16 ms there and failed to see releases in 1 of 2 runs).
                 while not stop.is_set():
+                    time.sleep(0.0002)
                     stamps.append(time.perf_counter())
 
             ticker = threading.Thread(target=tick)
             ticker.start()
             time.sleep(0.01)
-            for _ in range(repeats):
-                start = time.perf_counter()
-                call()
-                windows.append((start, time.perf_counter()))
+            measured = [_largest_gap(call, stamps) for _ in range(repeats)]
             stop.set()
             ticker.join()
-            # NOTE: a window must be long against the switch interval (0.5 ms), so
-            # that the stamps of a switch at its edges stay out of its middle half.
-            judged = [(a, b) for a, b in windows if b - a > 0.004]
-            assert len(judged) >= 2, "the calls are too short to tell"
-            for start, end in judged:
-                quarter = (end - start) / 4
-                if any(start + quarter < t < end - quarter for t in stamps):
-                    return True
+            assert min(cpu for _, cpu in measured) > LONG / 4, (
+                "the calls are too short to tell")
+            # NOTE: a held GIL gives gap >= 0.99 cpu (measured); a release, mostly
+            # 0.2-0.5 cpu beside two busy processes at load average 10 on 2 cores.
+            if any(gap < 0.7 * cpu for gap, cpu in measured):
+                return True
         return False
     finally:
         sys.setswitchinterval(interval)
 
 
+def _long_call(make_call, largest=16):
+    """``make_call(scale)`` for a scale from 1 up to ``largest`` whose call takes LONG
+    or more of CPU time here (the least of two calls).
+
+    Fixed sizes tuned on one CPU were too short on a faster one (sum_of_squares of
+    10M floats: 2.4 ms on an AVX-512 Xeon, "the calls are too short to tell"); a size
+    found here is judged on any CPU, and CPU time does not shrink on a loaded machine.
+    """
+    scale = 1
+    while True:
+        call = make_call(scale)
+        call()  # the first touch of fresh memory costs page faults
+        took = []
+        for _ in range(2):
+            start = time.thread_time()
+            call()
+            took.append(time.thread_time() - start)
+        if min(took) >= LONG or scale >= largest:
+            return call
+        scale = min(largest, scale * max(2, int(np.ceil(LONG / max(min(took), 1e-4)))))
+
+
 def test_a_held_gil_is_detected():
     # The detector itself: a C call that keeps the GIL (a pure-C NumPy sort of
-    # objects does not release it) shows no progress of the ticker.
-    values = np.random.default_rng(0).random(30_000).astype(object)
-    assert not _releases_gil(lambda: np.sort(values), attempts=1)
+    # objects does not release it) leaves the ticker a gap of its whole CPU time.
+    rng = np.random.default_rng(0)
+
+    def make_call(scale):
+        values = rng.random(10_000 * scale).astype(object)
+        return lambda: np.sort(values)
+
+    assert not _releases_gil(_long_call(make_call), attempts=1)
+
+
+def _kernel_call(kernel, scale):
+    """One call of ``kernel`` on work that grows linearly with ``scale``."""
+    rng = np.random.default_rng(0)
+    if kernel in ("sum_of_squares", "l2_penalty"):  # Cython BLAS, memory bound
+        n = 5_000_000 * scale  # 40 MB a step: out of the caches, so timed as it grows
+        W, dW = np.full(n, 0.5), np.zeros(n)
+        return {
+            "sum_of_squares": lambda: ops.sum_of_squares(W),
+            "l2_penalty": lambda: ops.l2_penalty(W, dW, 0.1),
+        }[kernel]
+    if kernel.startswith("dense"):
+        rows = 400 * scale
+        X, W = rng.random((rows, 600)), rng.random((600, 600))
+        dY = rng.random((rows, 600))
+        return {
+            "dense_forward": lambda: ops.dense_forward(X, W),
+            "dense_backward": lambda: ops.dense_backward(X, W, dY),
+        }[kernel]
+    if kernel == "take_rows":
+        X = rng.random((4000, 500))
+        rows = rng.integers(0, 4000, 16_000 * scale).astype(np.intp)
+        out = np.ones((len(rows), 500))
+        return lambda: ops.take_rows(X, rows, out=out)
+    n = 8_000 * scale
+    X = rng.random((n, 200))
+    y = rng.integers(0, 3, n).astype(np.intp)
+    W, b = np.zeros((200, 3)), np.zeros(3)
+    if kernel == "logistic_sgd_epoch":
+        order = np.arange(n, dtype=np.intp)
+        return lambda: ops.logistic_sgd_epoch(X, y, W, b, order, 0.01)
+    return lambda: ops.logistic_loss_grad(X, y, W, b)
 
 
 @pytest.mark.parametrize("kernel", ["dense_forward", "dense_backward", "take_rows",
                                     "logistic_sgd_epoch", "logistic_loss_grad",
                                     "sum_of_squares", "l2_penalty"])
 def test_long_kernels_release_the_gil(kernel):
-    rng = np.random.default_rng(0)
-    if kernel in ("sum_of_squares", "l2_penalty"):  # SciPy's f2py BLAS wrappers
-        W, dW = rng.random(10_000_000), np.zeros(10_000_000)
-        call = {
-            "sum_of_squares": lambda: ops.sum_of_squares(W),
-            "l2_penalty": lambda: ops.l2_penalty(W, dW, 0.1),
-        }[kernel]
-    elif kernel.startswith("dense"):
-        X, W = rng.random((1500, 600)), rng.random((600, 600))
-        dY = rng.random((1500, 600))
-        call = {
-            "dense_forward": lambda: ops.dense_forward(X, W),
-            "dense_backward": lambda: ops.dense_backward(X, W, dY),
-        }[kernel]
-    elif kernel == "take_rows":
-        X = rng.random((4000, 500))
-        rows = rng.integers(0, 4000, 16_000).astype(np.intp)
-        out = np.ones((16_000, 500))
-        call = lambda: ops.take_rows(X, rows, out=out)  # noqa: E731
-    else:
-        X = rng.random((30_000, 200))
-        y = rng.integers(0, 3, 30_000).astype(np.intp)
-        W, b = np.zeros((200, 3)), np.zeros(3)
-        if kernel == "logistic_sgd_epoch":
-            order = np.arange(30_000, dtype=np.intp)
-            call = lambda: ops.logistic_sgd_epoch(X, y, W, b, order, 0.01)  # noqa: E731
-        else:
-            call = lambda: ops.logistic_loss_grad(X, y, W, b)  # noqa: E731
-    with single_thread_blas():  # leave the ticker a core
+    # serial kernels (BLAS and OpenMP on one thread) leave the ticker a core
+    with single_thread_blas(), training_threads():
+        call = _long_call(lambda scale: _kernel_call(kernel, scale))
         assert _releases_gil(call)
 
 
