@@ -29,25 +29,7 @@ __all__ = ["UserError", "train"]
 
 def train(args, parser):
     """`fastnn train`: fit, report, then save and plot if asked; returns 0."""
-    plot = None
-    if args.plot:
-        from fastnn.plotting import plot_file, require_matplotlib
-        try:
-            require_matplotlib()
-        except ImportError as error:
-            raise UserError(f"--plot: {error}") from None
-        plot = plot_file(args.plot)
-    for option, path in (("--save", args.save), ("--plot", plot)):
-        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-            raise UserError(f"{option} {path}: the folder does not exist")
-    check_outputs([("--save", args.save), ("--plot", plot)],
-                  [("input data file", args.data)])
-    if plot:
-        from fastnn.plotting import check_format
-        try:
-            check_format(plot)
-        except ValueError as error:
-            raise UserError(f"--plot {args.plot}: {error}") from None
+    plot = _outputs(args)
     ignored = ignored_options(args)
     if ignored:
         print(f"warning: {ignored}", file=sys.stderr)
@@ -113,6 +95,30 @@ def train(args, parser):
                             ) from None
         print(f"saved the plot to {os.path.realpath(plot)}")
     return 0
+
+
+def _outputs(args):
+    """Check --save and --plot before any work; returns the file --plot writes."""
+    plot = None
+    if args.plot:
+        from fastnn.plotting import plot_file, require_matplotlib
+        try:
+            require_matplotlib()
+        except ImportError as error:
+            raise UserError(f"--plot: {error}") from None
+        plot = plot_file(args.plot)
+    for option, path in (("--save", args.save), ("--plot", plot)):
+        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise UserError(f"{option} {path}: the folder does not exist")
+    check_outputs([("--save", args.save), ("--plot", plot)],
+                  [("input data file", args.data)])
+    if plot:
+        from fastnn.plotting import check_format
+        try:
+            check_format(plot)
+        except ValueError as error:
+            raise UserError(f"--plot {args.plot}: {error}") from None
+    return plot
 
 
 def _training_data(args):
