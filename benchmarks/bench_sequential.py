@@ -14,7 +14,8 @@ every epoch) for the same number of epochs, one epoch per call. Each epoch is ti
 the first is the warm-up, seconds per epoch is the median (min-max) of the others.
 Quality beside speed: each library's own mean training loss over its last epoch, then
 held-out log-loss and accuracy, computed by one NumPy function from each contender's
-predicted probabilities. Then each TARGET as PASS or MISS.
+predicted probabilities. Then, in plain words, each speed ratio against its goal
+(met or missed) and fastnn's accuracy against the best peer's.
 
 NOTE: PyTorch (OpenMP) trains in a child process that runs no NumPy BLAS, because
 OpenBLAS's threads spin for ~0.1 s after a GEMM and fight other thread pools for the
@@ -51,7 +52,7 @@ CASES = {
 }
 # epochs per case (the first is the warm-up), training rows of (b)
 MODES = {"full": (dict(a=21, b=8), 60_000), "quick": (dict(a=6, b=4), 20_000)}
-SKLEARN_AIM = 10.0  # not a spec target: fastnn means to beat scikit-learn 10x
+SKLEARN_AIM = 10.0  # fastnn's goal against scikit-learn: 10x faster per epoch
 QUALITY_SLACK = 0.02  # held-out accuracy fastnn may trail the best peer by
 BUSY = 0.25  # CPUs other processes took from a contender: past this, no verdict
 
@@ -286,7 +287,8 @@ def header(args, pools, peer, versions, other_cpus):
     print(f"machine: {cpu[0] if cpu else platform.processor()}, {os.cpu_count()} "
           f"logical CPUs; other processes used {other_cpus:.2f} of them during the run")
     if other_cpus > 0.1:
-        print("WARNING: the machine was busy; these figures measure the contention.")
+        print("WARNING: the machine was busy while this ran, so the timings below are "
+              "not reliable; rerun on an idle machine.")
     git = subprocess.run(["git", "-C", Path(__file__).parent, "describe", "--always",
                           "--dirty"], capture_output=True, text=True).stdout.strip()
     print(f"fastnn git {git or 'n/a'}; " + ", ".join(versions)
@@ -309,7 +311,7 @@ def header(args, pools, peer, versions, other_cpus):
           "held-out loss (clipped at 1e-7) and accuracy: one NumPy\n  function on each "
           "contender's predicted probabilities.\nbusy: CPUs other processes used "
           "while that contender trained (of the machine's "
-          f"{os.cpu_count()}); above 0.1 the row measures contention.")
+          f"{os.cpu_count()}); above 0.1 that row's timing is not reliable.")
 
 
 def table(case, data, epochs, results, names):
@@ -338,38 +340,41 @@ def ratio(by, who):
     return stats[0] / base[0] if stats and base else None
 
 
-def verdict(by, who, goal, words=("PASS", "MISS")):
+def verdict(by, who, goal):
+    """One plain sentence: how many times longer ``who`` took per epoch than fastnn,
+    against ``goal``; no judgement when other processes disturbed the timing."""
     r = ratio(by, who)
     if r is None:
-        return "n/a ", "n/a"
+        return "not measured (it or fastnn did not run)"
+    measured = f"took {r:.2f} times as long as fastnn per epoch (goal: {goal:g} times)"
     busy = max(by[w].get("busy", 0.0) for w in ("fastnn", who))
     if busy > BUSY:  # contention, not the libraries, would decide it
-        return "BUSY", f"{r:.2f} while other processes took {busy:.2f} CPUs: rerun"
-    return words[bool(r < goal)], f"{r:.2f}"
+        return (f"{measured}; not judged: the machine was busy (other processes used "
+                f"{busy:.2f} CPUs), so the timings are not reliable; rerun on an "
+                "idle machine")
+    return f"{measured}: {'goal missed' if r < goal else 'goal met'}"
 
 
 def verdicts(results):
-    print(f"\nTARGETS (BUSY: no verdict, other processes took > {BUSY:g} CPUs)")
-    for key, by in results.items():
-        goal = CASES[key].target
-        word, measured = verdict(by, "torch", goal)
-        print(f"  {word}  ({key}) {CASES[key].title}: torch/fastnn >= {goal:g}, "
-              f"measured {measured}")
-    for key, by in results.items():
-        word, measured = verdict(by, "sklearn", SKLEARN_AIM, ("met ", "not "))
-        print(f"  {word}  ({key}) {CASES[key].title}: sklearn/fastnn >= "
-              f"{SKLEARN_AIM:g} (aim, not a spec target), measured {measured}")
-    print(f"QUALITY (fastnn's held-out accuracy at most {QUALITY_SLACK:g} below the "
-          "best peer's)")
+    names = dict(torch="PyTorch", sklearn="scikit-learn")
+    print("\nSPEED: the peer's time per epoch divided by fastnn's (more is better for "
+          "fastnn)")
+    for who, goal in (("torch", None), ("sklearn", SKLEARN_AIM)):
+        for key, by in results.items():
+            print(f"  ({key}) {CASES[key].title}: {names[who]} "
+                  + verdict(by, who, goal or CASES[key].target))
+    print(f"ACCURACY: fastnn's held-out accuracy should be at most {QUALITY_SLACK:g} "
+          "below the best peer's")
     for key, by in results.items():
         peers = [r["test_acc"] for who, r in by.items()
                  if who != "fastnn" and "test_acc" in r]
         if "test_acc" not in by["fastnn"] or not peers:
-            print(f"  n/a   ({key}) {CASES[key].title}")
+            print(f"  ({key}) {CASES[key].title}: not measured (a contender did not "
+                  "run)")
             continue
         ok = by["fastnn"]["test_acc"] >= max(peers) - QUALITY_SLACK
-        print(f"  {'PASS' if ok else 'MISS'}  ({key}) {CASES[key].title}: fastnn "
-              f"{by['fastnn']['test_acc']:.4f}, best peer {max(peers):.4f}")
+        print(f"  ({key}) {CASES[key].title}: fastnn {by['fastnn']['test_acc']:.4f}, "
+              f"best peer {max(peers):.4f}: {'good' if ok else 'too low'}")
 
 
 def main():

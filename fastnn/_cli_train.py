@@ -4,52 +4,49 @@ and the time on stdout; save the model (safe format, with the feature names, tar
 and standardization in its metadata) and plot the training if asked."""
 
 import contextlib
-import io
 import os
-import re
 import sys
 import time
 import warnings
+from collections import namedtuple
 
 import numpy as np
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 
 import fastnn
+from fastnn._cli_checks import (
+    UserError,
+    check_outputs,
+    check_target,
+    check_unscaled,
+    ignored_options,
+    standardize,
+)
+from fastnn._cli_progress import AnnouncedLogisticRegression, Progress, plain_estimators
 from fastnn._csv import read_csv
 
 __all__ = ["UserError", "train"]
 
 
-class UserError(Exception):
-    """A mistake the user can fix; ``fastnn.cli.main`` prints its one-line message."""
-
-
 def train(args, parser):
     """`fastnn train`: fit, report, then save and plot if asked; returns 0."""
-    if args.plot:
-        from fastnn.plotting import require_matplotlib
-        try:
-            require_matplotlib()
-        except ImportError as error:
-            raise UserError(f"--plot: {error}") from None
-    for option, path in (("--save", args.save), ("--plot", args.plot)):
-        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-            raise UserError(f"{option} {path}: the folder does not exist")
+    plot = _outputs(args)
+    ignored = ignored_options(args)
+    if ignored:
+        print(f"warning: {ignored}", file=sys.stderr)
     X, y, feature_names, target, source = _training_data(args)
     if len(np.unique(y)) < 2:
         raise UserError(f"{source}: the target {target!r} has only one class, "
                         f"{str(y[0])!r}")
+    check_target(y, source, target)
     if args.test_size:
         X_train, X_test, y_train, y_test = _split(X, y, args.test_size, args.seed)
     else:
         X_train, X_test, y_train, y_test = X, X[:0], y, y[:0]
     scaler = None
-    if not args.no_scale:
-        scaler = StandardScaler().fit(X_train)
-        X_train = scaler.transform(X_train)
-        if len(X_test):
-            X_test = scaler.transform(X_test)
+    if args.no_scale:
+        check_unscaled(X, feature_names, source)
+    else:
+        scaler, X_train, X_test = standardize(X_train, X_test, feature_names, source)
     estimator, description = _estimator(args)
     print(f"fastnn {fastnn.__version__}: {description} on {source}")
     print(f"{len(X_train)} training rows, {len(X_test)} test rows, "
@@ -61,7 +58,10 @@ def train(args, parser):
     seconds = time.perf_counter() - started
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
-    confusion = _report(estimator, X_train, y_train, X_test, y_test)
+    try:
+        report = _report(estimator, X_train, y_train, X_test, y_test)
+    except ValueError as error:  # e.g. predict overflowing on a test row
+        raise UserError(f"evaluating the model failed: {error}") from None
     print(f"trained in {seconds:.2f} s ({_iterations(estimator)})")
 
     if args.save:
@@ -76,21 +76,49 @@ def train(args, parser):
             save_model(estimator, args.save, metadata=metadata)
         except OSError as error:
             raise UserError(f"--save {args.save}: {error.strerror or error}") from None
-        print(f"saved the model to {args.save}")
-    if args.plot:
+        print(f"saved the model to {os.path.realpath(args.save)}")
+    if plot:
         from fastnn.plotting import save_training_plot
         if hasattr(estimator, "loss_curve_"):
             curves, label = [estimator.loss_curve_], "loss"
         else:
             label = "L-BFGS objective"
+        names = (_binary_names(estimator, quote=str) if args.model == "ova"
+                 else None)
         try:
-            save_training_plot(args.plot, curves, label, confusion[0], confusion[1],
+            save_training_plot(plot, curves, label, report.matrix, report.labels,
                                getattr(estimator, "validation_scores_", None),
-                               title=f"fastnn {args.model} on {source}")
-        except (OSError, ValueError) as error:  # unwritable, or an unknown extension
-            raise UserError(f"--plot {args.plot}: {error}") from None
-        print(f"saved the plot to {args.plot}")
+                               title=f"fastnn {args.model} on {source}",
+                               curve_names=names, accuracy=report.accuracy)
+        except OSError as error:  # e.g. unwritable
+            raise UserError(f"--plot {args.plot}: {error.strerror or error}"
+                            ) from None
+        print(f"saved the plot to {os.path.realpath(plot)}")
     return 0
+
+
+def _outputs(args):
+    """Check --save and --plot before any work; returns the file --plot writes."""
+    plot = None
+    if args.plot:
+        from fastnn.plotting import plot_file, require_matplotlib
+        try:
+            require_matplotlib()
+        except ImportError as error:
+            raise UserError(f"--plot: {error}") from None
+        plot = plot_file(args.plot)
+    for option, path in (("--save", args.save), ("--plot", plot)):
+        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise UserError(f"{option} {path}: the folder does not exist")
+    check_outputs([("--save", args.save), ("--plot", plot)],
+                  [("input data file", args.data)])
+    if plot:
+        from fastnn.plotting import check_format
+        try:
+            check_format(plot)
+        except ValueError as error:
+            raise UserError(f"--plot {args.plot}: {error}") from None
+    return plot
 
 
 def _training_data(args):
@@ -107,11 +135,26 @@ def _training_data(args):
 
 
 def _split(X, y, test_size, seed):
-    try:  # stratified when every class has rows enough for both sides
+    """train_test_split, stratified when every class has rows enough for both sides;
+    otherwise a warning says why not."""
+    from sklearn.model_selection import train_test_split
+
+    try:
         return train_test_split(X, y, test_size=test_size, random_state=seed,
                                 stratify=y)
     except ValueError:
         pass
+    labels, counts = np.unique(y, return_counts=True)
+    single = labels[counts < 2]
+    if single.size:
+        why = (f"{single.size} class{'es have' if single.size > 1 else ' has'} a "
+               f"single row ({_shown(single)}), which cannot be in both the training "
+               "and the test rows")
+    else:
+        why = (f"{len(labels)} classes do not fit in both the training and the test "
+               f"rows of {len(y)} rows at --test-size {test_size:g}")
+    print(f"warning: {why}; the split is not stratified, so some classes may be "
+          "missing from one side", file=sys.stderr)
     try:
         split = train_test_split(X, y, test_size=test_size, random_state=seed)
     except ValueError as error:
@@ -124,106 +167,91 @@ def _split(X, y, test_size, seed):
 
 def _estimator(args):
     if args.model == "mlp":
+        hidden, activation = args.hidden or (100,), args.activation or "relu"
         kwargs = {"max_iter": args.epochs or 200}
         if args.batch_size:
             kwargs["batch_size"] = args.batch_size
         if args.learning_rate:
             kwargs["learning_rate_init"] = args.learning_rate
         estimator = fastnn.MLPClassifier(
-            args.hidden, args.activation, random_state=args.seed, verbose=True,
+            hidden, activation, random_state=args.seed, verbose=True,
             early_stopping=args.early_stopping, **kwargs)
-        widths = " -> ".join(str(width) for width in args.hidden)
-        return estimator, f"MLPClassifier (hidden {widths}, {args.activation}, adam)"
-    binary = fastnn.LogisticRegression(max_iter=args.epochs or 100, verbose=1)
+        widths = " -> ".join(str(width) for width in hidden)
+        return estimator, f"MLPClassifier (hidden {widths}, {activation}, adam)"
+    max_iter = args.epochs or 100
     if args.model == "logistic":
-        return binary, "LogisticRegression (L-BFGS)"
+        return (fastnn.LogisticRegression(max_iter=max_iter, verbose=1),
+                "LogisticRegression (L-BFGS)")
+    binary = AnnouncedLogisticRegression(max_iter=max_iter, verbose=1)
     return fastnn.OneVsAllClassifier(binary), "OneVsAllClassifier (LogisticRegression)"
 
 
-class _Progress(io.TextIOBase):
-    """Where the estimator's ``verbose`` lines go while it trains: each becomes one
-    step of a progress bar on stderr (tqdm if installed, else a line per epoch)."""
-
-    # NOTE: the estimators report through print (MLPClassifier: "Iteration k, loss =
-    # x" per epoch, LogisticRegression: "L-BFGS objective x" per iteration); reading
-    # those lines keeps the estimators free of any progress-bar code.
-    _VALUE = re.compile(r"(?:Iteration \d+, loss = |L-BFGS objective )(\S+)")
-
-    def __init__(self, total, unit, quiet):
-        self.buffer, self.values, self.notes = "", [], []
-        self.total, self.unit, self.quiet = total, unit, quiet
-        self.bar = None
-        if not quiet:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:
-                pass
-            else:
-                epochs = unit == "epoch"
-                self.bar = tqdm(total=total, unit=unit if epochs else "it",
-                                desc="training" if epochs else "training (L-BFGS)",
-                                file=sys.stderr, leave=True, dynamic_ncols=True)
-
-    def writable(self):
-        return True
-
-    def write(self, text):
-        self.buffer += text
-        *lines, self.buffer = self.buffer.split("\n")
-        for line in lines:
-            self._line(line.strip())
-        return len(text)
-
-    def _line(self, line):
-        match = self._VALUE.match(line)
-        if match is None:
-            if line and not line.startswith("Validation score"):
-                self.notes.append(line)
-            return
-        value = float(match.group(1))
-        self.values.append(value)
-        if self.quiet:
-            return
-        what = "loss" if self.unit == "epoch" else "objective"
-        if self.bar is not None:
-            self.bar.set_postfix_str(f"{what} {value:.4f}", refresh=False)
-            self.bar.update(1)
-        elif self.unit == "epoch" or len(self.values) % 10 == 1:
-            of = f"/{self.total}" if self.total else ""
-            print(f"{self.unit} {len(self.values)}{of}  {what} {value:.6f}",
-                  file=sys.stderr, flush=True)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-        super().close()
+def _binary_names(estimator, classes=None, quote=repr):
+    """How the progress bar and the plot name one-vs-all's binary classifiers."""
+    classes = estimator.classes_ if classes is None else classes
+    name = [quote(str(label)) for label in classes]
+    if len(classes) == 2:  # one classifier: classes[1] against classes[0]
+        return [f"{name[1]} vs {name[0]}"]
+    return name
 
 
 def _fit(estimator, X, y, args):
     """Fit with a progress bar; returns (loss curves, notes for the user)."""
     from sklearn.exceptions import ConvergenceWarning
 
-    mlp = args.model == "mlp"
-    progress = _Progress(estimator.max_iter if mlp else None,
-                         "epoch" if mlp else "iteration", args.quiet)
+    names = _binary_names(estimator, np.unique(y)) if args.model == "ova" else ()
+    max_iter = args.epochs or (200 if args.model == "mlp" else 100)
+    progress = Progress(args.model, max_iter, args.quiet, names)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         try:
             with contextlib.redirect_stdout(progress):
                 estimator.fit(X, y)
-        except ValueError as error:  # e.g. divergence: the message says what to do
-            raise UserError(f"training failed: {error}") from None
+            progress.finish(_converged(estimator, caught))
+        except ValueError as error:
+            raise _training_error(error, args) from None
         finally:
             progress.close()
-    notes = [line for line in progress.notes if "Stopping" in line]
-    notes += [str(w.message) for w in caught if issubclass(w.category,
+    if args.model == "ova":
+        plain_estimators(estimator)
+    notes = [str(w.message) for w in caught if issubclass(w.category,
                                                           ConvergenceWarning)]
-    notes = list(dict.fromkeys(notes))  # one-vs-all: the same warning per class
+    notes = list(dict.fromkeys(_in_cli_words(note, args) for note in notes))
     for w in caught:
         if not issubclass(w.category, ConvergenceWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     _quiet(estimator)
-    return _split_curves(progress.values), notes
+    return progress.curves, notes
+
+
+def _in_cli_words(note, args):
+    """A ConvergenceWarning's advice in the command line's terms."""
+    scale = ("standardize the features (drop --no-scale)" if args.no_scale
+             else "rescale the features")
+    return (note.replace("Increase max_iter", "Increase --epochs")
+            .replace("scale the data (StandardScaler)", scale))
+
+
+def _converged(estimator, caught):
+    """How many L-BFGS fits converged (each that did not warned), for the bar."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    if isinstance(estimator, fastnn.MLPClassifier):
+        return None
+    n_fits = len(getattr(estimator, "estimators_", [estimator]))
+    return n_fits - sum(issubclass(w.category, ConvergenceWarning) for w in caught)
+
+
+def _training_error(error, args):
+    """A UserError for a failed fit; an overflow says so, not scikit-learn's 'Input X
+    contains NaN' (the input was finite: the model's own arithmetic overflowed)."""
+    message = str(error)
+    if any(word in message for word in ("NaN", "infinity", "non-finite", "overflow")):
+        fix = ("drop --no-scale or rescale the features" if args.no_scale
+               else "rescale the features")
+        return UserError(f"training failed: the model's arithmetic overflowed float64 "
+                         f"(the features are too large); {fix}")
+    return UserError(f"training failed: {message}")  # e.g. divergence: what to do
 
 
 def _quiet(estimator):
@@ -237,17 +265,6 @@ def _quiet(estimator):
         estimator.set_params(verbose=0)
 
 
-def _split_curves(values):
-    # NOTE: L-BFGS lowers the objective at every iteration, so a rise means the next
-    # one-vs-all binary classifier has started from zero weights.
-    curves = []
-    for value in values:
-        if not curves or value > curves[-1][-1]:
-            curves.append([])
-        curves[-1].append(value)
-    return curves
-
-
 def _iterations(estimator):
     if isinstance(estimator, fastnn.MLPClassifier):
         return f"{estimator.n_iter_} epochs"
@@ -258,25 +275,44 @@ def _iterations(estimator):
     return f"{int(estimator.n_iter_[0])} L-BFGS iterations"
 
 
+Report = namedtuple("Report", "matrix labels accuracy")
+
+
 def _report(estimator, X_train, y_train, X_test, y_test):
-    """Print accuracy, log-loss and the confusion matrix; returns (matrix, labels)."""
+    """Print accuracy, log-loss and the confusion matrix; returns a Report (the test
+    accuracy, or the training accuracy without test rows)."""
     from sklearn.metrics import accuracy_score, confusion_matrix, log_loss
 
     classes = estimator.classes_
+    unseen = np.setdiff1d(y_test, classes)  # a split that was not stratified
     print(f"{'':8}{'accuracy':>10}{'log-loss':>10}")
     for name, X_part, y_part in (("train", X_train, y_train), ("test", X_test, y_test)):
         if len(y_part):
             proba = estimator.predict_proba(X_part)
             accuracy = accuracy_score(y_part, classes[proba.argmax(axis=1)])
-            loss = log_loss(y_part, proba, labels=classes)
-            print(f"{name:8}{accuracy:>10.4f}{loss:>10.4f}")
+            # NOTE: the model gives a class it never saw probability 0: no log-loss.
+            loss = "n/a"
+            if name == "train" or not unseen.size:
+                loss = f"{log_loss(y_part, proba, labels=classes):.4f}"
+            print(f"{name:8}{accuracy:>10.4f}{loss:>10}")
+    if unseen.size:
+        n = int(np.isin(y_test, unseen).sum())
+        rows = f"{n} test rows belong" if n > 1 else "1 test row belongs"
+        print(f"note: no test log-loss: {rows} to classes the training rows lack "
+              f"({_shown(unseen)})", file=sys.stderr)
     which = "test" if len(y_test) else "train"
     X_part, y_part = (X_test, y_test) if len(y_test) else (X_train, y_train)
-    matrix = confusion_matrix(y_part, estimator.predict(X_part), labels=classes)
-    labels = [str(label) for label in classes]
+    every = np.union1d(classes, y_part)
+    matrix = confusion_matrix(y_part, estimator.predict(X_part), labels=every)
+    labels = [str(label) for label in every]
     width = max(max(len(label) for label in labels), len(str(matrix.max())), 3) + 1
     print(f"confusion matrix ({which} rows; rows: true, columns: predicted)")
     print(" " * width + "".join(f"{label:>{width}}" for label in labels))
     for label, row in zip(labels, matrix):
         print(f"{label:>{width}}" + "".join(f"{count:>{width}}" for count in row))
-    return matrix, labels
+    return Report(matrix, labels, (which, float(np.trace(matrix) / matrix.sum())))
+
+
+def _shown(labels, limit=5):
+    shown = ", ".join(repr(str(label)) for label in labels[:limit])
+    return shown + (f" and {len(labels) - limit} more" if len(labels) > limit else "")

@@ -7,6 +7,10 @@
 A user's mistake (a missing or malformed file, a bad option) prints one line,
 ``fastnn: error: ...``, to stderr and exits with status 1 (2 for a bad command line,
 as argparse does); progress goes to stderr, results to stdout.
+
+NOTE: a ValueError nobody caught comes from the user's data reaching NumPy or
+scikit-learn in a way no check foresaw: it too is one line (FASTNN_TRACEBACK=1 shows
+the traceback). Any other exception is a bug in fastnn and keeps its traceback.
 """
 
 import argparse
@@ -19,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 import fastnn
-from fastnn._cli_train import UserError
+from fastnn._cli_checks import UserError, check_outputs
 from fastnn._cli_train import train as _train
 from fastnn._csv import DataError, read_csv
 
@@ -41,6 +45,12 @@ def main(argv=None):
         return args.run(args, parser)
     except (UserError, DataError) as error:
         return _fail(error)
+    except ValueError as error:
+        if os.environ.get("FASTNN_TRACEBACK"):
+            raise
+        return _fail(error)
+    except MemoryError:
+        return _fail("out of memory: the data is too large for this machine")
     except KeyboardInterrupt:
         print("fastnn: interrupted", file=sys.stderr)
         return 130
@@ -74,9 +84,9 @@ def _parser():
                        help="mlp (MLPClassifier, default), logistic "
                             "(LogisticRegression: sigmoid or softmax) or ova (one "
                             "LogisticRegression per class)")
-    train.add_argument("--hidden", default="100", type=_sizes, metavar="100,50",
+    train.add_argument("--hidden", type=_sizes, metavar="100,50",
                        help="mlp: hidden layer widths (default: 100)")
-    train.add_argument("--activation", choices=_ACTIVATIONS, default="relu",
+    train.add_argument("--activation", choices=_ACTIVATIONS,
                        help="mlp: hidden activation (default: relu)")
     train.add_argument("--epochs", type=_positive(int), metavar="N",
                        help="mlp: epochs (default 200, fewer if the loss stops "
@@ -165,6 +175,8 @@ def _sizes(text):
 def _predict(args, parser):
     from fastnn.saving import load_model, read_metadata
 
+    check_outputs([("--output", args.output)],
+                  [("input data file", args.data), ("model file", args.model)])
     try:
         estimator = load_model(args.model)
         metadata = read_metadata(args.model)
@@ -201,7 +213,9 @@ def _predict(args, parser):
         except OSError as error:
             raise UserError(f"--output {args.output}: {error.strerror or error}"
                             ) from None
-        print(f"wrote {len(X)} predictions to {args.output}", file=sys.stderr)
+        what = "probabilities" if args.proba else "predictions"
+        print(f"wrote {len(X)} rows of {what} to {os.path.realpath(args.output)}",
+              file=sys.stderr)
     else:
         try:
             _write_csv(sys.stdout, header, rows)
