@@ -12,7 +12,7 @@ import numpy as np
 __all__ = ["INSTALL_HINT", "check_format", "plot_file", "require_matplotlib",
            "save_training_plot"]
 
-# NOTE: not `pip install "fastnn[plot]"`: "fastnn" on PyPI is another project.
+# NOTE: the hint names matplotlib, not fastnn's "plot" extra: "fastnn" on PyPI is another project.
 INSTALL_HINT = "plotting needs matplotlib: pip install matplotlib"
 DPI = 150  # with FIGSIZE: 1650 x 720 pixels, sharp on a laptop screen
 FIGSIZE = (11, 4.8)

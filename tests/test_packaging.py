@@ -3,6 +3,7 @@ install hints fastnn prints, and the error of an import from an unbuilt source t
 
 import importlib.metadata
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,9 @@ import fastnn
 
 CHECKOUT = Path(__file__).resolve().parents[1]  # the tests run from the checkout
 PACKAGE = Path(fastnn.__file__).resolve().parent  # the fastnn the tests imported
+
+# "fastnn" on PyPI is another project: any `pip install fastnn...` hint would fetch it.
+FOREIGN_HINT = re.compile(r"pip install\s+[\"']?fastnn\b(?!-cython)")
 
 
 def _distribution():
@@ -35,6 +39,22 @@ def test_tqdm_is_a_runtime_dependency_and_the_license_ships():
     licenses = [f for f in distribution.files if f.name == "LICENSE"]
     assert licenses and "BSD 3-Clause" in licenses[0].read_text()
     assert (CHECKOUT / "LICENSE").read_text() == licenses[0].read_text()
+
+
+def _texts():
+    files = sorted(PACKAGE.rglob("*.py")) + [CHECKOUT / "README.md"]
+    files += sorted((CHECKOUT / "docs").rglob("*.md"))
+    files += sorted((CHECKOUT / "benchmarks").rglob("*.py"))
+    return [(path, path.read_text(encoding="utf-8")) for path in files if path.exists()]
+
+
+def test_no_hint_installs_the_other_pypi_project():
+    found = [
+        f"{path.name}: {match.group(0)}"
+        for path, text in _texts()
+        for match in FOREIGN_HINT.finditer(text)
+    ]
+    assert not found, found
 
 
 def test_an_unbuilt_source_tree_raises_one_clear_import_error(tmp_path):
