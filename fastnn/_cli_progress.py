@@ -55,10 +55,8 @@ class Progress(io.TextIOBase):
         self.bar = None
         if quiet:
             return
-        try:
-            from tqdm import tqdm
-        except ImportError:  # tqdm is a dependency; a broken install trains quietly
-            return
+        from tqdm import tqdm  # a dependency; imported only when a bar is shown
+
         total, unit, desc = {
             "mlp": (max_iter, "epoch", "training"),
             "logistic": (max_iter, "it", "training (L-BFGS)"),
