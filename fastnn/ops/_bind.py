@@ -1,0 +1,71 @@
+"""``bind``: check a call once, then repeat its kernel with ``run()``.
+
+An op hands its kernel call to :func:`run_kernel`, which calls it now or, inside
+:func:`bind`, records it; :func:`bindable` marks the ops that :func:`bind` accepts.
+"""
+
+import functools
+import threading
+
+_capture = threading.local()  # .calls: the list a bind() in this thread is filling
+_BINDABLE = set()  # the ops marked @bindable
+
+
+def bindable(function):
+    """Mark ``function`` as one :func:`bind` accepts; returns it unchanged."""
+    _BINDABLE.add(function)
+    return function
+
+
+def recorded_calls():
+    """The list a :func:`bind` in this thread is filling, else None."""
+    return getattr(_capture, "calls", None)
+
+
+def run_kernel(kernel, *args):
+    """Call ``kernel`` now, or, inside :func:`bind`, record the call instead."""
+    calls = getattr(_capture, "calls", None)
+    if calls is None:
+        kernel(*args)
+    else:
+        calls.append((kernel, args))
+
+
+def bind(function, *args, **kwargs):
+    """Check a call once and return ``(run, result)``: ``run()`` does its work.
+
+    ``function`` is one of the layer operations (an activation or its backward,
+    ``maxout``, ``dropout``, ``softmax``, ``dense_forward``, ``dense_backward`` and their
+    backwards). The arguments are checked and the outputs allocated now, exactly as a
+    direct call would, but no kernel runs until ``run()``; each ``run()`` then repeats
+    the kernel on the same arrays, whose contents may change in between (their shapes,
+    dtypes and memory must not: the arrays are held, not re-checked). A training loop
+    binds each layer's calls once per batch size and skips the per-call checks, which
+    on a 32-row mini-batch cost as much as the kernels.
+
+    >>> import numpy as np
+    >>> from fastnn.ops import relu
+    >>> X, out = np.array([-1.0, 2.0]), np.empty(2)
+    >>> run, Y = bind(relu, X, out=out)
+    >>> X[0] = 3.0; run(); Y
+    array([3., 2.])
+    """
+    if function not in _BINDABLE:
+        raise ValueError(f"{getattr(function, '__name__', function)!r} cannot be bound")
+    _capture.calls = calls = []
+    try:
+        result = function(*args, **kwargs)
+    finally:
+        _capture.calls = None
+    if len(calls) == 1:
+        kernel, kernel_args = calls[0]
+        return functools.partial(kernel, *kernel_args), result
+    # An empty operand leaves no kernel call (NumPy filled the outputs): repeat the
+    # checked call itself, which refills the same outputs only if they were passed in.
+    passed = [*args, *kwargs.values()]
+    results = result if isinstance(result, tuple) else (result,)
+    if not all(
+        any(array is given for given in passed) for array in results if array is not None
+    ):
+        raise ValueError("bind an operation on empty arrays with its outputs passed in")
+    return functools.partial(function, *args, **kwargs), result

@@ -1,0 +1,45 @@
+"""The compiled modules ops stands in front of: the one place that imports them.
+
+The element-wise kernel modules exist in two builds on x86-64; the AVX2+FMA twin
+(``<name>_avx2``) is loaded where the CPU runs it, unless ``FASTNN_SIMD=baseline``.
+``SIMD`` names the build in use.
+"""
+
+import importlib
+import os
+
+from fastnn._checks import (  # noqa: F401 (re-exported by fastnn.ops.checks)
+    FLOATS,
+    check_float,
+    check_like,
+    check_positive_int,
+    check_scalar,
+    check_writeable,
+    may_overlap,
+    output,
+)
+from fastnn._kernels import cpu as cpu_features
+from fastnn._kernels import dense as blas_kernels  # noqa: F401 (GEMM, dot, axpy)
+from fastnn._kernels import logistic as logistic_kernels  # noqa: F401
+from fastnn._kernels import rows as gather_kernels  # noqa: F401 (take_rows)
+
+
+def _load_kernels(name):
+    """The AVX2 build of kernel module ``name`` where the CPU runs it, else the baseline."""
+    wanted = os.environ.get("FASTNN_SIMD", "auto").strip().lower()
+    if wanted not in ("auto", "baseline", "avx2"):
+        raise ImportError(f"FASTNN_SIMD must be 'auto', 'baseline' or 'avx2', got {wanted!r}")
+    if wanted != "baseline" and cpu_features.has_avx2_fma():
+        try:
+            return importlib.import_module(f"fastnn._kernels.{name}_avx2"), "avx2"
+        except ImportError:
+            if wanted == "avx2":
+                raise
+    elif wanted == "avx2":
+        raise ImportError("FASTNN_SIMD=avx2 but this CPU has no AVX2+FMA")
+    return importlib.import_module(f"fastnn._kernels.{name}"), "baseline"
+
+
+activation_kernels, SIMD = _load_kernels("activations")
+loss_kernels = _load_kernels("losses")[0]  # softmax and the losses
+optimizer_kernels = _load_kernels("optimizers")[0]

@@ -1,0 +1,58 @@
+"""Checks of arrays and scalars: the compiled ones, and those several kernel families share.
+
+The layers above ops take the compiled checks from here (``from fastnn.ops.checks import
+FLOATS, check_scalar``): nothing but :mod:`fastnn.ops` imports a compiled module. Each
+check raises ``TypeError`` for a wrong type or dtype and ``ValueError`` for a wrong
+shape, layout, overlap or range, naming the argument.
+"""
+
+import numpy as np
+
+from fastnn.ops._kernel_args import NO_WEIGHTS
+from fastnn.ops._loader import (
+    FLOATS,
+    check_float,
+    check_like,
+    check_positive_int,
+    check_scalar,
+    check_writeable,
+    may_overlap,
+    output,
+)
+
+__all__ = [
+    "FLOATS", "check_float", "check_like", "check_positive_int", "check_scalar",
+    "check_writeable", "may_overlap", "output",
+    "INTP", "BLAS_MAX_DIM", "fit_dtype", "check_sample_weight",
+]
+
+INTP = np.dtype(np.intp)
+BLAS_MAX_DIM = 2**31 - 1  # BLAS takes 32-bit ints
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def fit_dtype(dtype, **scalars):
+    """Scalars reach float32 kernels as float32: refuse one that would become inf."""
+    # NOTE: check_scalar only knows float64's range; alpha=1e300 made float32 leaky_relu
+    # return inf * 0 = NaN for X = 0.
+    if dtype == np.float32:
+        for name, value in scalars.items():
+            if abs(value) > _FLOAT32_MAX:
+                raise ValueError(f"{name}={value} overflows float32, the arrays' dtype")
+
+
+def check_sample_weight(sample_weight, n_samples, dtype, reference="logits"):
+    """``sample_weight`` (n_samples,) of ``dtype``, or, when None, an empty array (the
+    kernels read no weights from it)."""
+    if sample_weight is None:
+        return NO_WEIGHTS[dtype]
+    check_float("sample_weight", sample_weight, ndim=1)
+    if sample_weight.dtype != dtype:
+        raise TypeError(
+            f"sample_weight has dtype {sample_weight.dtype} but {reference} has {dtype}"
+        )
+    if sample_weight.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight has {sample_weight.shape[0]} entries for {n_samples} samples"
+        )
+    return sample_weight

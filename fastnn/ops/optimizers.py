@@ -1,0 +1,144 @@
+"""The optimizers' in-place updates, the L2 penalty, and the sum of squares of a weight
+vector (a training loop's finiteness test)."""
+
+import math
+
+import numpy as np
+
+from fastnn.ops._bind import bindable, recorded_calls
+from fastnn.ops._kernel_args import flat
+from fastnn.ops._loader import blas_kernels, optimizer_kernels
+from fastnn.ops.checks import (
+    check_float,
+    check_like,
+    check_scalar,
+    check_writeable,
+    fit_dtype,
+    may_overlap,
+)
+
+
+def _check_params(W, G, **state):
+    """Parameter, gradient and optimizer state: one dtype and shape, no two overlapping."""
+    check_float("W", W)
+    check_like("W", W, G=G, **state)
+    arrays = {"W": W, "G": G, **state}
+    for name in ("W", *state):
+        check_writeable(name, arrays[name])
+    names = list(arrays)
+    for i, name in enumerate(names):
+        for other in names[i + 1:]:
+            if may_overlap(arrays[name], arrays[other]):
+                raise ValueError(f"{name} overlaps {other}; pass separate arrays")
+
+
+def sgd_update(W, G, learning_rate, l2=0.0):
+    """In place: W -= learning_rate * (G + l2 * W)."""
+    _check_params(W, G)
+    lr = check_scalar("learning_rate", learning_rate, low=0.0)
+    l2 = check_scalar("l2", l2, low=0.0)
+    fit_dtype(W.dtype, learning_rate=lr, l2=l2)
+    optimizer_kernels.sgd_update(flat(W), flat(G), lr, l2)
+
+
+def momentum_update(W, G, V, learning_rate, momentum, nesterov=False, l2=0.0):
+    """In place, with g = G + l2 * W: V = momentum * V - learning_rate * g, then
+    W += V, or with ``nesterov`` W += momentum * V - learning_rate * g (Keras' form)."""
+    _check_params(W, G, V=V)
+    lr = check_scalar("learning_rate", learning_rate, low=0.0)
+    mu = check_scalar("momentum", momentum, low=0.0, high=1.0)
+    l2 = check_scalar("l2", l2, low=0.0)
+    fit_dtype(W.dtype, learning_rate=lr, l2=l2)
+    optimizer_kernels.momentum_update(flat(W), flat(G), flat(V), lr, mu, bool(nesterov), l2)
+
+
+def adam_update(
+    W, G, M, S, learning_rate, t, beta_1=0.9, beta_2=0.999, epsilon=1e-7, l2=0.0
+):
+    """In place Adam step number ``t`` (1 for the first update), with g = G + l2 * W:
+    M = beta_1 M + (1 - beta_1) g; S = beta_2 S + (1 - beta_2) g**2;
+    W -= lr_t M / (sqrt(S) + epsilon), lr_t = lr sqrt(1 - beta_2**t) / (1 - beta_1**t)."""
+    _check_params(W, G, M=M, S=S)
+    lr = check_scalar("learning_rate", learning_rate, low=0.0)
+    beta_1 = check_scalar("beta_1", beta_1, low=0.0, high=1.0)
+    beta_2 = check_scalar("beta_2", beta_2, low=0.0, high=1.0)
+    if beta_1 == 1.0 or beta_2 == 1.0:
+        raise ValueError("beta_1 and beta_2 must be below 1")
+    epsilon = check_scalar("epsilon", epsilon, low=0.0, low_open=True)
+    l2 = check_scalar("l2", l2, low=0.0)
+    if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)) or t < 1:
+        raise ValueError(f"t must be an int >= 1 (the update count), got {t!r}")
+    # NOTE: the bias corrections of M and S fold into one step size (Kingma & Ba, sec. 2).
+    lr_t = lr * math.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
+    fit_dtype(W.dtype, learning_rate=lr_t, epsilon=epsilon, l2=l2)
+    optimizer_kernels.adam_update(
+        flat(W), flat(G), flat(M), flat(S), lr_t, beta_1, beta_2, epsilon, l2
+    )
+
+
+
+def l2_penalty(W, dW, l2, scale=1.0):
+    """In place: dW += scale * l2 * W; returns l2 * sum(W**2), of W before the update.
+
+    The L2 term of a weight matrix (scikit-learn's ``alpha``), through SciPy's BLAS
+    (axpy and dot). ``W`` and ``dW`` are C-contiguous arrays of one dtype and shape.
+    """
+    check_float("W", W)
+    check_like("W", W, dW=dW)
+    check_writeable("dW", dW)
+    if may_overlap(W, dW):
+        raise ValueError("dW overlaps W; pass separate arrays")
+    l2 = check_scalar("l2", l2, low=0.0)
+    scale = check_scalar("scale", scale)
+    fit_dtype(W.dtype, **{"l2 * scale": l2 * scale})
+    if W.size == 0:
+        return 0.0
+    w, dw = flat(W), flat(dW)
+    if not (W.flags.aligned and dW.flags.aligned):
+        # NOTE: BLAS may load a misaligned float with an aligned vector load; a
+        # misaligned array (a view at an odd byte offset) takes NumPy's path.
+        with np.errstate(over="ignore", invalid="ignore"):
+            penalty = l2 * float(np.dot(w, w)) if l2 else 0.0
+            dw += W.dtype.type(l2 * scale) * w
+        return penalty
+    # 0, not 0 * inf, when W**2 overflows and l2 is 0
+    penalty = l2 * blas_kernels.sum_of_squares(w) if l2 else 0.0
+    blas_kernels.axpy(w, dw, l2 * scale)
+    return penalty
+
+
+@bindable
+def sum_of_squares(v):
+    """sum(v**2) of a 1-D float vector, as a float, through BLAS's dot (no temporary,
+    no warning): NaN if ``v`` holds NaN, inf if it holds inf or the sum overflows.
+
+    A training loop's cheap finiteness test: a sum of squares is finite only if every
+    term is (about 1 us for 10,000 weights, against about 10 us for ``isfinite``).
+
+    Bound (:func:`bind`), ``run()`` returns the sum: about 0.5 us, a third of the
+    checked call.
+
+    >>> sum_of_squares(np.array([3.0, 4.0]))
+    25.0
+    """
+    check_float("v", v, ndim=1)
+    calls = recorded_calls()
+    if not v.shape[0]:  # a model without weights has an empty vector
+        kernel, args = _zero, ()
+    elif not v.flags.aligned:  # see l2_penalty
+        kernel, args = _misaligned_sum_of_squares, (v,)
+    else:
+        kernel, args = blas_kernels.sum_of_squares, (v,)
+    if calls is not None:  # inside bind(): run() returns the sum
+        calls.append((kernel, args))
+        return None
+    return float(kernel(*args))
+
+
+def _misaligned_sum_of_squares(v):
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.dot(v, v))
+
+
+def _zero():
+    return 0.0
