@@ -20,6 +20,7 @@ from fastnn import (
 )
 from fastnn.layers import Dense, Dropout
 from fastnn.models import Callback
+from fastnn.ops import _logistic as logistic_ops
 from fastnn.optimizers import SGD, Optimizer
 
 
@@ -157,7 +158,7 @@ def test_interrupted_logistic_regression_keeps_its_fitted_state(data, monkeypatc
     # is then the previous fit's, whole (never half of a new one).
     X, y = data
     name = "logistic_sgd_epoch" if solver == "sgd" else "logistic_loss_grad"
-    original = getattr(ops, name)
+    original = getattr(logistic_ops, name)
 
     def interrupted_on_the_third_call():
         count = [0]
@@ -172,7 +173,7 @@ def test_interrupted_logistic_regression_keeps_its_fitted_state(data, monkeypatc
 
     fresh = LogisticRegression(solver=solver, max_iter=50)
     with monkeypatch.context() as patch:
-        patch.setattr(ops, name, interrupted_on_the_third_call())
+        patch.setattr(logistic_ops, name, interrupted_on_the_third_call())
         with pytest.raises(KeyboardInterrupt):
             fresh.fit(X, y)
     with pytest.raises(NotFittedError):
@@ -184,7 +185,7 @@ def test_interrupted_logistic_regression_keeps_its_fitted_state(data, monkeypatc
     proba = clf.predict_proba(X)
     before = _counts()
     with monkeypatch.context() as patch:
-        patch.setattr(ops, name, interrupted_on_the_third_call())
+        patch.setattr(logistic_ops, name, interrupted_on_the_third_call())
         with pytest.raises(KeyboardInterrupt):
             clf.fit(X, y)
     assert_array_equal(clf.coef_, coef)
@@ -201,7 +202,7 @@ def test_interrupted_lbfgs_on_the_cores_restores_blas(monkeypatch):
     X = rng.normal(size=(3000, 60))
     y = (X[:, 0] > 0).astype(int)
     before = _counts()
-    original = ops.logistic_loss_grad
+    original = logistic_ops.logistic_loss_grad
     count = [0]
 
     def call(*args, **kwargs):
@@ -210,7 +211,7 @@ def test_interrupted_lbfgs_on_the_cores_restores_blas(monkeypatch):
             raise KeyboardInterrupt
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(ops, "logistic_loss_grad", call)
+    monkeypatch.setattr(logistic_ops, "logistic_loss_grad", call)
     with pytest.raises(KeyboardInterrupt):
         LogisticRegression().fit(X, y)
     assert count[0] == 2 and _counts() == before
@@ -220,7 +221,7 @@ def test_interrupted_one_vs_all_keeps_its_estimators(data, monkeypatch):
     X, y = data
     clf = OneVsAllClassifier().fit(X, y)
     estimators, proba = clf.estimators_, clf.predict_proba(X)
-    original = ops.logistic_loss_grad
+    original = logistic_ops.logistic_loss_grad
     count = [0]
 
     def call(*args, **kwargs):  # interrupted while fitting the second class
@@ -229,7 +230,7 @@ def test_interrupted_one_vs_all_keeps_its_estimators(data, monkeypatch):
             raise KeyboardInterrupt
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(ops, "logistic_loss_grad", call)
+    monkeypatch.setattr(logistic_ops, "logistic_loss_grad", call)
     with pytest.raises(KeyboardInterrupt):
         clf.fit(X[::-1], y[::-1])
     assert clf.estimators_ is estimators

@@ -21,6 +21,7 @@ from sklearn.preprocessing import StandardScaler
 
 from fastnn import ops
 from fastnn.estimators._logistic import LogisticRegression, _Objective
+from fastnn.ops import _logistic as logistic_ops
 
 TIGHT = dict(tol=1e-10, max_iter=10000)
 
@@ -378,7 +379,7 @@ def test_max_iter_warns_and_verbose_prints(cancer):
 
 
 def sgd_epoch_twin(X, y, W, b, order, lr, l2, batch_size, s, scale, with_bias):
-    """NumPy twin of ops.logistic_sgd_epoch, in float64."""
+    """NumPy twin of logistic_ops.logistic_sgd_epoch, in float64."""
     X = X.toarray() if sp.issparse(X) else X
     W, b = W.astype(np.float64), b.astype(np.float64)
     k = W.shape[1]
@@ -420,7 +421,7 @@ def test_sgd_epoch_against_numpy(k, sparse, weighted, dtype, rng):
     s = rng.uniform(0.2, 3.0, n).astype(dtype) if weighted else None
     W, b = W0.copy(), b0.copy()
     Xin = sp.csr_matrix(X) if sparse else X
-    loss = ops.logistic_sgd_epoch(
+    loss = logistic_ops.logistic_sgd_epoch(
         Xin, y, W, b, order, learning_rate=0.5, l2=0.05, batch_size=8,
         sample_weight=s, weight_scale=1.3,
     )
@@ -433,7 +434,7 @@ def test_sgd_epoch_against_numpy(k, sparse, weighted, dtype, rng):
     np.testing.assert_allclose(b, want_b, **tol)
     # without the bias, b is left alone
     b2 = b0.copy()
-    ops.logistic_sgd_epoch(Xin, y, W0.copy(), b2, order, 0.5, with_bias=False)
+    logistic_ops.logistic_sgd_epoch(Xin, y, W0.copy(), b2, order, 0.5, with_bias=False)
     np.testing.assert_array_equal(b2, b0)
 
 
@@ -441,7 +442,7 @@ def test_sgd_epoch_refuses_bad_arguments(rng):
     X = rng.normal(size=(5, 3))
     W, b, order = np.zeros((3, 2)), np.zeros(2), np.arange(5)
     y = np.array([0, 1, 1, 0, 1])
-    call = ops.logistic_sgd_epoch
+    call = logistic_ops.logistic_sgd_epoch
     with pytest.raises(ValueError, match="y must hold values"):
         call(X, np.array([0, 1, 2, 0, 1]), W, b, order, 0.1)
     with pytest.raises(ValueError, match="order must hold values"):
@@ -547,8 +548,8 @@ def test_docstring_examples():
 
     assert doctest.testmod(_logistic).failed == 0
     runner = doctest.DocTestRunner()
-    for test in doctest.DocTestFinder().find(ops.logistic_sgd_epoch, globs={"np": np}):
-        test.globs["logistic_sgd_epoch"] = ops.logistic_sgd_epoch
+    for test in doctest.DocTestFinder().find(logistic_ops.logistic_sgd_epoch, globs={"np": np}):
+        test.globs["logistic_sgd_epoch"] = logistic_ops.logistic_sgd_epoch
         runner.run(test)
     assert runner.summarize(verbose=False).failed == 0
 
@@ -557,7 +558,7 @@ def test_docstring_examples():
 
 
 def loss_grad_twin(X, y, W, b, s, scale, with_bias):
-    """NumPy twin of ops.logistic_loss_grad, in float64."""
+    """NumPy twin of logistic_ops.logistic_loss_grad, in float64."""
     X, W, b = X.astype(np.float64), W.astype(np.float64), b.astype(np.float64)
     n, k = len(y), W.shape[1]
     s = np.ones(n) if s is None else s.astype(np.float64)
@@ -588,7 +589,7 @@ def test_loss_grad_against_numpy(k, weighted, with_bias, block_rows, n_threads, 
     W = rng.normal(size=(d, k)).astype(dtype)
     b = rng.normal(size=k).astype(dtype)
     s = rng.uniform(0.1, 2.0, n).astype(dtype) if weighted else None
-    loss, dW, db = ops.logistic_loss_grad(
+    loss, dW, db = logistic_ops.logistic_loss_grad(
         X, y, W, b, sample_weight=s, scale=0.25, with_bias=with_bias,
         block_rows=block_rows, n_threads=n_threads,
     )
@@ -607,7 +608,7 @@ def test_loss_grad_extreme_logits_stay_finite():
     # logits 1e4, -1e4, 0 (sigmoid) and [1e4, -1e4, 0], [-1e4, 1e4, 0], [0, 0, 0]
     cases = ((np.ones((1, 1)), 1e4 + np.log(2)), (np.array([[1.0, -1.0, 0.0]]), 2e4 + np.log(3)))
     for W, want in cases:
-        loss, dW, db = ops.logistic_loss_grad(X, y, W, np.zeros(W.shape[1]))
+        loss, dW, db = logistic_ops.logistic_loss_grad(X, y, W, np.zeros(W.shape[1]))
         assert np.isfinite(loss) and np.all(np.isfinite(dW)) and np.all(np.isfinite(db))
         assert loss == pytest.approx(want, rel=1e-12)
 
@@ -615,7 +616,7 @@ def test_loss_grad_extreme_logits_stay_finite():
 def test_loss_grad_refuses_bad_arguments(rng):
     X = rng.normal(size=(5, 3))
     W, b, y = np.zeros((3, 2)), np.zeros(2), np.array([0, 1, 1, 0, 1])
-    call = ops.logistic_loss_grad
+    call = logistic_ops.logistic_loss_grad
     with pytest.raises(ValueError, match="y must hold values"):
         call(X, np.array([0, 1, 2, 0, 1]), W, b)
     with pytest.raises(ValueError, match="y must have 5 entries"):
@@ -650,7 +651,7 @@ def test_sgd_epoch_strong_decay_against_numpy(l2, dtype, rng):
     W0, b0 = rng.normal(size=(d, k)).astype(dtype), rng.normal(size=k).astype(dtype)
     order = np.tile(rng.permutation(n), 8).astype(np.intp)  # 40 batches of 4
     W, b = W0.copy(), b0.copy()
-    loss = ops.logistic_sgd_epoch(X, y, W, b, order, 1.0, l2=l2, batch_size=4)
+    loss = logistic_ops.logistic_sgd_epoch(X, y, W, b, order, 1.0, l2=l2, batch_size=4)
     want_loss, want_W, want_b = sgd_epoch_twin(X, y, W0, b0, order, 1.0, l2, 4, None, 1.0, True)
     tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(loss, want_loss, **tol)

@@ -1,9 +1,11 @@
-"""fastnn.ops keeps every public name it has had: the functions in ``__all__`` and the
-checks the layers above ops import from it."""
+"""fastnn.ops keeps every public name it has had (the functions in ``__all__`` and the
+checks reachable through it), except the logistic regression kernels, now private to
+the estimators (``fastnn.ops._logistic``)."""
 
 import types
 
 from fastnn import ops
+from fastnn.ops import _logistic as logistic_ops
 
 PUBLIC = {
     "SIMD", "bind",
@@ -15,7 +17,6 @@ PUBLIC = {
     "dense_forward", "dense_backward",
     "sgd_update", "momentum_update", "adam_update", "l2_penalty", "sum_of_squares",
     "take_rows",
-    "logistic_sgd_epoch", "logistic_loss_grad",
 }
 # Reachable as fastnn.ops.X though not in __all__: the array checks.
 CHECKS = {
@@ -35,3 +36,9 @@ def test_every_public_name_is_still_reachable():
         if not name.startswith("_") and not isinstance(getattr(ops, name), types.ModuleType)
     }
     assert PUBLIC | CHECKS <= names
+
+
+def test_logistic_kernels_are_private_to_the_estimators():
+    for name in ("logistic_sgd_epoch", "logistic_loss_grad"):
+        assert name not in ops.__all__ and not hasattr(ops, name)
+        assert callable(getattr(logistic_ops, name))

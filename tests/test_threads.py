@@ -27,6 +27,7 @@ from fastnn import (
 from fastnn import models
 from fastnn._threads import _libs, single_thread_blas, training_threads
 from fastnn.layers import Dense, Dropout, Maxout
+from fastnn.ops import _logistic as logistic_ops
 
 N_THREADS = 4
 # the sources, which the wheel leaves out: the checkout the tests run from
@@ -370,8 +371,8 @@ def _kernel_call(kernel, scale):
     W, b = np.zeros((200, 3)), np.zeros(3)
     if kernel == "logistic_sgd_epoch":
         order = np.arange(n, dtype=np.intp)
-        return lambda: ops.logistic_sgd_epoch(X, y, W, b, order, 0.01)
-    return lambda: ops.logistic_loss_grad(X, y, W, b)
+        return lambda: logistic_ops.logistic_sgd_epoch(X, y, W, b, order, 0.01)
+    return lambda: logistic_ops.logistic_loss_grad(X, y, W, b)
 
 
 @pytest.mark.parametrize("kernel", ["dense_forward", "dense_backward", "take_rows",

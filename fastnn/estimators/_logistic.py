@@ -25,6 +25,7 @@ from sklearn.utils.validation import (
 
 from fastnn import ops
 from fastnn._threads import _libs, fit_threads, single_thread_blas
+from fastnn.ops import _logistic as logistic_ops
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _PARALLEL_MIN_SIZE = 131072
@@ -343,7 +344,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 rng.shuffle(order)
             lr = self.learning_rate / (1.0 + epoch) ** self.power_t
             W_before, b_before = W.copy(), b.copy()
-            loss = ops.logistic_sgd_epoch(
+            loss = logistic_ops.logistic_sgd_epoch(
                 X, y_index, W, b, order, lr, l2=l2, batch_size=G.shape[0],
                 sample_weight=weights, weight_scale=weight_scale,
                 with_bias=self.fit_intercept, G=G,
@@ -587,7 +588,7 @@ class _Objective:
         if self.sparse:
             value = self._sparse_loss_grad(W, b)
         else:
-            loss, _, _ = ops.logistic_loss_grad(
+            loss, _, _ = logistic_ops.logistic_loss_grad(
                 self.X, self.y_index, W, self.b_or_zero, sample_weight=self.weights,
                 scale=self.scale, with_bias=self.fit_intercept, dW=self.dW,
                 db=self.db_or_scratch, n_threads=self.n_threads,

@@ -29,7 +29,6 @@ fastnn to force the portable build.
 
 from fastnn.ops._bind import bind
 from fastnn.ops._loader import SIMD
-from fastnn.ops._logistic import logistic_loss_grad, logistic_sgd_epoch
 from fastnn.ops.activations import (
     dropout,
     dropout_backward,
@@ -84,5 +83,5 @@ __all__ = [
     "dense_forward", "dense_backward",
     "sgd_update", "momentum_update", "adam_update", "l2_penalty",
     "take_rows",
-    "sum_of_squares", "logistic_sgd_epoch", "logistic_loss_grad",
+    "sum_of_squares",
 ]
