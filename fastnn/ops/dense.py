@@ -9,6 +9,7 @@ from fastnn.ops.checks import BLAS_MAX_DIM, check_float, output
 
 
 def _check_dense(X, W):
+    """Checks X @ W and returns its dimensions: (n_samples, n_features, units)."""
     check_float("X", X, ndim=2)
     check_float("W", W, ndim=2)
     if W.dtype != X.dtype:

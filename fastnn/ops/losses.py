@@ -127,6 +127,17 @@ def _check_labels(y, n_samples, n_classes):
     return y  # the kernel checks the range
 
 
+def _check_rows_like(name, rows, y, scale):
+    """``rows`` 1-D or 2-D, ``y`` of its dtype and shape; returns ``scale``, checked."""
+    check_float(name, rows)
+    if rows.ndim not in (1, 2):
+        raise ValueError(f"{name} must be 1-D or 2-D, got shape {rows.shape}")
+    check_like(name, rows, y=y)
+    scale = check_scalar("scale", scale)
+    fit_dtype(rows.dtype, scale=scale)
+    return scale
+
+
 def binary_cross_entropy(
     logits, y, sample_weight=None, scale=1.0, with_grad=True, loss_out=None, grad_out=None
 ):
@@ -139,12 +150,7 @@ def binary_cross_entropy(
     scale * weight * (sigmoid(logits) - y), or None when ``with_grad`` is False.
     ``grad_out`` may be ``logits`` (in place).
     """
-    check_float("logits", logits)
-    if logits.ndim not in (1, 2):
-        raise ValueError(f"logits must be 1-D or 2-D, got shape {logits.shape}")
-    check_like("logits", logits, y=y)
-    scale = check_scalar("scale", scale)
-    fit_dtype(logits.dtype, scale=scale)
+    scale = _check_rows_like("logits", logits, y, scale)
     logits_2d = logits if logits.ndim == 2 else logits.reshape(-1, 1)
     y_2d = y.reshape(logits_2d.shape)
     n_samples = logits_2d.shape[0]
@@ -171,12 +177,7 @@ def squared_error(
     like ``pred``, scale * weight * 2 * (pred - y) / n_outputs, or None when
     ``with_grad`` is False. ``grad_out`` may be ``pred`` (in place).
     """
-    check_float("pred", pred)
-    if pred.ndim not in (1, 2):
-        raise ValueError(f"pred must be 1-D or 2-D, got shape {pred.shape}")
-    check_like("pred", pred, y=y)
-    scale = check_scalar("scale", scale)
-    fit_dtype(pred.dtype, scale=scale)
+    scale = _check_rows_like("pred", pred, y, scale)
     pred_2d = pred if pred.ndim == 2 else pred.reshape(-1, 1)
     n_samples = pred_2d.shape[0]
     weights = check_sample_weight(sample_weight, n_samples, pred.dtype, "pred")
