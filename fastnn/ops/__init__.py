@@ -25,6 +25,13 @@ spinning threads otherwise fight for the cores (see README, "Building").
 On x86-64 the element-wise kernels exist in two builds; the AVX2+FMA one is used when
 the CPU has it (``SIMD == "avx2"``). Set ``FASTNN_SIMD=baseline`` before importing
 fastnn to force the portable build.
+
+One module per kernel family: ``activations`` (with maxout and dropout), ``losses``
+(softmax and the losses), ``dense`` (GEMM), ``optimizers`` (updates, L2 penalty, sum
+of squares), ``rows`` (take_rows); ``checks`` holds the array checks, the layers above
+take theirs from it. ``_loader`` is the one module that imports compiled code (and
+picks the SIMD build), ``_bind`` holds :func:`bind`, ``_logistic`` the logistic
+regression kernels' door, private to the estimators.
 """
 
 from fastnn.ops._bind import bind
