@@ -1,4 +1,8 @@
-"""The README's Python examples run as written, so the README cannot rot."""
+"""The Python examples of README.md and docs/*.md run as written, so the docs cannot rot.
+
+Each ```python block is one test, named by its file and the line its fence opens on
+(``README.md:63``, ``docs/ops.md:12``). Shell and console blocks are not run.
+"""
 
 import importlib.util
 import re
@@ -6,11 +10,38 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parent.parent / "README.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+
+def _repo_root():
+    """The folder holding pyproject.toml, above this file wherever the tests are filed."""
+    for folder in Path(__file__).resolve().parents:
+        if (folder / "pyproject.toml").is_file() and (folder / "README.md").is_file():
+            return folder
+    raise RuntimeError(f"no pyproject.toml above {__file__}")
+
+
+ROOT = _repo_root()
+README = ROOT / "README.md"
+DOCUMENTS = [README, *sorted((ROOT / "docs").glob("*.md"))]
+FENCE = re.compile(r"^```python\n(.*?)^```", flags=re.DOTALL | re.MULTILINE)
 # NOTE: a block that uses an optional extra (dask, matplotlib) runs only where the extra
 # is installed; the README's test command installs them all.
 OPTIONAL = ("dask", "distributed", "dask_ml", "matplotlib")
+
+
+def _blocks(path):
+    """(path, line of the opening fence, source) of each ```python block in ``path``."""
+    text = path.read_text(encoding="utf-8")
+    return [
+        (path, text.count("\n", 0, match.start()) + 1, match.group(1))
+        for match in FENCE.finditer(text)
+    ]
+
+
+BLOCKS = [block for path in DOCUMENTS for block in _blocks(path)]
+
+
+def _name(path, line):
+    return f"{path.relative_to(ROOT).as_posix()}:{line}"
 
 
 def _missing_extras(source):
@@ -20,14 +51,19 @@ def _missing_extras(source):
 
 
 def test_readme_has_examples():
-    assert BLOCKS
+    assert any(path == README for path, _, _ in BLOCKS)
+    assert len({path for path, _, _ in BLOCKS}) > 1, "no example in docs/*.md"
 
 
 # NOTE: run as "__main__", so a block guarded for its spawned worker processes
-# (the dask recipe) runs here too.
-@pytest.mark.parametrize("source", BLOCKS, ids=lambda s: s.splitlines()[0][:40])
-def test_readme_example_runs(source):
+# (the dask recipe) runs here too. The source is shifted to its line in the file, so a
+# traceback points at the Markdown line that failed.
+@pytest.mark.parametrize(
+    "path, line, source", BLOCKS, ids=[_name(path, line) for path, line, _ in BLOCKS]
+)
+def test_readme_example_runs(path, line, source):
     missing = _missing_extras(source)
     if missing:
         pytest.skip(f"needs the optional {', '.join(missing)}")
-    exec(compile(source, str(README), "exec"), {"__name__": "__main__"})
+    code = compile("\n" * line + source, str(path), "exec")
+    exec(code, {"__name__": "__main__"})
