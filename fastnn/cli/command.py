@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 import fastnn
-from fastnn._cli_checks import UserError, check_outputs
-from fastnn._cli_train import train as _train
-from fastnn._csv import DataError, read_csv
+from fastnn.cli.checks import UserError, check_outputs
+from fastnn.cli.csv import DataError, read_csv
+from fastnn.cli.train import train as _train
 
 __all__ = ["main"]
 
