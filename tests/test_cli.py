@@ -21,7 +21,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import fastnn
 from fastnn import cli
-from fastnn.cli import command as cli_command
+from fastnn.cli import bench as cli_bench
 from fastnn.cli import train as cli_train
 from fastnn.saving import load_model, read_metadata
 
@@ -490,7 +490,7 @@ def test_plot_without_matplotlib_says_how_to_install_it(tmp_path, capsys, monkey
 
 
 def test_bench_without_a_source_checkout(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(cli_command, "_benchmark_folders", lambda: [tmp_path])
+    monkeypatch.setattr(cli_bench, "_benchmark_folders", lambda: [tmp_path])
     code, _, err = _main(capsys, "bench")
     _one_error_line(code, err, "source checkout")
 
@@ -499,7 +499,7 @@ def test_bench_runs_the_checkout_script(tmp_path, capsys, monkeypatch):
     (tmp_path / "benchmarks").mkdir()
     script = tmp_path / "benchmarks" / "bench_sequential.py"
     script.write_text("")
-    monkeypatch.setattr(cli_command, "_benchmark_folders", lambda: [tmp_path / "benchmarks"])
+    monkeypatch.setattr(cli_bench, "_benchmark_folders", lambda: [tmp_path / "benchmarks"])
     calls = []
 
     def run(command, env, cwd):
@@ -514,7 +514,7 @@ def test_bench_runs_the_checkout_script(tmp_path, capsys, monkeypatch):
     assert env["PYTHONUNBUFFERED"] == "1" and cwd == tmp_path
     assert _main(capsys, "bench")[0] == 3
     assert calls[1][0] == [sys.executable, str(script)]
-    assert cli_command._find_benchmark() == script
+    assert cli_bench._find_benchmark() == script
 
 
 def test_no_command_prints_help(capsys):
