@@ -27,6 +27,7 @@ from fastnn.cli.train import train as _train
 __all__ = ["main"]
 
 _MODELS = ("mlp", "logistic", "ova")
+# TODO(lead): take these from the one list of MLPClassifier activations (--help order).
 _ACTIVATIONS = ("relu", "tanh", "logistic", "identity", "leaky_relu", "elu", "maxout")
 
 
