@@ -20,7 +20,9 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 import fastnn
-from fastnn import _cli_train, cli
+from fastnn import cli
+from fastnn.cli import bench as cli_bench
+from fastnn.cli import train as cli_train
 from fastnn.saving import load_model, read_metadata
 
 ROOT = Path(fastnn.__file__).resolve().parent.parent
@@ -451,7 +453,7 @@ def test_plot_writes_a_png(tmp_path, capsys):
 
 
 def test_one_vs_all_objectives_make_one_curve_per_classifier():
-    from fastnn._cli_progress import _CLASS_STARTS, Progress
+    from fastnn.cli.progress import _CLASS_STARTS, Progress
 
     progress = Progress("ova", 100, quiet=True, names=["'a'", "'b'", "'c'"])
     for value in ([0.7, 0.4, 0.2], [0.1, 0.05], [0.7, 0.1]):  # 0.1 < 0.2: no rise
@@ -488,7 +490,7 @@ def test_plot_without_matplotlib_says_how_to_install_it(tmp_path, capsys, monkey
 
 
 def test_bench_without_a_source_checkout(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(cli, "_benchmark_folders", lambda: [tmp_path])
+    monkeypatch.setattr(cli_bench, "_benchmark_folders", lambda: [tmp_path])
     code, _, err = _main(capsys, "bench")
     _one_error_line(code, err, "source checkout")
 
@@ -497,7 +499,7 @@ def test_bench_runs_the_checkout_script(tmp_path, capsys, monkeypatch):
     (tmp_path / "benchmarks").mkdir()
     script = tmp_path / "benchmarks" / "bench_sequential.py"
     script.write_text("")
-    monkeypatch.setattr(cli, "_benchmark_folders", lambda: [tmp_path / "benchmarks"])
+    monkeypatch.setattr(cli_bench, "_benchmark_folders", lambda: [tmp_path / "benchmarks"])
     calls = []
 
     def run(command, env, cwd):
@@ -512,7 +514,7 @@ def test_bench_runs_the_checkout_script(tmp_path, capsys, monkeypatch):
     assert env["PYTHONUNBUFFERED"] == "1" and cwd == tmp_path
     assert _main(capsys, "bench")[0] == 3
     assert calls[1][0] == [sys.executable, str(script)]
-    assert cli._find_benchmark() == script
+    assert cli_bench._find_benchmark() == script
 
 
 def test_no_command_prints_help(capsys):
@@ -612,14 +614,14 @@ def test_an_unforeseen_value_error_is_one_line_other_errors_are_bugs(
     def fail(*args, **kwargs):
         raise ValueError("Input contains something\nunexpected")
 
-    monkeypatch.setattr(_cli_train, "check_target", fail)
+    monkeypatch.setattr(cli_train, "check_target", fail)
     code, _, err = _main(capsys, "train", data, "--target", "animal")
     _one_error_line(code, err, "Input contains something unexpected")
     monkeypatch.setenv("FASTNN_TRACEBACK", "1")
     with pytest.raises(ValueError):
         cli.main(["train", str(data), "--target", "animal"])
     monkeypatch.delenv("FASTNN_TRACEBACK")
-    monkeypatch.setattr(_cli_train, "check_target", lambda *a: None.missing)
+    monkeypatch.setattr(cli_train, "check_target", lambda *a: None.missing)
     with pytest.raises(AttributeError):  # a bug in fastnn keeps its traceback
         cli.main(["train", str(data), "--target", "animal"])
 

@@ -14,22 +14,20 @@ the traceback). Any other exception is a bug in fastnn and keeps its traceback.
 """
 
 import argparse
-import csv
 import os
-import subprocess
 import sys
-from pathlib import Path
-
-import numpy as np
 
 import fastnn
-from fastnn._cli_checks import UserError, check_outputs
-from fastnn._cli_train import train as _train
-from fastnn._csv import DataError, read_csv
+from fastnn.cli.bench import bench as _bench
+from fastnn.cli.checks import UserError
+from fastnn.cli.csv import DataError
+from fastnn.cli.predict import predict as _predict
+from fastnn.cli.train import train as _train
 
 __all__ = ["main"]
 
 _MODELS = ("mlp", "logistic", "ova")
+# TODO(lead): take these from the one list of MLPClassifier activations (--help order).
 _ACTIVATIONS = ("relu", "tanh", "logistic", "identity", "leaky_relu", "elu", "maxout")
 
 
@@ -168,138 +166,3 @@ def _sizes(text):
     if any(size < 1 for size in sizes):
         raise argparse.ArgumentTypeError(f"{text!r}: every width must be >= 1")
     return sizes
-
-
-# -------------------------------------------------------------------- predict
-
-def _predict(args, parser):
-    from fastnn.saving import load_model, read_metadata
-
-    check_outputs([("--output", args.output)],
-                  [("input data file", args.data), ("model file", args.model)])
-    try:
-        estimator = load_model(args.model)
-        metadata = read_metadata(args.model)
-    except FileNotFoundError:
-        raise UserError(f"{args.model}: no such model file") from None
-    except IsADirectoryError:
-        raise UserError(f"{args.model}: is a folder, not a model file") from None
-    except ValueError:
-        raise UserError(f"{args.model} is not a fastnn model file (or it is damaged)"
-                        ) from None
-    if not hasattr(estimator, "predict_proba"):
-        raise UserError(f"{args.model} holds a {type(estimator).__name__}; predict "
-                        "takes a classifier saved by `fastnn train --save`")
-    features, target, scaler = _model_columns(args.model, estimator, metadata)
-    if features is None:
-        features = _header(args.data)
-        if len(features) != estimator.n_features_in_:
-            raise UserError(f"{args.data} has {len(features)} columns; the model takes "
-                            f"{estimator.n_features_in_} features")
-    X, _, _, _ = read_csv(args.data, target=target, features=features)
-    if scaler is not None:
-        X = (X - scaler[0]) / scaler[1]  # as StandardScaler.transform
-    classes = estimator.classes_
-    if args.proba:
-        header = [f"proba_{label}" for label in classes]
-        rows = ([repr(float(p)) for p in row] for row in estimator.predict_proba(X))
-    else:
-        header = ["prediction"]
-        rows = ([str(label)] for label in estimator.predict(X))
-    if args.output:
-        try:
-            with open(args.output, "w", newline="", encoding="utf-8") as file:
-                _write_csv(file, header, rows)
-        except OSError as error:
-            raise UserError(f"--output {args.output}: {error.strerror or error}"
-                            ) from None
-        what = "probabilities" if args.proba else "predictions"
-        print(f"wrote {len(X)} rows of {what} to {os.path.realpath(args.output)}",
-              file=sys.stderr)
-    else:
-        try:
-            _write_csv(sys.stdout, header, rows)
-            sys.stdout.flush()
-        except BrokenPipeError:  # e.g. `fastnn predict ... | head`
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-    return 0
-
-
-def _write_csv(file, header, rows):
-    writer = csv.writer(file, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-
-
-def _model_columns(path, estimator, metadata):
-    """(feature names or None, target name or None, (mean, scale) or None)."""
-    features = metadata.get("feature_names")
-    if features is None and hasattr(estimator, "feature_names_in_"):
-        features = [str(name) for name in estimator.feature_names_in_]
-    target = metadata.get("target")
-    scaler = metadata.get("scaler")
-    n_features = estimator.n_features_in_
-    ok = features is None or (
-        isinstance(features, list) and len(features) == n_features
-        and all(isinstance(name, str) for name in features))
-    ok = ok and (target is None or isinstance(target, str))
-    if scaler is not None:
-        try:
-            scaler = (np.array(scaler["mean"], dtype=np.float64),
-                      np.array(scaler["scale"], dtype=np.float64))
-        except (TypeError, KeyError, ValueError):
-            ok = False
-        else:
-            ok = ok and all(part.shape == (n_features,) and np.isfinite(part).all()
-                            for part in scaler) and (scaler[1] > 0).all()
-    if not ok:
-        raise UserError(f"{path}: its metadata (feature names, target, scaler) is "
-                        "damaged")
-    return features, target, scaler
-
-
-def _header(path):
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as file:
-            header = next(csv.reader(file), None)
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise UserError(f"{path}: {error}") from None
-    if not header:
-        raise UserError(f"{path}: the file is empty")
-    return [name.strip() for name in header]
-
-
-# ---------------------------------------------------------------------- bench
-
-def _bench(args, parser):
-    script = _find_benchmark()
-    if script is None:
-        raise UserError("bench runs benchmarks/bench_sequential.py of a source "
-                        "checkout, and none was found: run it from the checkout "
-                        "(git clone the fastnn repository)")
-    command = [sys.executable, str(script)] + (["--quick"] if args.quick else [])
-    env = dict(os.environ)
-    # NOTE: the benchmark imports fastnn; it must find this very package.
-    package_root = str(Path(fastnn.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [package_root] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    env["PYTHONUNBUFFERED"] = "1"  # its lines stream through, even into a pipe
-    print(f"running {' '.join(command[1:])}", file=sys.stderr, flush=True)
-    return subprocess.run(command, env=env, cwd=script.parent.parent).returncode
-
-
-def _benchmark_folders():
-    here = Path.cwd()
-    return [here / "benchmarks", here, Path(fastnn.__file__).resolve().parent.parent
-            / "benchmarks"]
-
-
-def _find_benchmark():
-    for folder in _benchmark_folders():
-        script = folder / "bench_sequential.py"
-        if script.is_file():
-            return script
-    return None

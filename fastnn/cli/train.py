@@ -13,7 +13,7 @@ from collections import namedtuple
 import numpy as np
 
 import fastnn
-from fastnn._cli_checks import (
+from fastnn.cli.checks import (
     UserError,
     check_outputs,
     check_target,
@@ -21,8 +21,8 @@ from fastnn._cli_checks import (
     ignored_options,
     standardize,
 )
-from fastnn._cli_progress import AnnouncedLogisticRegression, Progress, plain_estimators
-from fastnn._csv import read_csv
+from fastnn.cli.csv import read_csv
+from fastnn.cli.progress import AnnouncedLogisticRegression, Progress, plain_estimators
 
 __all__ = ["UserError", "train"]
 
@@ -78,7 +78,7 @@ def train(args, parser):
             raise UserError(f"--save {args.save}: {error.strerror or error}") from None
         print(f"saved the model to {os.path.realpath(args.save)}")
     if plot:
-        from fastnn.plotting import save_training_plot
+        from fastnn.cli.plots import save_training_plot
         if hasattr(estimator, "loss_curve_"):
             curves, label = [estimator.loss_curve_], "loss"
         else:
@@ -101,7 +101,7 @@ def _outputs(args):
     """Check --save and --plot before any work; returns the file --plot writes."""
     plot = None
     if args.plot:
-        from fastnn.plotting import plot_file, require_matplotlib
+        from fastnn.cli.plots import plot_file, require_matplotlib
         try:
             require_matplotlib()
         except ImportError as error:
@@ -113,7 +113,7 @@ def _outputs(args):
     check_outputs([("--save", args.save), ("--plot", plot)],
                   [("input data file", args.data)])
     if plot:
-        from fastnn.plotting import check_format
+        from fastnn.cli.plots import check_format
         try:
             check_format(plot)
         except ValueError as error:
