@@ -25,8 +25,8 @@ from sklearn.utils.validation import (
 
 from fastnn import ops
 from fastnn._threads import _libs, fit_threads, single_thread_blas
+from fastnn.estimators._serving import skips_validation
 
-_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _PARALLEL_MIN_SIZE = 131072
 
 
@@ -452,24 +452,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------------ predicting
 
     def _scores(self, X):
-        """X @ coef_.T + intercept_, with a lean path for a ready float ndarray."""
+        """X @ coef_.T + intercept_; a ready float ndarray skips the validation."""
         coef = self.__dict__.get("coef_")
-        dtype = getattr(X, "dtype", None)
-        # NOTE: the serving path: a C-contiguous finite float ndarray of the fitted width
-        # skips validate_data (about 100 us for one row); anything else, or a model
-        # fitted on named columns, takes the full validation. np.dot, not @: for one
-        # row matmul's dispatch costs twice the product.
-        if (
-            coef is not None
-            and (dtype is _F64 or dtype is _F32)
-            and type(X) is np.ndarray
-            and X.ndim == 2
-            and X.shape[0] > 0
-            and X.shape[1] == coef.shape[1]
-            and X.flags.c_contiguous
-            and "feature_names_in_" not in self.__dict__
-            and np.isfinite(X).all()
-        ):
+        # NOTE: np.dot, not @: for one row matmul's dispatch costs twice the product.
+        if skips_validation(self, X, None if coef is None else coef.shape[1]):
             scores = np.dot(X, coef.T)
         else:
             check_is_fitted(self)
