@@ -20,7 +20,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from fastnn import ops
-from fastnn.estimators._logistic import LogisticRegression, _Objective
+from fastnn.estimators._logistic import LogisticRegression
+from fastnn.estimators._logistic_solvers import _Objective
 
 TIGHT = dict(tol=1e-10, max_iter=10000)
 
