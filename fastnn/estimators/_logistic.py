@@ -22,6 +22,14 @@ from fastnn.estimators._logistic_solvers import fit_lbfgs, fit_sgd
 from fastnn.estimators._serving import skips_validation
 
 
+def _both_classes(scores):
+    """[-z, z] for one column of scores z: classes_[0]'s and classes_[1]'s logits."""
+    both = np.empty((scores.shape[0], 2), scores.dtype)
+    np.negative(scores, out=both[:, :1])
+    both[:, 1:] = scores
+    return both
+
+
 class LogisticRegression(ClassifierMixin, BaseEstimator):
     """Logistic regression: sigmoid for two classes, softmax (multinomial) for more.
 
@@ -363,9 +371,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if scores.shape[1] == 1:
             # NOTE: sigmoid(-z) and sigmoid(z) side by side: 1 - sigmoid(z) would lose
             # the small probability to cancellation when z is large.
-            proba = np.empty((scores.shape[0], 2), scores.dtype)
-            np.negative(scores, out=proba[:, :1])
-            proba[:, 1:] = scores
+            proba = _both_classes(scores)
             return expit(proba, out=proba)
         return ops.softmax(scores, out=scores)
 
@@ -375,8 +381,6 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if scores.shape[1] == 1:
             # NOTE: log sigmoid(z) = -log(1 + exp(-z)), scipy's log_expit, finite for
             # any finite z (log(expit(z)) is -inf once expit underflows).
-            log_proba = np.empty((scores.shape[0], 2), scores.dtype)
-            np.negative(scores, out=log_proba[:, :1])
-            log_proba[:, 1:] = scores
+            log_proba = _both_classes(scores)
             return log_expit(log_proba, out=log_proba)
         return ops.log_softmax(scores, out=scores)
