@@ -7,12 +7,18 @@ validation would return goes straight to the model; anything else takes the full
 validation, so what is accepted, rejected and returned does not change.
 """
 
+import math
+
 import numpy as np
 
+from fastnn import ops
 from fastnn._checks import FLOATS
 
+# NOTE: a set: `dtype in` a tuple compares float64 with float32 first (0.15 us).
+_FLOAT_SET = frozenset(FLOATS)
 
-def skips_validation(estimator, X, n_features, dtypes=FLOATS, order="C"):
+
+def skips_validation(estimator, X, n_features, dtypes=_FLOAT_SET, order="C"):
     """Whether ``X`` may skip ``validate_data`` in ``estimator``'s predict methods.
 
     True for a non-empty, finite, 2-D ``np.ndarray`` (not a subclass) of one of
@@ -28,8 +34,8 @@ def skips_validation(estimator, X, n_features, dtypes=FLOATS, order="C"):
         What the caller passed to predict.
     n_features : int or None
         The width of the fitted model, e.g. ``coef_.shape[1]``; None if not fitted.
-    dtypes : tuple of numpy.dtype, default=FLOATS
-        The dtypes the model computes in (float32 and float64 by default).
+    dtypes : tuple or frozenset of numpy.dtype, default=float32 and float64
+        The dtypes the model computes in, e.g. ``(model.dtype,)``.
     order : {'C', None}, default='C'
         'C' requires a C-contiguous ``X``; None takes any layout.
     """
@@ -42,7 +48,9 @@ def skips_validation(estimator, X, n_features, dtypes=FLOATS, order="C"):
         and X.shape[0] > 0
         and X.shape[1] == n_features
         and "feature_names_in_" not in estimator.__dict__
-        # NOTE: np.isfinite, not a sum: a sum of large finite values overflows with a
-        # RuntimeWarning; validate_data would accept them silently.
-        and np.isfinite(X).all()
+        # NOTE: a sum of squares is finite only if every entry is; through BLAS's dot
+        # it makes no temporary and no overflow warning (X.sum() warns), and costs
+        # less than np.isfinite(X).all(). Huge finite entries whose squares overflow
+        # only take the full validation, which accepts them.
+        and math.isfinite(ops.sum_of_squares(X.ravel()))
     )
