@@ -1,5 +1,6 @@
 """LogisticRegression: the lecture's sigmoid neuron (two classes) and softmax (more),
-fitted by L-BFGS on fastnn's fused loss-and-gradient kernels or by SGD epochs in Cython."""
+fitted by L-BFGS on fastnn's fused loss-and-gradient kernels or by SGD epochs in
+Cython. This module validates and routes; the solvers are in ``_logistic_solvers``."""
 
 import numbers
 
