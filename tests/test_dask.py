@@ -108,7 +108,7 @@ def test_workers_keep_blas_and_openmp_to_threads_per_worker(client):
         import threadpoolctl
 
         # (importing fastnn loads its kernels and their OpenMP runtime)
-        from fastnn.estimators._logistic import _available_cores
+        from fastnn.estimators._logistic_solvers import _available_cores
 
         pools = {(lib["user_api"], lib["filepath"]): lib["num_threads"]
                  for lib in threadpoolctl.threadpool_info()}

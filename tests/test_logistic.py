@@ -20,7 +20,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from fastnn import ops
-from fastnn.estimators._logistic import LogisticRegression, _Objective
+from fastnn.estimators._logistic import LogisticRegression
+from fastnn.estimators._logistic_solvers import _Objective
 from fastnn.ops import _logistic as logistic_ops
 
 TIGHT = dict(tol=1e-10, max_iter=10000)
@@ -302,6 +303,21 @@ def test_one_row_fast_path_agrees_with_validated_path(iris):
             full[[i, i]], rtol=1e-14,
         )
 
+
+
+@pytest.mark.parametrize("dtype, huge", [(np.float64, 1e200), (np.float32, 1e30)])
+def test_huge_finite_rows_are_predicted_without_a_warning(dtype, huge, iris):
+    """The serving path's finiteness test (a sum of squares) overflows on huge
+    entries: they take the full validation, silently, with the same answers."""
+    X, y = iris
+    clf = LogisticRegression(max_iter=1000).fit(X.astype(dtype), y)
+    row = np.full((1, X.shape[1]), huge, dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scores = clf.decision_function(row)
+        validated = clf.decision_function(np.asfortranarray(np.tile(row, (2, 1))))
+    assert np.isfinite(scores).all()
+    np.testing.assert_allclose(scores, validated[:1], rtol=1e-6)
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_predict_refuses_non_finite_rows(bad, iris):

@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import fastnn
 from fastnn import LogisticRegression, MLPClassifier, OneVsAllClassifier
-from fastnn.estimators._logistic import _available_cores
+from fastnn.estimators._logistic_solvers import _available_cores
 
 try:
     import cloudpickle  # a dependency of joblib since 1.5

@@ -23,10 +23,10 @@ from sklearn.utils.validation import (
 )
 
 from fastnn.estimators._logistic import LogisticRegression
+from fastnn.estimators._serving import skips_validation
 
 # The labels each binary estimator learns: 1 for "this class", 0 for "any other class".
 _BINARY_CLASSES = np.array([0, 1])
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _fit_binary(estimator, X, y, sample_weight):
@@ -185,19 +185,10 @@ class OneVsAllClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _validate_for_predict(self, X):
         """The predict-time check of ``X``, lean for an input that is already right."""
-        # NOTE: the serving path: a finite float ndarray of the fitted width skips
-        # validate_data (hundreds of microseconds for one row, more than the binary
-        # estimators' work); anything else, or a fit on named columns, takes it.
-        if (
-            "estimators_" in self.__dict__
-            and type(X) is np.ndarray
-            and X.ndim == 2
-            and X.dtype in _FLOATS
-            and X.shape[0] > 0
-            and X.shape[1] == self.n_features_in_
-            and "feature_names_in_" not in self.__dict__
-            and np.isfinite(X).all()
-        ):
+        # NOTE: any layout (order=None): the binary estimators check X themselves.
+        fitted = "estimators_" in self.__dict__
+        n_features = self.n_features_in_ if fitted else None
+        if skips_validation(self, X, n_features, order=None):
             return X
         check_is_fitted(self)
         return self._validate(X)
