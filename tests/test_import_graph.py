@@ -32,7 +32,9 @@ def _imported(name, path, modules):
     facade, which imports everything) and the packages ``name`` itself is in."""
     package = name if path.endswith("__init__.py") else name.rpartition(".")[0]
     targets = set()
-    for node in ast.walk(ast.parse(open(path, encoding="utf-8").read(), path)):
+    with open(path, encoding="utf-8") as file:
+        tree = ast.parse(file.read(), path)
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             targets.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):

@@ -24,7 +24,10 @@ from sklearn.utils.validation import (
 
 from fastnn.estimators._logistic import LogisticRegression
 from fastnn.saving.estimators import (
-    read_classifier, read_node, write_classifier, write_node,
+    read_classifier,
+    read_node,
+    write_classifier,
+    write_node,
 )
 
 # The labels each binary estimator learns: 1 for "this class", 0 for "any other class".

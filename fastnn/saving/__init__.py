@@ -22,10 +22,16 @@ its own to check) and registers itself in :mod:`fastnn.saving.registry`.
 """
 
 from fastnn.saving import registry
-from fastnn.saving.container import Reader, Writer, json_array, open_archive, write_atomically
+from fastnn.saving.container import (
+    Reader,
+    Writer,
+    json_array,
+    open_archive,
+    write_atomically,
+)
 from fastnn.saving.estimators import estimator_arrays, read_estimator
 
-__all__ = ["save_model", "load_model", "read_metadata"]
+__all__ = ["load_model", "read_metadata", "save_model"]
 
 
 def save_model(model, path, metadata=None):

@@ -21,10 +21,22 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from fastnn.saving import registry
-from fastnn.saving.container import Writer, check_int, check_keys, json_array, parameters
+from fastnn.saving.container import (
+    Writer,
+    check_int,
+    check_keys,
+    json_array,
+    parameters,
+)
 
-__all__ = ["estimator_arrays", "read_estimator", "write_node", "read_node",
-           "write_classifier", "read_classifier"]
+__all__ = [
+    "estimator_arrays",
+    "read_classifier",
+    "read_estimator",
+    "read_node",
+    "write_classifier",
+    "write_node",
+]
 
 FORMAT, VERSION = "fastnn.estimator", 1
 _SCALARS = (type(None), bool, int, float, str)

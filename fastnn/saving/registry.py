@@ -7,7 +7,7 @@ Kinds: ``"model"`` (Sequential), ``"layer"``, ``"optimizer"``, ``"estimator"``.
 Imports nothing.
 """
 
-__all__ = ["register", "get", "names"]
+__all__ = ["get", "names", "register"]
 
 _CLASSES = {}  # kind -> {name: class}, in registration order
 
