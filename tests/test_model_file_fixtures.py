@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
+import fastnn.saving
 from fastnn import Sequential, load_model
 from fastnn.saving import read_metadata
 
@@ -58,3 +59,14 @@ def test_training_continues_from_the_saved_state(name, expected):
         warnings.simplefilter("ignore")
         assert fixtures.carry_on(name, model) is model
     _check_predictions(model, expected, f"{name}.continued")
+
+
+@pytest.mark.parametrize("name", fixtures.NAMES)
+def test_a_loaded_file_saved_again_is_the_same_bytes(name, tmp_path):
+    """The format is unchanged: what loads is written back member for member, so
+    older fastnn reads the files newer fastnn writes."""
+    path = os.path.join(DATA, f"{name}.fastnn")
+    fastnn.saving.save_model(load_model(path), tmp_path / "again.fastnn",
+                             read_metadata(path) or None)
+    with open(path, "rb") as before, open(tmp_path / "again.fastnn", "rb") as after:
+        assert before.read() == after.read()

@@ -524,6 +524,14 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     # -- saved state (owned here, read and written by fastnn.saving) --
 
+    @classmethod
+    def from_config(cls, params):
+        """The estimator of saved ``get_params(deep=False)`` values, checked against
+        its ``_parameter_constraints`` (InvalidParameterError is a ValueError)."""
+        estimator = cls(**params)
+        estimator._validate_params()
+        return estimator
+
     def __fastnn_save__(self, writer):
         """The fitted attributes (JSON, arrays added to ``writer``)."""
         return {**write_classifier(self, writer), "coef_": writer.add(self.coef_),

@@ -571,6 +571,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     # -- saved state (owned here, read and written by fastnn.saving) --
 
+    @classmethod
+    def from_config(cls, params):
+        """The estimator of saved ``get_params(deep=False)`` values, checked against
+        its ``_parameter_constraints`` (InvalidParameterError is a ValueError)."""
+        estimator = cls(**params)
+        estimator._validate_params()
+        return estimator
+
     _SAVED_SCALARS = ("loss_", "best_loss_", "best_validation_score_")
     _SAVED_CURVES = ("loss_curve_", "validation_scores_")
 

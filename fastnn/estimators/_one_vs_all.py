@@ -453,6 +453,14 @@ class OneVsAllClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     # -- saved state (owned here, read and written by fastnn.saving) --
 
+    @classmethod
+    def from_config(cls, params):
+        """The estimator of saved ``get_params(deep=False)`` values, checked against
+        its ``_parameter_constraints`` (InvalidParameterError is a ValueError)."""
+        estimator = cls(**params)
+        estimator._validate_params()
+        return estimator
+
     def __fastnn_save__(self, writer):
         """The fitted attributes (JSON, arrays added to ``writer``); each binary
         estimator is saved as a node of its own."""

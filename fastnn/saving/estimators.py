@@ -12,7 +12,8 @@ Here: the node, the parameters (checked by the estimator's own
 ``_validate_params``) and the attributes every classifier has (``n_features_in_``,
 ``feature_names_in_``, ``classes_``). The rest of ``fitted`` belongs to the class:
 ``__fastnn_save__(writer)`` returns it, ``__fastnn_load__(fitted, reader)`` checks
-and restores it. Only classes registered as ``"estimator"`` are read or written.
+and restores it; ``from_config(params)`` makes the estimator of checked
+parameters. Only classes registered as ``"estimator"`` are read or written.
 """
 
 import warnings
@@ -146,9 +147,7 @@ def read_node(spec, reader, classes=None):
 
 def _read_params(cls, spec):
     check_keys(spec, set(parameters(cls)), f"{cls.__name__}'s params")
-    estimator = cls(**{name: _read_param(value) for name, value in spec.items()})
-    estimator._validate_params()  # InvalidParameterError is a ValueError
-    return estimator
+    return cls.from_config({name: _read_param(value) for name, value in spec.items()})
 
 
 def _read_param(value):
