@@ -611,5 +611,6 @@ class Dropout(Layer):
         self._rng = generator(state)
 
 
-for _layer in (Dense, Activation, Dropout, Maxout):
+for _layer in (Dense, Activation, Dropout, Maxout):  # the order errors list them in
     registry.register("layer")(_layer)
+del _layer

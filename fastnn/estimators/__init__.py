@@ -12,6 +12,7 @@ from fastnn.saving import registry
 
 for _cls in (LogisticRegression, OneVsAllClassifier, MLPClassifier):
     registry.register("estimator")(_cls)  # the classes fastnn's files hold
+del _cls
 registry.register("template")(LogisticRegression)  # a saved OneVsAll's template
 
 __all__ = ["LogisticRegression", "MLPClassifier", "OneVsAllClassifier"]
