@@ -25,6 +25,7 @@ from sklearn.utils.validation import (
 
 from fastnn import ops
 from fastnn._threads import _libs, fit_threads, single_thread_blas
+from fastnn.estimators import _saved as saved
 from fastnn.saving.estimators import read_classifier, write_classifier
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
@@ -524,13 +525,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     # -- saved state (owned here, read and written by fastnn.saving) --
 
-    @classmethod
-    def from_config(cls, params):
-        """The estimator of saved ``get_params(deep=False)`` values, checked against
-        its ``_parameter_constraints`` (InvalidParameterError is a ValueError)."""
-        estimator = cls(**params)
-        estimator._validate_params()
-        return estimator
+    from_config = classmethod(saved.from_config)
 
     def __fastnn_save__(self, writer):
         """The fitted attributes (JSON, arrays added to ``writer``)."""

@@ -34,6 +34,7 @@ from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from fastnn import ops
+from fastnn.estimators import _saved as saved
 from fastnn.layers import Dense, Dropout, Maxout
 from fastnn.losses import BinaryCrossentropy
 from fastnn.models import Callback, Sequential, check_finite_output
@@ -571,13 +572,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     # -- saved state (owned here, read and written by fastnn.saving) --
 
-    @classmethod
-    def from_config(cls, params):
-        """The estimator of saved ``get_params(deep=False)`` values, checked against
-        its ``_parameter_constraints`` (InvalidParameterError is a ValueError)."""
-        estimator = cls(**params)
-        estimator._validate_params()
-        return estimator
+    from_config = classmethod(saved.from_config)
 
     _SAVED_SCALARS = ("loss_", "best_loss_", "best_validation_score_")
     _SAVED_CURVES = ("loss_curve_", "validation_scores_")

@@ -22,6 +22,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from fastnn.estimators import _saved as saved
 from fastnn.estimators._logistic import LogisticRegression
 from fastnn.saving.estimators import (
     read_classifier,
@@ -453,13 +454,7 @@ class OneVsAllClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     # -- saved state (owned here, read and written by fastnn.saving) --
 
-    @classmethod
-    def from_config(cls, params):
-        """The estimator of saved ``get_params(deep=False)`` values, checked against
-        its ``_parameter_constraints`` (InvalidParameterError is a ValueError)."""
-        estimator = cls(**params)
-        estimator._validate_params()
-        return estimator
+    from_config = classmethod(saved.from_config)
 
     def __fastnn_save__(self, writer):
         """The fitted attributes (JSON, arrays added to ``writer``); each binary
