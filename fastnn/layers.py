@@ -35,6 +35,8 @@ import numpy as np
 
 from fastnn import activations, initializers, ops
 from fastnn._checks import FLOATS, check_positive_int, check_scalar
+from fastnn.saving import registry
+from fastnn.saving.container import generator, parameters, scalar_config
 
 __all__ = ["Layer", "Dense", "Activation", "Dropout", "Maxout"]
 
@@ -244,6 +246,15 @@ class Layer:
     def __repr__(self):
         config = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
         return f"{type(self).__name__}({config})"
+
+    # -- saved state (owned here, read and written by fastnn.saving) --
+
+    @classmethod
+    def from_config(cls, config):
+        """The layer of ``config`` (as :meth:`get_config` gives it, from an untrusted
+        file): only the constructor's arguments, only JSON scalars, else ValueError.
+        Its weights are the model's to restore."""
+        return cls(**scalar_config(config, parameters(cls) - {"init"}, cls.__name__))
 
 
 class Activation(Layer):
@@ -588,3 +599,18 @@ class Dropout(Layer):
 
     def get_config(self):
         return {"rate": self.rate, "seed": self.seed, **super().get_config()}
+
+    # -- saved state (owned here, read and written by fastnn.saving) --
+
+    def get_rng_state(self):
+        """The state of the generator drawing the masks (a JSON-able dict)."""
+        return self._rng.bit_generator.state
+
+    def set_rng_state(self, state):
+        """Draw the next masks from the saved PCG64 ``state``."""
+        self._rng = generator(state)
+
+
+for _layer in (Dense, Activation, Dropout, Maxout):  # the order errors list them in
+    registry.register("layer")(_layer)
+del _layer

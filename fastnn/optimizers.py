@@ -10,6 +10,8 @@ import numpy as np
 
 from fastnn import ops
 from fastnn._checks import check_scalar
+from fastnn.saving import registry
+from fastnn.saving.container import parameters, scalar_config
 
 __all__ = ["Optimizer", "SGD", "Adam", "get"]
 
@@ -92,7 +94,25 @@ class Optimizer:
         config = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
         return f"{type(self).__name__}({config})"
 
+    # -- saved state (owned here, read and written by fastnn.saving) --
 
+    @classmethod
+    def from_config(cls, config):
+        """The optimizer of ``config`` (as :meth:`get_config` gives it, from an
+        untrusted file): only the constructor's arguments, only JSON scalars."""
+        return cls(**scalar_config(config, parameters(cls) - {"lr"}, cls.__name__))
+
+    @staticmethod
+    def deserialize(class_name, config):
+        """A new optimizer of the registered class ``class_name`` (no state yet);
+        ValueError for any other name."""
+        cls = registry.get("optimizer", class_name)
+        if cls is None:
+            raise ValueError(f"unknown optimizer {class_name!r}")
+        return cls.from_config(config)
+
+
+@registry.register("optimizer")
 class SGD(Optimizer):
     """Stochastic gradient descent with optional momentum, Nesterov momentum and decay.
 
@@ -148,6 +168,7 @@ class SGD(Optimizer):
         }
 
 
+@registry.register("optimizer")
 class Adam(Optimizer):
     """Adam (Kingma & Ba): per-weight rates from running moments of the gradient.
 

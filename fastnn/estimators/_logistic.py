@@ -19,8 +19,10 @@ from sklearn.utils.validation import (
 )
 
 from fastnn import ops
+from fastnn.estimators import _saved as saved
 from fastnn.estimators._logistic_solvers import fit_lbfgs, fit_sgd
 from fastnn.estimators._serving import skips_validation
+from fastnn.saving.estimators import read_classifier, write_classifier
 
 
 def _both_classes(scores):
@@ -385,3 +387,35 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             log_proba = _both_classes(scores)
             return log_expit(log_proba, out=log_proba)
         return ops.log_softmax(scores, out=scores)
+
+    # -- saved state (owned here, read and written by fastnn.saving) --
+
+    from_config = classmethod(saved.from_config)
+
+    def __fastnn_save__(self, writer):
+        """The fitted attributes (JSON, arrays added to ``writer``)."""
+        return {**write_classifier(self, writer), "coef_": writer.add(self.coef_),
+                "intercept_": writer.add(self.intercept_),
+                "n_iter_": writer.add(self.n_iter_)}
+
+    def __fastnn_load__(self, fitted, reader):
+        """Restore :meth:`__fastnn_save__`'s attributes from an untrusted file: every
+        shape and dtype checked against the others (ValueError)."""
+        n_features, classes = read_classifier(self, fitted, reader,
+                                              {"coef_", "intercept_", "n_iter_"})
+        if len(classes) < 2:
+            raise ValueError("a LogisticRegression has at least 2 classes")
+        n_outputs = 1 if len(classes) == 2 else len(classes)
+        coef = reader.array(fitted["coef_"], "coef_", ndim=2)
+        if coef.shape != (n_outputs, n_features) or coef.dtype.name not in (
+            "float32", "float64"
+        ):
+            raise ValueError(f"coef_ is {coef.dtype} {coef.shape}, expected "
+                             f"{(n_outputs, n_features)} floats")
+        intercept = reader.array(fitted["intercept_"], "intercept_", dtype=coef.dtype)
+        n_iter = reader.array(fitted["n_iter_"], "n_iter_", "i", dtype=np.int32)
+        if intercept.shape != (n_outputs,) or n_iter.shape != (1,):
+            raise ValueError("intercept_ or n_iter_ has the wrong shape")
+        self.coef_, self.intercept_ = coef.copy(), intercept.copy()
+        self.n_iter_ = n_iter.copy()
+

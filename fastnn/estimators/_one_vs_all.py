@@ -22,11 +22,19 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from fastnn.estimators import _saved as saved
 from fastnn.estimators._logistic import LogisticRegression
 from fastnn.estimators._serving import skips_validation
+from fastnn.saving.estimators import (
+    read_classifier,
+    read_node,
+    write_classifier,
+    write_node,
+)
 
 # The labels each binary estimator learns: 1 for "this class", 0 for "any other class".
 _BINARY_CLASSES = np.array([0, 1])
+_MAX_ESTIMATORS = 100_000  # in a saved file
 
 
 def _fit_binary(estimator, X, y, sample_weight):
@@ -434,3 +442,34 @@ class OneVsAllClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         tags.input_tags.allow_nan = base_tags.input_tags.allow_nan
         tags.input_tags.pairwise = base_tags.input_tags.pairwise
         return tags
+
+    # -- saved state (owned here, read and written by fastnn.saving) --
+
+    from_config = classmethod(saved.from_config)
+
+    def __fastnn_save__(self, writer):
+        """The fitted attributes (JSON, arrays added to ``writer``); each binary
+        estimator is saved as a node of its own."""
+        return {**write_classifier(self, writer),
+                "estimators_": [write_node(binary, writer)
+                                for binary in self.estimators_]}
+
+    def __fastnn_load__(self, fitted, reader):
+        """Restore :meth:`__fastnn_save__`'s attributes from an untrusted file: the
+        binary estimators are fastnn LogisticRegressions matching the classifier."""
+        n_features, classes = read_classifier(self, fitted, reader, {"estimators_"})
+        binaries = fitted["estimators_"]
+        expected = 1 if len(classes) == 2 else len(classes)
+        if (len(classes) < 2 or not isinstance(binaries, list)
+                or len(binaries) != expected):
+            raise ValueError(f"estimators_ is not {expected} binary estimators")
+        if expected > _MAX_ESTIMATORS:
+            raise ValueError("too many binary estimators")
+        self.estimators_ = [
+            read_node(binary, reader, {"LogisticRegression": LogisticRegression})
+            for binary in binaries
+        ]
+        for binary in self.estimators_:
+            if (binary.n_features_in_ != n_features
+                    or binary.classes_.tolist() != [0, 1]):
+                raise ValueError("a binary estimator does not match the classifier")
