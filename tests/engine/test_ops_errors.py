@@ -1,11 +1,10 @@
 """Bad arrays into fastnn.ops raise a clear TypeError or ValueError naming the problem:
 the wrong type or dtype, layout or shape.
 
-Each test starts from a good call (``_ops_calls._good_calls``; ``test_good_call_succeeds``
-proves it is good) and breaks exactly one thing, so the error can only come from that
-thing.
+Each test starts from a good call (``_good_calls`` in _ops_calls.py;
+``test_good_call_succeeds`` proves it is good) and breaks exactly one thing, so the
+error can only come from that thing.
 """
-
 
 import numpy as np
 import pytest
@@ -13,7 +12,6 @@ import pytest
 from fastnn import ops
 
 from _ops_calls import _array, _call, _good_calls, _strided
-
 
 CALLS = list(_good_calls())
 

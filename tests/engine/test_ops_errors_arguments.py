@@ -1,8 +1,8 @@
 """Bad labels, maxout pieces, optimizer arrays and hyperparameters, dropout rates and
 take_rows indices raise a clear TypeError or ValueError naming the problem.
 
-Each test starts from a good call (``_ops_calls._good_calls``) and breaks exactly one
-thing, so the error can only come from that thing.
+Each test starts from a good call (``_good_calls`` in _ops_calls.py) and breaks exactly
+one thing, so the error can only come from that thing.
 """
 
 import math

@@ -1,8 +1,8 @@
 """Bad ``out`` arguments into fastnn.ops raise a clear TypeError or ValueError: the
 wrong shape, dtype or layout, read-only, or overlapping an input or another output.
 
-Each test starts from a good call (``_ops_calls._good_calls``) and breaks exactly one
-thing, so the error can only come from that thing.
+Each test starts from a good call (``_good_calls`` in _ops_calls.py) and breaks exactly
+one thing, so the error can only come from that thing.
 """
 
 import re
