@@ -16,6 +16,7 @@ import sysconfig
 from pathlib import Path
 
 import numpy as np
+import pytest
 from numpy.testing import assert_array_equal
 
 import fastnn
@@ -23,6 +24,8 @@ from fastnn import cli
 from fastnn.saving import load_model, read_metadata
 
 from _cli_helpers import LABELS, ROOT, _animals, _last_bar, _one_error_line, _write_csv
+
+pytestmark = pytest.mark.slow  # each subprocess pays ~1.5 s of imports
 
 # NOTE: the console script pip wrote next to this Python (a venv's bin/, or the user
 # scheme's), the very command a user types; PYTHONPATH makes it import the fastnn

@@ -67,6 +67,7 @@ def iris():
 # ------------------------------------------------------- agreement with scikit-learn
 
 
+@pytest.mark.slow  # digits to tol=1e-10: about 20 s
 @pytest.mark.parametrize("name", ["iris", "wine", "breast_cancer", "digits"])
 def test_objective_matches_sklearn(name):
     X, y = scaled(name)

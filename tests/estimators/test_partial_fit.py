@@ -240,6 +240,7 @@ sys.stdout.buffer.write(pickle.dumps(out))
 """
 
 
+@pytest.mark.slow  # child interpreters
 def test_pickle_and_cloudpickle_across_processes(data, tmp_path):
     """Fitted and unfitted estimators travel to another process (both picklers),
     predict there as here, and continue training there exactly as here."""
