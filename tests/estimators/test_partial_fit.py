@@ -1,7 +1,7 @@
 """partial_fit of LogisticRegression (sgd), OneVsAllClassifier and MLPClassifier (sgd,
 adam) with scikit-learn's semantics, and what training block by block in other
-processes needs (dask_ml's Incremental, tests/test_dask.py): any block size down to one
-row, read-only blocks, ``classes`` repeated with every block, pickling across
+processes needs (dask_ml's Incremental, tests/system/test_dask.py): any block size down
+to one row, read-only blocks, ``classes`` repeated with every block, pickling across
 processes with a small state, and fits that keep to the worker's thread limit."""
 
 import os
