@@ -11,7 +11,7 @@ The two limits differ in scope, and so do the two contexts:
 
 - :func:`training_threads` holds OpenMP to one thread. OpenMP's thread count is an
   ICV of the *calling* thread (``omp_set_num_threads`` changes only its own data
-  environment; checked for libgomp in ``tests/test_threads.py``), so the limit is kept
+  environment; checked for libgomp in ``tests/system/test_threads.py``), so the limit is kept
   per Python thread: nested blocks of one thread set it once and restore it once, and
   a model training in another thread is neither limited nor released by this one.
 - :func:`single_thread_blas` holds BLAS to one thread. OpenBLAS's count is

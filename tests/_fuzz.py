@@ -1,4 +1,4 @@
-"""Shared pieces of the property-based fuzz tests (test_fuzz_*.py).
+"""Shared pieces of the property-based fuzz tests (tests/*/test_fuzz_*.py).
 
 Two hypothesis settings profiles:
 
@@ -8,7 +8,7 @@ Two hypothesis settings profiles:
   each run, still no database). Run it in a subprocess so that a crash is reported with
   the example that caused it, e.g.::
 
-      FASTNN_FUZZ_EXAMPLES=2000 python -m pytest tests/test_fuzz_ops.py \
+      FASTNN_FUZZ_EXAMPLES=2000 python -m pytest tests/engine/test_fuzz_ops.py \
           -p no:cacheprovider --hypothesis-show-statistics
 
 Arrays are filled from a drawn seed (fast for any size) and then given a few drawn

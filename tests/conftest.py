@@ -1,5 +1,11 @@
 """Shared fixtures: the dtype parametrization, tolerances keyed by dtype, a seeded rng,
-and central finite differences for the gradient checks."""
+and central finite differences for the gradient checks; and the marker rules that
+apply by kind rather than by module (every hypothesis test is ``slow``, every example
+that starts a dask cluster is ``cluster``).
+
+The tests sit in folders by layer, without ``__init__.py``: pytest's default import mode
+puts each test's folder (and this one, for ``_fuzz``) on ``sys.path``, so a test imports
+the helper modules beside it by name and every module's name is unique across folders."""
 
 import numpy as np
 import pytest
@@ -64,3 +70,13 @@ def num_grad():
 @pytest.fixture
 def fd_tol():
     return FD_TOL
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.slow)  # fuzzing: 50 examples per test
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if any(isinstance(value, str) and "LocalCluster(" in value
+               for value in params.values()):
+            item.add_marker(pytest.mark.cluster)  # a documentation example (README's dask)

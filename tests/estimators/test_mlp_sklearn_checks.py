@@ -1,8 +1,11 @@
 """scikit-learn's own estimator checks on fastnn's MLPClassifier."""
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fastnn.estimators._mlp import MLPClassifier
+
+pytestmark = pytest.mark.slow  # about a minute: hundreds of small MLP fits
 
 # max_iter=100, as scikit-learn's own suite runs its MLPClassifier. One instance per
 # solver; the default (adam) and sgd pass every check, lbfgs too.

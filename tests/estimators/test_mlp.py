@@ -158,6 +158,7 @@ def test_lbfgs_verbose_then_stochastic_partial_fit(small, capsys):
     assert clf._model.optimizer.learning_rate == 1e-9
 
 
+@pytest.mark.slow  # two full digits fits of each library: most of a minute
 @pytest.mark.parametrize("params", [
     dict(),  # adam, relu, batch 200
     dict(solver="sgd", learning_rate_init=0.01, batch_size=32),

@@ -74,6 +74,7 @@ def test_simd_names_the_build_in_use():
         assert ops.SIMD == "avx2"
 
 
+@pytest.mark.slow  # a child interpreter
 def test_baseline_build_matches_the_current_one(tmp_path, tolerances):
     if ops.SIMD == "baseline":
         pytest.skip("this process already runs the baseline build: nothing to compare")

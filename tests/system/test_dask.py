@@ -29,6 +29,8 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 from fastnn import LogisticRegression, MLPClassifier, OneVsAllClassifier  # noqa: E402
 
+pytestmark = pytest.mark.cluster  # a two-worker LocalCluster per module
+
 TIMEOUT = 60  # seconds for any one wait; the whole file takes about 15 s
 CLASSES = np.array([0, 1, 2])
 CHUNKS = (100, 1, 99, 100)  # Incremental's blocks, one of a single row

@@ -1,7 +1,7 @@
 """partial_fit of LogisticRegression (sgd), OneVsAllClassifier and MLPClassifier (sgd,
 adam) with scikit-learn's semantics, and what training block by block in other
-processes needs (dask_ml's Incremental, tests/test_dask.py): any block size down to one
-row, read-only blocks, ``classes`` repeated with every block, pickling across
+processes needs (dask_ml's Incremental, tests/system/test_dask.py): any block size down
+to one row, read-only blocks, ``classes`` repeated with every block, pickling across
 processes with a small state, and fits that keep to the worker's thread limit."""
 
 import os
@@ -240,6 +240,7 @@ sys.stdout.buffer.write(pickle.dumps(out))
 """
 
 
+@pytest.mark.slow  # child interpreters
 def test_pickle_and_cloudpickle_across_processes(data, tmp_path):
     """Fitted and unfitted estimators travel to another process (both picklers),
     predict there as here, and continue training there exactly as here."""

@@ -13,6 +13,8 @@ import pytest
 
 import fastnn
 
+pytestmark = pytest.mark.slow  # 1,000 cycles in two fresh interpreters
+
 # NOTE: fresh interpreters: a leak of 1.6 KB a cycle crosses the limit, while the
 # test session's own RSS moves by MBs (measured growth here: 0-60 KB).
 CYCLES, WARM_UP = 1000, 50

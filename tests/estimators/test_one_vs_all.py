@@ -203,6 +203,7 @@ def test_binary_problem_fits_one_estimator(cancer):
 # Details users rely on --------------------------------------------------------------
 
 
+@pytest.mark.slow  # starts joblib worker processes
 def test_n_jobs_does_not_change_the_result():
     X, y = make_classification(
         n_samples=300, n_features=8, n_informative=6, n_classes=4, random_state=0

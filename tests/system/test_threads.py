@@ -31,7 +31,7 @@ from fastnn.ops import _logistic as logistic_ops
 
 N_THREADS = 4
 # the sources, which the wheel leaves out: the checkout the tests run from
-KERNELS = Path(__file__).resolve().parents[1] / "fastnn" / "_kernels"
+KERNELS = Path(__file__).resolve().parents[2] / "fastnn" / "_kernels"
 
 
 @pytest.fixture(scope="module")

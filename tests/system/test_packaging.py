@@ -12,7 +12,7 @@ from pathlib import Path
 
 import fastnn
 
-CHECKOUT = Path(__file__).resolve().parents[1]  # the tests run from the checkout
+CHECKOUT = Path(__file__).resolve().parents[2]  # the tests run from the checkout
 PACKAGE = Path(fastnn.__file__).resolve().parent  # the fastnn the tests imported
 
 # "fastnn" on PyPI is another project: any `pip install fastnn...` hint would fetch it.

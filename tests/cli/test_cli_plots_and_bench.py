@@ -1,0 +1,122 @@
+"""fastnn train --plot (a PNG, one curve per one-vs-all classifier, a legend, the hint
+when matplotlib is missing) and fastnn bench (the checkout's script, in plain words).
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fastnn.cli import bench as cli_bench
+
+from _cli_helpers import LABELS, ROOT, _animals, _main, _one_error_line
+
+
+def test_plot_writes_a_png(tmp_path, capsys):
+    pytest.importorskip("matplotlib")  # the optional extra fastnn[plot]
+    data = _animals(tmp_path / "a.csv")
+    plot = tmp_path / "plot.png"
+    code, out, err = _main(capsys, "train", data, "--target", "animal", "--epochs", 5,
+                           "--hidden", "4", "--early-stopping", "--quiet", "--plot",
+                           plot)
+    assert code == 0, err
+    assert f"saved the plot to {plot}" in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_one_vs_all_objectives_make_one_curve_per_classifier():
+    from fastnn.cli.progress import _CLASS_STARTS, Progress
+
+    progress = Progress("ova", 100, quiet=True, names=["'a'", "'b'", "'c'"])
+    for value in ([0.7, 0.4, 0.2], [0.1, 0.05], [0.7, 0.1]):  # 0.1 < 0.2: no rise
+        print(_CLASS_STARTS, file=progress)
+        for v in value:
+            print(f"L-BFGS objective {v}", file=progress)
+    assert progress.curves == [[0.7, 0.4, 0.2], [0.1, 0.05], [0.7, 0.1]]
+
+
+def test_plot_without_matplotlib_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib fails
+    code, out, err = _main(capsys, "train", "--plot", tmp_path / "p.png")
+    _one_error_line(code, err, "pip install matplotlib")
+    assert "fastnn[" not in err  # "fastnn" on PyPI is another project
+    assert out == ""  # refused before training
+    assert not (tmp_path / "p.png").exists()
+
+
+def test_bench_without_a_source_checkout(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli_bench, "_benchmark_folders", lambda: [tmp_path])
+    code, _, err = _main(capsys, "bench")
+    _one_error_line(code, err, "source checkout")
+
+
+def test_bench_runs_the_checkout_script(tmp_path, capsys, monkeypatch):
+    (tmp_path / "benchmarks").mkdir()
+    script = tmp_path / "benchmarks" / "bench_sequential.py"
+    script.write_text("")
+    monkeypatch.setattr(cli_bench, "_benchmark_folders", lambda: [tmp_path / "benchmarks"])
+    calls = []
+
+    def run(command, env, cwd):
+        calls.append((command, env, cwd))
+        return subprocess.CompletedProcess(command, 3)
+
+    monkeypatch.setattr(subprocess, "run", run)
+    assert _main(capsys, "bench", "--quick")[0] == 3  # the benchmark's own status
+    command, env, cwd = calls[0]
+    assert command == [sys.executable, str(script), "--quick"]
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(ROOT)
+    assert env["PYTHONUNBUFFERED"] == "1" and cwd == tmp_path
+    assert _main(capsys, "bench")[0] == 3
+    assert calls[1][0] == [sys.executable, str(script)]
+    assert cli_bench._find_benchmark() == script
+
+
+def test_one_vs_all_plot_has_a_legend_and_the_accuracy(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+    figures = []
+    monkeypatch.setattr(Figure, "savefig", lambda figure, path, **kw: figures.append(
+        (figure, kw)))
+    data = _animals(tmp_path / "a.csv")
+    code, out, err = _main(capsys, "train", data, "--target", "animal", "--model",
+                           "ova", "--quiet", "--plot", tmp_path / "p.png")
+    assert code == 0, err
+    (figure, keywords), = figures
+    assert keywords["dpi"] == 150
+    loss_axes, matrix_axes = figure.axes[:2]
+    legend = [text.get_text() for text in loss_axes.get_legend().get_texts()]
+    assert legend == LABELS.tolist()
+    accuracy = [line.split()[1] for line in out.splitlines() if line.startswith("test")]
+    assert figure.get_suptitle().endswith(f"test accuracy {accuracy[0]}")
+    numbers = [text for text in matrix_axes.texts if text.get_text().isdigit()]
+    assert len(numbers) == 9 and min(t.get_fontsize() for t in numbers) >= 12
+
+
+def test_bench_prints_plain_words():
+    folder = Path(__file__).resolve().parents[2] / "benchmarks"
+    if not (folder / "bench_sequential.py").is_file():
+        pytest.skip("the benchmarks are in the source checkout only")
+    sys.path.insert(0, str(folder))
+    try:
+        import bench_sequential as bench
+    finally:
+        sys.path.remove(str(folder))
+    times = dict(times=[0.02] * 4, busy=0.0, test_acc=0.97)
+    results = {"a": {"fastnn": dict(times, times=[0.005] * 4),
+                     "torch": dict(times, busy=0.5),
+                     "sklearn": dict(times, times=[0.06] * 4)}}
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        bench.verdicts(results)
+    text = printed.getvalue()
+    assert "PyTorch took 4.00 times as long as fastnn per epoch (goal: 5 times); not " \
+           "judged: the machine was busy" in text
+    assert "so the timings are not reliable" in text
+    assert "scikit-learn took 12.00 times as long as fastnn per epoch (goal: 10 " \
+           "times): goal met" in text
+    for jargon in ("TARGETS", "BUSY", "spec target", "aim"):
+        assert jargon not in text
