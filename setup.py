@@ -97,15 +97,6 @@ def _extensions():
                     define_macros=macros,
                 )
             )
-    # The array checks of fastnn.ops, compiled for the per-batch path.
-    extensions.append(
-        Extension(
-            "fastnn._checks",
-            [str(Path("fastnn", "_checks.pyx"))],
-            include_dirs=include_dirs,
-            define_macros=macros,
-        )
-    )
     return extensions
 
 

@@ -34,7 +34,7 @@ from collections import namedtuple
 import numpy as np
 
 from fastnn import activations, initializers, ops
-from fastnn._checks import FLOATS, check_positive_int, check_scalar
+from fastnn._kernels.checks import FLOATS, check_positive_int, check_scalar
 
 __all__ = ["Layer", "Dense", "Activation", "Dropout", "Maxout"]
 

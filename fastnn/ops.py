@@ -35,7 +35,7 @@ import threading
 
 import numpy as np
 
-from fastnn._checks import (
+from fastnn._kernels.checks import (
     FLOATS,
     check_float,
     check_like,
@@ -44,9 +44,9 @@ from fastnn._checks import (
     may_overlap,
     output,
 )
-from fastnn._kernels import cpu as _cpu
-from fastnn._kernels import dense as _dense
-from fastnn._kernels import rows as _rows
+from fastnn._kernels import cpu_features as _cpu
+from fastnn._kernels import blas as _dense
+from fastnn._kernels import gather as _rows
 
 __all__ = [
     "SIMD", "bind",
@@ -833,7 +833,7 @@ _BINDABLE = frozenset({
 
 import scipy.sparse as _sparse  # noqa: E402
 
-from fastnn._checks import check_positive_int  # noqa: E402
+from fastnn._kernels.checks import check_positive_int  # noqa: E402
 from fastnn._kernels import logistic as _logistic  # noqa: E402
 
 __all__ += ["logistic_sgd_epoch"]
