@@ -9,9 +9,9 @@ and an AVX2+FMA twin (``<name>_avx2``); ``fastnn.ops`` picks the twin at import 
 the CPU has those instructions, so one wheel runs on any x86-64 machine and uses the wide
 vectors where they exist.
 
-Environment switches:
-  FASTNN_OPENMP=0   build without OpenMP even when the compiler has it.
-  FASTNN_SIMD=0     build only the portable baseline.
+Environment switches (the same words as at import time, where FASTNN_SIMD chooses):
+  FASTNN_OPENMP=0          build without OpenMP even when the compiler has it.
+  FASTNN_SIMD=baseline     build only the portable baseline (``0`` says the same).
 """
 
 import os
@@ -52,14 +52,15 @@ SIMD_FLAGS = ["-mavx2", "-mfma"]
 UNIX_FLAGS = ["-O3", "-fno-trapping-math", "-fno-math-errno"]
 
 
-def _env_off(name):
-    return os.environ.get(name, "1").strip().lower() in ("0", "false", "no", "off")
+def _env_off(name, *also):
+    value = os.environ.get(name, "1").strip().lower()
+    return value in ("0", "false", "no", "off", *also)
 
 
 def _want_simd_twins():
     machine = platform.machine().lower()
     return (
-        not _env_off("FASTNN_SIMD")
+        not _env_off("FASTNN_SIMD", "baseline")
         and machine in ("x86_64", "amd64")
         and sys.platform != "win32"
     )
