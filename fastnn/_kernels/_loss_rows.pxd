@@ -1,8 +1,9 @@
-# Per-row maths of softmax and the losses, shared by losses.pyx (softmax, the losses) and
-# logistic.pyx (LogisticRegression's epochs and L-BFGS objective): one `cdef inline ...
-# noexcept nogil` function per row of k logits or outputs, inlined into their loops.
-# A loss returns the row's loss and, when `grad` is not NULL, writes its gradient with
-# respect to the row (`grad` may be the row itself: each reads what it needs first).
+# Per-row maths of softmax and the losses, shared by losses.pyx (softmax, the losses)
+# and logistic.pyx (LogisticRegression's epochs and L-BFGS objective): one
+# `cdef inline ... noexcept nogil` function per row of k logits or outputs, inlined into
+# their loops. A loss returns the row's loss and, when `grad` is not NULL, writes its
+# gradient with respect to the row (`grad` may be the row itself: each reads what it
+# needs first).
 from cython cimport floating
 
 from fastnn._kernels._math cimport _exp_nonpos, _log, _log1p
@@ -62,7 +63,7 @@ cdef inline floating _row_ce_label(
     const floating* z, Py_ssize_t label, floating coef, floating* grad, Py_ssize_t k,
 ) noexcept nogil:
     # loss = logsumexp(z) - z[label]; grad = coef * (softmax(z) - onehot(label)).
-    # z and grad may be the same row: z[label] is read before the exp pass overwrites it.
+    # z and grad may be one row: z[label] is read before the exp pass overwrites it.
     cdef Py_ssize_t c
     cdef floating m = _row_max(z, k)
     cdef floating z_label = z[label]
