@@ -1,23 +1,28 @@
 """Build fastnn's Cython kernels.
 
 Every ``fastnn/_kernels/*.pyx`` becomes an extension module, cythonized with the one
-directives dict below. Element-wise kernels (``SIMD_MODULES``) are compiled twice on
-x86-64: a portable baseline and an AVX2+FMA twin (``<name>_avx2``); ``fastnn.ops`` picks
-the twin at import time when the CPU has those instructions, so one wheel runs on any
-x86-64 machine and uses the wide vectors where they exist.
+directives dict below. A ``<name>.pyx.tp`` is a Tempita template, expanded here into the
+git-ignored ``<name>.pyx`` before cythonize (as scikit-learn's ``_loss.pyx.tp``); its
+``{{parallel_for(...)}}`` writes a loop's serial and OpenMP forms from one body.
+Element-wise kernels (``SIMD_MODULES``) are compiled twice on x86-64: a portable
+baseline and an AVX2+FMA twin (``<name>_avx2``); ``fastnn.ops`` picks the twin at import
+time when the CPU has those instructions, so one wheel runs on any x86-64 machine and
+uses the wide vectors where they exist.
 
-Environment switches:
-  FASTNN_OPENMP=0   build without OpenMP even when the compiler has it.
-  FASTNN_SIMD=0     build only the portable baseline.
+Environment switches (the same words as at import time, where FASTNN_SIMD chooses):
+  FASTNN_OPENMP=0          build without OpenMP even when the compiler has it.
+  FASTNN_SIMD=baseline     build only the portable baseline (``0`` says the same).
 """
 
 import os
 import platform
 import sys
 import tempfile
+import textwrap
 from pathlib import Path
 
 import numpy
+from Cython import Tempita
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -47,17 +52,48 @@ SIMD_FLAGS = ["-mavx2", "-mfma"]
 UNIX_FLAGS = ["-O3", "-fno-trapping-math", "-fno-math-errno"]
 
 
-def _env_off(name):
-    return os.environ.get(name, "1").strip().lower() in ("0", "false", "no", "off")
+def _env_off(name, *also):
+    value = os.environ.get(name, "1").strip().lower()
+    return value in ("0", "false", "no", "off", *also)
 
 
 def _want_simd_twins():
     machine = platform.machine().lower()
     return (
-        not _env_off("FASTNN_SIMD")
+        not _env_off("FASTNN_SIMD", "baseline")
         and machine in ("x86_64", "amd64")
         and sys.platform != "win32"
     )
+
+
+def parallel_for(body, n="n", size=None, indent=4, gil_released=False):
+    """``for i in range(n): body`` twice from one body: serial on the calling thread
+    while ``_serial(size)`` (size defaults to n), else an OpenMP ``prange``. The call
+    sits at ``indent`` columns; ``gil_released``: it is inside ``with nogil``."""
+
+    def block(head, text):  # head, then text one level deeper
+        return head + "\n" + textwrap.indent(text, "    ")
+
+    body = textwrap.dedent(body).strip("\n")
+    nogil = "" if gil_released else "nogil=True, "
+    serial = block(f"for i in range({n}):", body)
+    serial = serial if gil_released else block("with nogil:", serial)
+    parallel = block(f'for i in prange({n}, {nogil}schedule="static"):', body)
+    text = block(f"if _serial({size or n}):", serial) + "\n" + block("else:", parallel)
+    return textwrap.indent(text, " " * indent).lstrip(" ")
+
+
+def _expand_template(template):
+    """Write ``<name>.pyx`` from ``<name>.pyx.tp`` (only when its text changes)."""
+    source = template.with_suffix("")
+    header = f"# Generated from {template.name} by setup.py (git-ignored): edit that.\n"
+    body = Tempita.Template(template.read_text(), name=str(template)).substitute(
+        parallel_for=parallel_for
+    )
+    text = header + body
+    if not source.exists() or source.read_text() != text:
+        source.write_text(text)
+    return source
 
 
 def _simd_twin_source(name):
@@ -75,8 +111,11 @@ def _simd_twin_source(name):
 def _extensions():
     include_dirs = [numpy.get_include()]
     macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+    templates = sorted(KERNELS.glob("*.pyx.tp"))
+    sources = [_expand_template(template) for template in templates]
+    sources += [path for path in KERNELS.glob("*.pyx") if path not in sources]
     extensions = []
-    for source in sorted(KERNELS.glob("*.pyx")):
+    for source in sorted(sources):
         name = source.stem
         if name.endswith(SIMD_SUFFIX):
             continue
@@ -97,15 +136,6 @@ def _extensions():
                     define_macros=macros,
                 )
             )
-    # The array checks of fastnn.ops, compiled for the per-batch path.
-    extensions.append(
-        Extension(
-            "fastnn._checks",
-            [str(Path("fastnn", "_checks.pyx"))],
-            include_dirs=include_dirs,
-            define_macros=macros,
-        )
-    )
     return extensions
 
 

@@ -19,7 +19,8 @@ def _check_build():
     It looks for the files beside this one rather than importing them: an editable
     install elsewhere on the machine would otherwise lend its compiled modules."""
     package = _os.path.dirname(_os.path.abspath(__file__))
-    for module in ("_checks", _os.path.join("_kernels", "dense")):
+    for module in (_os.path.join("_kernels", "checks"),
+                   _os.path.join("_kernels", "blas")):
         if not any(_os.path.exists(_os.path.join(package, module + suffix))
                    for suffix in _machinery.EXTENSION_SUFFIXES):
             break

@@ -34,7 +34,7 @@ from collections import namedtuple
 import numpy as np
 
 from fastnn import activations, initializers, ops
-from fastnn._checks import FLOATS, check_positive_int, check_scalar
+from fastnn.ops.checks import FLOATS, check_positive_int, check_scalar
 from fastnn.saving import registry
 from fastnn.saving.container import generator, parameters, scalar_config
 

@@ -18,7 +18,7 @@ from fastnn import losses as losses_module
 from fastnn import metrics as metrics_module
 from fastnn import ops
 from fastnn import optimizers as optimizers_module
-from fastnn._checks import FLOATS, check_positive_int
+from fastnn.ops.checks import FLOATS, check_positive_int
 from fastnn._threads import fit_threads, training_threads
 from fastnn.layers import Layer, private_buffers
 from fastnn.saving import registry, save_model

@@ -9,7 +9,7 @@ created on the first update, one array per parameter.
 import numpy as np
 
 from fastnn import ops
-from fastnn._checks import check_scalar
+from fastnn.ops.checks import check_scalar
 from fastnn.saving import registry
 from fastnn.saving.container import parameters, scalar_config
 

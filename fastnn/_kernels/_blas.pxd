@@ -1,7 +1,7 @@
-# BLAS through SciPy (scipy.linalg.cython_blas) for row-major kernels, float32 and
-# float64 by fused type: the column-major reference signatures, operands passed as
-# const pointers. A row-major matrix is its transpose in column-major, so a row-major
-# C = A B is the column-major call C^T = B^T A^T (the operands swap).
+# GEMM and GEMV through SciPy (scipy.linalg.cython_blas), cimported by blas.pyx and
+# logistic.pyx: float32 and float64 by fused type, the column-major reference
+# signatures, operands passed as const pointers. A row-major matrix is its transpose in
+# column-major, so a row-major C = A B is the column-major call C^T = B^T A^T.
 from cython cimport floating
 from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 

@@ -7,11 +7,10 @@
 # Also the full-batch loss and gradient for L-BFGS, fused in one pass over a dense X.
 # Nothing here validates: ops.py checks shapes, labels, the order and the CSR indices.
 from cython cimport floating
-
 from cython.parallel cimport prange
 
 from fastnn._kernels._blas cimport _gemm, _gemv
-from fastnn._kernels._math cimport _exp_nonpos, _log, _log1p
+from fastnn._kernels._loss_rows cimport _row_bce_label, _row_ce_label
 
 
 cdef inline void _row_logits(
@@ -35,35 +34,11 @@ cdef inline void _row_logits(
 cdef inline double _row_loss_grad(
     floating* z, Py_ssize_t label, floating coef, Py_ssize_t k
 ) noexcept nogil:
-    # Returns the row's log-loss; z becomes coef * (p - onehot(label)).
-    cdef Py_ssize_t c
-    cdef floating zc, az, e, y, m, s, z_label
+    # Returns the row's log-loss; z becomes coef * (p - onehot(label)). The maths is
+    # _loss_rows.pxd's: the sigmoid neuron's for k = 1, softmax's for k >= 2.
     if k == 1:
-        # NOTE: log-loss max(z, 0) - y z + log1p(exp(-|z|)) and sigmoid from the same
-        # e = exp(-|z|) <= 1: nothing overflows for any finite logit. For y in {0, 1}
-        # max(z, 0) - y z is max(+-z, 0): a logit that overflowed to inf gives an inf
-        # loss (divergence), not inf - inf = NaN.
-        zc = z[0]
-        y = 1 if label == 1 else 0
-        az = zc if zc >= 0 else -zc
-        e = _exp_nonpos(-az)
-        z[0] = coef * ((1 if zc >= 0 else e) / (<floating>1 + e) - y)
-        zc = -zc if label == 1 else zc
-        return (zc if zc > 0 else 0) + _log1p(e)
-    # NOTE: softmax after subtracting the row max: every exponent is <= 0 and the sum
-    # is >= 1, so the loss (m - z_label) + log(s) is finite.
-    m = z[0]
-    for c in range(1, k):
-        m = z[c] if z[c] > m else m
-    z_label = z[label]
-    s = 0
-    for c in range(k):
-        z[c] = _exp_nonpos(z[c] - m)
-        s = s + z[c]
-    for c in range(k):
-        z[c] = z[c] * (coef / s)
-    z[label] = z[label] - coef
-    return (m - z_label) + _log(s)
+        return _row_bce_label(z, label, coef)
+    return _row_ce_label(z, label, coef, z, k)
 
 
 cdef inline void _rescale(floating* W, Py_ssize_t size, floating factor) noexcept nogil:

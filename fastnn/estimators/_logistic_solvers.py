@@ -15,9 +15,7 @@ from sklearn.utils import check_random_state
 from fastnn import ops
 from fastnn._threads import _libs, fit_threads, single_thread_blas
 from fastnn.ops import _logistic as logistic_ops
-
-# TODO(lead): from ops
-_PARALLEL_MIN_SIZE = 131072
+from fastnn.ops.checks import PARALLEL_MIN_SIZE
 
 
 def _available_cores():
@@ -178,7 +176,7 @@ class _Objective:
         self.n_threads = 1
         if not self.sparse:
             # NOTE: below ~100k elements of X a thread team costs more than it saves.
-            if n_samples * n_features >= _PARALLEL_MIN_SIZE:
+            if n_samples * n_features >= PARALLEL_MIN_SIZE:
                 self.n_threads = min(_available_cores(), max(1, n_samples // 64))
             # the fused kernel takes a b and a db even without an intercept
             self.b_or_zero = self.b if fit_intercept else np.zeros(n_outputs, dtype)

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from fastnn import ops
-from fastnn._checks import FLOATS
+from fastnn.ops.checks import FLOATS
 
 # NOTE: a set: `dtype in` a tuple compares float64 with float32 first (0.15 us).
 _FLOAT_SET = frozenset(FLOATS)

@@ -8,7 +8,7 @@ The element-wise kernel modules exist in two builds on x86-64; the AVX2+FMA twin
 import importlib
 import os
 
-from fastnn._checks import (  # noqa: F401 (re-exported by fastnn.ops.checks)
+from fastnn._kernels.checks import (  # noqa: F401 (re-exported by fastnn.ops.checks)
     FLOATS,
     check_float,
     check_like,
@@ -18,15 +18,17 @@ from fastnn._checks import (  # noqa: F401 (re-exported by fastnn.ops.checks)
     may_overlap,
     output,
 )
-from fastnn._kernels import cpu as cpu_features
-from fastnn._kernels import dense as blas_kernels  # noqa: F401 (GEMM, dot, axpy)
+from fastnn._kernels import blas as blas_kernels  # noqa: F401 (GEMM, dot, axpy)
+from fastnn._kernels import cpu_features
+from fastnn._kernels import gather as gather_kernels  # noqa: F401 (take_rows)
 from fastnn._kernels import logistic as logistic_kernels  # noqa: F401
-from fastnn._kernels import rows as gather_kernels  # noqa: F401 (take_rows)
 
 
 def _load_kernels(name):
     """The AVX2 build of kernel module ``name`` where the CPU runs it, else the baseline."""
     wanted = os.environ.get("FASTNN_SIMD", "auto").strip().lower()
+    if wanted == "0":  # the build's spelling of baseline (setup.py takes both)
+        wanted = "baseline"
     if wanted not in ("auto", "baseline", "avx2"):
         raise ImportError(f"FASTNN_SIMD must be 'auto', 'baseline' or 'avx2', got {wanted!r}")
     if wanted != "baseline" and cpu_features.has_avx2_fma():

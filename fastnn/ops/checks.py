@@ -19,15 +19,19 @@ from fastnn.ops._loader import (
     may_overlap,
     output,
 )
+from fastnn.ops._loader import cpu_features
+
 
 __all__ = [
     "FLOATS", "check_float", "check_like", "check_positive_int", "check_scalar",
     "check_writeable", "may_overlap", "output",
-    "INTP", "BLAS_MAX_DIM", "fit_dtype", "check_sample_weight",
+    "INTP", "BLAS_MAX_DIM", "PARALLEL_MIN_SIZE", "fit_dtype", "check_sample_weight",
 ]
 
 INTP = np.dtype(np.intp)
 BLAS_MAX_DIM = 2**31 - 1  # BLAS takes 32-bit ints
+# Elements below which the kernels run serially (a thread team costs more than it saves).
+PARALLEL_MIN_SIZE = cpu_features.PARALLEL_MIN_SIZE
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 

@@ -75,5 +75,5 @@ def test_an_unbuilt_source_tree_raises_one_clear_import_error(tmp_path):
     assert "ImportError: fastnn is being imported from its source tree" in err
     assert 'pip install -e ".[test]"' in err  # what to run
     assert "docs/contributing.md" in err and (CHECKOUT / "docs/contributing.md").exists()
-    assert "No compiled module fastnn._checks" in err  # what is missing
+    assert "No compiled module fastnn._kernels.checks" in err  # what is missing
     assert "During handling" not in err and "direct cause" not in err  # one error

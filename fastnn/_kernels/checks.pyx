@@ -1,3 +1,4 @@
+# The checks of arrays and scalars that fastnn.ops (and, for now, the layers) run.
 """Checks of arrays and scalars, shared by :mod:`fastnn.ops` and the layers above it.
 
 Each raises ``TypeError`` for a wrong type or dtype and ``ValueError`` for a wrong

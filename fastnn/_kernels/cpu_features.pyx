@@ -1,5 +1,10 @@
-# What the running CPU can do, asked once by ops.py to pick a kernel build.
+# What the running CPU can do, asked once by ops.py to pick a kernel build, and the
+# size below which the kernels' loops stay on the calling thread (PARALLEL_MIN_SIZE,
+# _math.pxd's, for Python code that makes the same serial/parallel choice).
 # NOTE: __builtin_cpu_supports also checks that the OS saves the AVX registers (XCR0).
+from fastnn._kernels._math cimport PARALLEL_MIN_SIZE as _PARALLEL_MIN_SIZE
+
+PARALLEL_MIN_SIZE = _PARALLEL_MIN_SIZE
 
 cdef extern from *:
     """

@@ -1,5 +1,7 @@
-# The dense (fully connected) layer: forward Y = X W + b and backward dW = X^T dY,
-# db = column sums of dY, dX = dY W^T, each product one GEMM from SciPy's BLAS.
+# The kernels that are calls into SciPy's BLAS: the dense (fully connected) layer,
+# forward Y = X W + b and backward dW = X^T dY, db = column sums of dY, dX = dY W^T,
+# each product one GEMM (level 3); and the level-1 sum of squares (dot) and axpy of the
+# L2 penalty. _blas.pxd holds the GEMM/GEMV wrappers, shared with logistic.pyx.
 # Arrays are row-major (C-contiguous); BLAS is column-major, and a row-major matrix is
 # its transpose in column-major, so every call below swaps its operands:
 # row-major C = A B  <=>  column-major C^T = B^T A^T.
