@@ -249,7 +249,7 @@ class Sequential:
                 params.append(view)
                 grads.append(self._grads[offset:end].reshape(param.shape))
                 offset = end
-            layer._bind(params, grads, self)
+            layer._attach(params, grads, self)
 
     @property
     def n_outputs(self):
