@@ -9,18 +9,13 @@ model's flat weight vector. ``coefs_`` and ``intercepts_`` are views into that v
 """
 
 import math
-import threading
-import warnings
 from itertools import pairwise
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.optimize
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, Options, StrOptions
@@ -30,35 +25,24 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from fastnn import ops
-from fastnn.layers import Dense, Dropout, Maxout
-from fastnn.losses import BinaryCrossentropy
-from fastnn.models import Callback, Sequential, check_finite_output
-from fastnn.optimizers import SGD, Adam
+from fastnn.estimators._mlp_network import (  # noqa: F401  (see the NOTE below)
+    _HIDDEN,
+    _MAXOUT_PIECES,
+    _LogLoss,
+    _loss_for,
+    _network,
+)
+from fastnn.estimators._mlp_solvers import fit_lbfgs, fit_stochastic
+from fastnn.models import check_finite_output
+from fastnn.nn.layers import Dropout
+
+# NOTE: _LogLoss and _loss_for stay importable from here: pickles of a fitted
+# MLPClassifier name fastnn.estimators._mlp._LogLoss, and the estimators' saving
+# imports _HIDDEN, _MAXOUT_PIECES, _loss_for and _network from this module.
 
 __all__ = ["MLPClassifier"]
-
-# scikit-learn's activation names -> fastnn's ('maxout' builds Maxout layers instead)
-_HIDDEN = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
-           "leaky_relu": "leaky_relu", "elu": "elu", "maxout": None}
-_MAXOUT_PIECES = 2
-_CHUNK = 4096  # rows per forward call when predicting many rows (bounds the buffers)
-
-
-class _LogLoss(BinaryCrossentropy):
-    """scikit-learn's binary log-loss: summed over the outputs (Keras averages them),
-    so a multi-label network learns as scikit-learn's does."""
-
-    name = "binary_log_loss"
-
-    def from_logits(self, logits, y, sample_weight=None, scale=1.0, with_grad=True,
-                    loss_out=None, grad_out=None):
-        return ops.binary_cross_entropy(
-            logits, y, sample_weight, scale, with_grad, loss_out, grad_out
-        )
 
 
 class MLPClassifier(ClassifierMixin, BaseEstimator):
@@ -265,12 +249,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             if sample_weight is not None:
                 sample_weight = sample_weight.astype(X.dtype)
         targets = self._targets(Y, X.dtype)
-        self._serve = None
         if self.solver == "lbfgs":
-            self._fit_lbfgs(X, targets, sample_weight)
+            fit_lbfgs(self, X, targets, sample_weight)
         else:
-            self._fit_stochastic(X, Y, targets, sample_weight, incremental, random_state)
-        if not np.isfinite(self._model._params).all():
+            fit_stochastic(self, X, Y, targets, sample_weight, incremental, random_state)
+        if not np.isfinite(self._model.flat_weights).all():
             raise ValueError(
                 "training diverged: the weights overflowed to NaN or inf. Scale the "
                 "inputs (e.g. StandardScaler) or lower learning_rate_init"
@@ -341,7 +324,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         model = _network(self._architecture, int(random_state.randint(2**31 - 1)))
         model.set_weights(weights)
         self._adopt(model)
-        self._best_params = model._params.copy()
+        self._best_params = model.get_flat_weights()
         if self.solver != "lbfgs":
             self._initialize_curves()
 
@@ -360,80 +343,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def _adopt(self, model):
         """Hold ``model``; point coefs_ and intercepts_ at its weights."""
         self._model = model
-        self._lock = threading.Lock()
-        self._serve = None
         affine = [layer for layer in model.layers if layer.params]
         self.coefs_ = [layer.params[0] for layer in affine]
         self.intercepts_ = [layer.params[1] for layer in affine]
-
-    def _fit_lbfgs(self, X, targets, sample_weight):
-        model = self._model
-        model.compile(optimizer=SGD(), loss=_loss_for(self.out_activation_))
-        fun = model.objective(X, targets, sample_weight)
-        iteration = [0]
-
-        def report(intermediate_result):
-            iteration[0] += 1
-            print(f"Iteration {iteration[0]}, loss = {intermediate_result.fun:.8f}")
-
-        result = scipy.optimize.minimize(
-            fun, model._params.astype(np.float64), method="L-BFGS-B", jac=True,
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
-            callback=report if self.verbose else None,
-        )
-        self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
-        self.loss_ = float(result.fun)
-        model._params[...] = result.x
-        model.optimizer = None  # a later stochastic fit starts its own, as scikit-learn
-
-    def _fit_stochastic(self, X, Y, targets, sample_weight, incremental, random_state):
-        model = self._model
-        if not hasattr(self, "loss_curve_"):  # the weights came from 'lbfgs'
-            self._initialize_curves()
-        if not incremental or model.optimizer is None:
-            if self.solver == "sgd":
-                optimizer = SGD(self.learning_rate_init, momentum=self.momentum,
-                                nesterov=self.nesterovs_momentum)
-            else:
-                optimizer = Adam(self.learning_rate_init, self.beta_1, self.beta_2,
-                                 self.epsilon)
-            model.compile(optimizer=optimizer, loss=_loss_for(self.out_activation_))
-        X_val = y_val = sw_val = None
-        if self.early_stopping:
-            # NOTE: stratified on the labels unless multi-label, as scikit-learn's
-            # documentation says (its code stratifies binary problems only).
-            stratify = targets if targets.ndim == 1 or Y.shape[1] == 1 else None
-            arrays = [X, targets] + ([sample_weight] if sample_weight is not None else [])
-            split = train_test_split(*arrays, random_state=random_state,
-                                     test_size=self.validation_fraction,
-                                     stratify=stratify)
-            X, X_val, targets, y_val = split[:4]
-            if sample_weight is not None:
-                sample_weight, sw_val = split[4:]
-            if X_val.shape[0] < 2:
-                raise ValueError("The validation set is too small. Increase "
-                                 "'validation_fraction' or the size of your dataset.")
-            y_val = self._labels_from_targets(y_val)
-        n_samples = X.shape[0]
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample "
-                              "size. It is going to be clipped")
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        self.n_iter_ = 0
-        schedule = _Schedule(self, n_samples, X_val, y_val, sw_val, incremental)
-        try:
-            model.fit(X, targets, batch_size=batch_size, epochs=1 if incremental else
-                      self.max_iter, verbose=0, shuffle=self.shuffle,
-                      sample_weight=sample_weight, callbacks=[schedule])
-        except KeyboardInterrupt:
-            # NOTE: as scikit-learn's MLP: Ctrl-C ends training and keeps the weights
-            # of the last completed step (Sequential.fit leaves them consistent).
-            warnings.warn("Training interrupted by user.")
-        if self.early_stopping:
-            model._params[...] = self._best_params
 
     def _labels_from_targets(self, targets):
         if targets.ndim == 1:
@@ -466,39 +378,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                           dtype=model.dtype, order="C")
         return np.ascontiguousarray(X.toarray()) if sp.issparse(X) else X
 
-    def _forward(self, X, logits):
-        """The network's output for checked ``X``: probabilities, or the output
-        layer's logits (``logits=True``), as a new array."""
-        with self._lock:  # the layers' buffers are shared: one forward at a time
-            if X.shape[0] == 1:  # the serving path: bound once, then only run
-                serve = self._serve
-                if serve is None:
-                    serve = self._serve = {}
-                bound = serve.get(logits)
-                if bound is None:
-                    bound = serve[logits] = _bind(self._steps(logits), np.empty_like(X))
-                A0, runs, A = bound
-                A0[...] = X
-                for run in runs:
-                    run()
-                return A.copy()
-            steps = self._steps(logits)
-            out = np.empty((X.shape[0], self._model.n_outputs), X.dtype)
-            for start in range(0, X.shape[0], _CHUNK):
-                _, runs, A = _bind(steps, X[start:start + _CHUNK])
-                for run in runs:
-                    run()
-                out[start:start + _CHUNK] = A
-            return out
-
-    def _steps(self, logits):
-        steps = [step for layer in self._model.layers for step in layer._steps()]
-        return steps[:-1] if logits else steps  # [:-1]: the output softmax or sigmoid
-
     def predict_proba(self, X):
         """Probability of each class, shape (n_samples, n_classes), in the order of
         ``classes_`` (one column per label for multi-label)."""
-        proba = check_finite_output(self._forward(self._checked(X), logits=False))
+        X = self._checked(X)
+        proba = check_finite_output(self._model.forward(X))
         if self.n_outputs_ == 1:
             both = np.empty((proba.shape[0], 2), proba.dtype)
             np.subtract(1, proba[:, 0], out=both[:, 0])
@@ -514,7 +398,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """The predicted class of each row (an indicator matrix for multi-label)."""
-        Z = check_finite_output(self._forward(self._checked(X), logits=True))
+        X = self._checked(X)
+        Z = check_finite_output(self._model.forward(X, logits=True))
         return self._labels_from_logits(Z)
 
     def _labels_from_logits(self, Z):
@@ -528,7 +413,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _score(self, X, y, sample_weight):
         """Accuracy on checked ``X`` (early stopping's validation score)."""
-        Z = self._forward(X, logits=True)
+        Z = self._model.forward(X, logits=True)
         if not np.isfinite(Z).all():
             return np.nan
         return accuracy_score(y, self._labels_from_logits(Z), sample_weight=sample_weight)
@@ -585,99 +470,3 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         tags.classifier_tags.multi_label = True
         tags.input_tags.sparse = True
         return tags
-
-
-class _Schedule(Callback):
-    """scikit-learn's end-of-epoch rules, run by :meth:`fastnn.Sequential.fit`."""
-
-    def __init__(self, clf, n_samples, X_val, y_val, sw_val, incremental):
-        self.clf = clf
-        self.n_samples = n_samples
-        self.validation = (X_val, y_val, sw_val)
-        self.incremental = incremental
-
-    def on_epoch_end(self, epoch, logs=None):
-        clf, model = self.clf, self.model
-        clf.n_iter_ += 1
-        clf.t_ += self.n_samples
-        clf.loss_ = logs["loss"]
-        clf.loss_curve_.append(clf.loss_)
-        if clf.verbose:
-            print(f"Iteration {clf.n_iter_}, loss = {clf.loss_:.8f}")
-        self._count_no_improvement()
-        optimizer = model.optimizer
-        sgd = isinstance(optimizer, SGD)
-        if sgd and clf.learning_rate == "invscaling":
-            optimizer.learning_rate = clf.learning_rate_init / (clf.t_ + 1) ** clf.power_t
-        if clf._no_improvement_count > clf.n_iter_no_change:
-            what = "Validation score" if clf.early_stopping else "Training loss"
-            message = (f"{what} did not improve more than tol={clf.tol:f} for "
-                       f"{clf.n_iter_no_change} consecutive epochs.")
-            if sgd and clf.learning_rate == "adaptive" and optimizer.learning_rate > 1e-6:
-                optimizer.learning_rate /= 5.0
-                clf._no_improvement_count = 0
-                if clf.verbose:
-                    print(f"{message} Setting learning rate to "
-                          f"{optimizer.learning_rate:f}")
-            else:
-                if clf.verbose:
-                    print(message + " Stopping.")
-                model.stop_training = True
-                return
-        if not self.incremental and clf.n_iter_ == clf.max_iter:
-            warnings.warn(
-                f"Stochastic Optimizer: Maximum iterations ({clf.max_iter}) reached and "
-                "the optimization hasn't converged yet.", ConvergenceWarning,
-            )
-
-    def _count_no_improvement(self):
-        clf = self.clf
-        if clf.early_stopping:
-            X_val, y_val, sw_val = self.validation
-            score = clf._score(X_val, y_val, sw_val)
-            clf.validation_scores_.append(score)
-            if clf.verbose:
-                print(f"Validation score: {score:f}")
-            if score < clf.best_validation_score_ + clf.tol:
-                clf._no_improvement_count += 1
-            else:
-                clf._no_improvement_count = 0
-            if score > clf.best_validation_score_:
-                clf.best_validation_score_ = score
-                clf._best_params[...] = self.model._params
-        else:
-            if clf.loss_curve_[-1] > clf.best_loss_ - clf.tol:
-                clf._no_improvement_count += 1
-            else:
-                clf._no_improvement_count = 0
-            clf.best_loss_ = min(clf.best_loss_, clf.loss_curve_[-1])
-
-
-def _loss_for(out_activation):
-    return "sparse_categorical_crossentropy" if out_activation == "softmax" else _LogLoss()
-
-
-def _network(architecture, seed):
-    """The Sequential for ``architecture`` (built, with throw-away initial weights)."""
-    units, activation, dropout, alpha, out_activation, dtype = architecture
-    layers = []
-    for width in units[1:-1]:
-        if activation == "maxout":
-            layers.append(Maxout(width, pieces=_MAXOUT_PIECES, kernel_l2=alpha))
-        else:
-            layers.append(Dense(width, _HIDDEN[activation], kernel_l2=alpha))
-        if dropout:
-            layers.append(Dropout(dropout))
-    output = "softmax" if out_activation == "softmax" else "sigmoid"
-    layers.append(Dense(units[-1], output, kernel_l2=alpha))
-    model = Sequential(layers, seed=seed)
-    return model.build(units[0], dtype)
-
-
-def _bind(steps, X):
-    """Bind the inference forward of ``steps`` on ``X``: ``(X, runs, output)``."""
-    runs, A = [], X
-    for step in steps:
-        more, A = step.bind_forward(A, False)
-        runs += more
-    return X, runs, A

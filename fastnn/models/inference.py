@@ -26,48 +26,68 @@ class Inference:
     steps are bound inside :func:`fastnn.layers.private_buffers`, so every array they
     write belongs to one call of one thread and the layers record nothing: calls from
     several threads at once share no array. Bindings of small chunks are kept per
-    thread (see ``_KEPT_ROWS``).
+    thread (see ``_KEPT_ROWS``); a kept binding is taken out while in use, so a
+    nested call in the same thread binds anew instead of sharing it.
     """
 
     def __init__(self, binders):
         self._binders = list(binders)
         self._kept = threading.local()
 
+    def __call__(self, X, batch_size):
+        """The output for every row of ``X`` (at least one), as a new array."""
+        if X.shape[0] > batch_size:
+            out = None
+            for start, stop, A in self.chunks(X, batch_size):
+                if out is None:
+                    out = np.empty((X.shape[0], A.shape[1]), A.dtype)
+                out[start:stop] = A
+            return out
+        # one chunk (a served request): no generator, no slicing
+        kept = self._kept.__dict__
+        key = (X.shape[0], X.shape[1], X.dtype.char)
+        chunk = kept.pop(key, None) or self._bind(key)
+        try:
+            return _run(chunk, X).copy()
+        finally:
+            if key[0] <= _KEPT_ROWS and len(kept) < _KEPT_SIZES:
+                kept[key] = chunk
+
     def chunks(self, X, batch_size):
         """Yield ``(start, stop, output)`` for each chunk of ``batch_size`` rows of
         ``X``; ``output`` is overwritten by the next chunk."""
-        kept = self._kept.__dict__  # this thread's bindings, by (rows, width, dtype)
-        bound = {}  # this call's
+        kept = self._kept.__dict__
+        bound = {}  # this call's bindings
         try:
             for start in range(0, X.shape[0], batch_size):
                 stop = min(start + batch_size, X.shape[0])
-                key = (stop - start, X.shape[1], X.dtype)
+                key = (stop - start, X.shape[1], X.dtype.char)
                 chunk = bound.get(key)
                 if chunk is None:
-                    # popped while in use: a nested call in this thread binds anew
                     chunk = bound[key] = kept.pop(key, None) or self._bind(key)
-                A0, runs, A = chunk
-                A0[...] = X[start:stop]
-                for run in runs:
-                    run()
-                yield start, stop, A
+                yield start, stop, _run(chunk, X[start:stop])
         finally:
             for key, chunk in bound.items():
                 if key[0] <= _KEPT_ROWS and len(kept) < _KEPT_SIZES:
                     kept[key] = chunk
 
-    def into(self, X, batch_size, out):
-        """Write the output for every row of ``X`` into ``out``; returns ``out``."""
-        for start, stop, A in self.chunks(X, batch_size):
-            out[start:stop] = A
-        return out
-
     def _bind(self, key):
+        """A new binding for chunks of ``key`` (rows, width, dtype character):
+        ``(A0, runs, A)``, the input buffer, the calls and the output."""
         n_rows, width, dtype = key
         A0 = np.empty((n_rows, width), dtype)
         with private_buffers():
             runs, A = bind_steps(self._binders, A0, False)
         return A0, runs, A
+
+
+def _run(chunk, rows):
+    """Copy ``rows`` into the chunk's input buffer and run its calls; the output."""
+    A0, runs, A = chunk
+    A0[...] = rows
+    for run in runs:
+        run()
+    return A
 
 
 def check_finite_output(Y):

@@ -279,8 +279,9 @@ class Sequential(Trainer):
                 steps = steps[:-1]
             inference = Inference([step.bind_forward for step in steps])
             self._inferences[logits] = inference
-        out = np.empty((X.shape[0], self.n_outputs), X.dtype)
-        return inference.into(X, batch_size, out)
+        if not X.shape[0]:
+            return np.empty((0, self.n_outputs), X.dtype)
+        return inference(X, batch_size)
 
     def save(self, path):
         """Save the architecture (JSON), weights and optimizer state (npz) to ``path``;
