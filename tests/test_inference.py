@@ -1,5 +1,6 @@
-"""The one inference path (fastnn.models.inference): every prediction of Sequential,
-its evaluation and MLPClassifier's run it; small chunks keep their bindings per thread."""
+"""The one inference path (fastnn.models.inference): every prediction of
+Sequential, its evaluation and MLPClassifier's run it; small chunks keep their
+bindings per thread."""
 
 import numpy as np
 from numpy.testing import assert_array_equal

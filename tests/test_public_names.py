@@ -13,9 +13,9 @@ BEFORE = {
                                         "zeros"]),
     "layers": (["Activation", "Dense", "Dropout", "Layer", "Maxout"],
                ["Step", "private_buffers"]),
-    "losses": (["Loss", "NAMES", "get"], ["BinaryCrossentropy", "CategoricalCrossentropy",
-                                          "EPSILON", "MeanSquaredError",
-                                          "SparseCategoricalCrossentropy"]),
+    "losses": (["Loss", "NAMES", "get"],
+               ["BinaryCrossentropy", "CategoricalCrossentropy", "EPSILON",
+                "MeanSquaredError", "SparseCategoricalCrossentropy"]),
     "optimizers": (["Adam", "Optimizer", "SGD", "get"], []),
     "models": (["Callback", "History", "Sequential"], ["check_finite_output"]),
 }

@@ -27,7 +27,7 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from fastnn.estimators._mlp_network import (  # noqa: F401  (see the NOTE below)
+from fastnn.estimators._mlp_network import (  # noqa: F401  (see the NOTE)
     _HIDDEN,
     _MAXOUT_PIECES,
     _LogLoss,
@@ -252,7 +252,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         if self.solver == "lbfgs":
             fit_lbfgs(self, X, targets, sample_weight)
         else:
-            fit_stochastic(self, X, Y, targets, sample_weight, incremental, random_state)
+            fit_stochastic(self, X, Y, targets, sample_weight, incremental,
+                           random_state)
         if not np.isfinite(self._model.flat_weights).all():
             raise ValueError(
                 "training diverged: the weights overflowed to NaN or inf. Scale the "

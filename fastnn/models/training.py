@@ -18,7 +18,12 @@ from sklearn.utils.validation import check_array
 from fastnn import metrics as metrics_module
 from fastnn._checks import check_positive_int
 from fastnn._threads import fit_threads, training_threads
-from fastnn.models.callbacks import History, check_callbacks, progress_bar, report_epoch
+from fastnn.models.callbacks import (
+    History,
+    check_callbacks,
+    progress_bar,
+    report_epoch,
+)
 from fastnn.models.epoch import Diverged, add_penalty, n_correct, run_epoch
 from fastnn.models.inference import Inference
 from fastnn.nn import losses as losses_module
@@ -208,7 +213,8 @@ class Trainer:
                 values = self._evaluate(*validation_data, batch_size, metric_names)
                 logs.update(("val_" + name, value) for name, value in values.items())
             history._append(epoch, logs)
-            report_epoch(verbose, bar, epoch, epochs, logs, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            report_epoch(verbose, bar, epoch, epochs, logs, seconds)
             for callback in callbacks:
                 callback.on_epoch_end(epoch, logs)
             if self.stop_training:
@@ -219,7 +225,8 @@ class Trainer:
 
     def _diverged(self, diverged, epoch, saved):
         """Restore ``saved`` (the weights and optimizer state before the epoch) and
-        return the ValueError for ``diverged`` (a :class:`fastnn.models.epoch.Diverged`)."""
+        return the ValueError for ``diverged``
+        (a :class:`fastnn.models.epoch.Diverged`)."""
         where = f"epoch {epoch + 1}"
         if diverged.batch is not None:
             where += f", batch {diverged.batch + 1}"
