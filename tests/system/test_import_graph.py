@@ -1,6 +1,7 @@
 """fastnn's modules import one another without a cycle, lazy imports (inside
-functions) included, and fastnn.saving imports none of the classes it saves: every
-import of every module is read with ast, not run."""
+functions) included; dependencies point down the layers of docs/architecture.md and
+never back up; only fastnn.ops imports the compiled kernels; fastnn.saving imports none
+of the classes it saves. Every import of every module is read with ast, not run."""
 
 import ast
 import os
@@ -24,6 +25,18 @@ def _modules():
                     parts.pop()
                 modules[".".join(parts)] = path
     return modules
+
+
+def _imported_names(path):
+    """Every module name ``path`` imports (absolute imports; fastnn uses no relative)."""
+    with open(path, encoding="utf-8") as file:
+        tree = ast.parse(file.read(), path)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
 
 
 def _imported(name, path, modules):
@@ -88,7 +101,7 @@ def _cycle(graph):
 def test_the_graph_is_read():
     graph = _graph()
     assert "fastnn.saving.container" in graph["fastnn.saving"]
-    assert {"fastnn.saving", "fastnn.saving.registry"} <= graph["fastnn.layers"]
+    assert {"fastnn.saving", "fastnn.saving.registry"} <= graph["fastnn.nn.layers"]
     assert "fastnn.models" in graph["fastnn.estimators._mlp"]
 
 
@@ -100,3 +113,47 @@ def test_no_import_cycle():
 @pytest.mark.parametrize("module", [m for m in _graph() if m.startswith("fastnn.saving")])
 def test_saving_imports_nothing_it_saves(module):
     assert all(other.startswith("fastnn.saving") for other in _graph()[module])
+
+
+# The layers, bottom first (docs/architecture.md): a module may import its own layer and
+# the layers below it, never one above. fastnn/__init__.py (the facade) sits on top.
+LAYERS = [
+    ("fastnn._kernels", "fastnn._threads", "fastnn.metrics", "fastnn.utils", "fastnn.graph"),
+    ("fastnn.ops",),
+    ("fastnn.saving",),
+    ("fastnn.nn", "fastnn.activations", "fastnn.initializers", "fastnn.layers",
+     "fastnn.losses", "fastnn.optimizers"),
+    ("fastnn.models",),
+    ("fastnn.estimators",),
+    ("fastnn.cli", "fastnn.__main__"),
+]
+
+
+def _layer(module):
+    if module == "fastnn":
+        return len(LAYERS)
+    for rank, prefixes in enumerate(LAYERS):
+        if any(module == p or module.startswith(p + ".") for p in prefixes):
+            return rank
+    raise AssertionError(f"{module} is in no layer of LAYERS: file it")
+
+
+def test_dependencies_point_down():
+    upward = [f"{module} -> {other}" for module, imports in _graph().items()
+              for other in imports if _layer(other) > _layer(module)]
+    assert not upward, "imports up the layers: " + ", ".join(sorted(upward))
+
+
+def test_graph_imports_nothing_else_from_fastnn():
+    for module, imports in _graph().items():
+        if module.startswith("fastnn.graph"):
+            assert all(other.startswith("fastnn.graph") for other in imports), module
+
+
+def test_only_ops_imports_the_compiled_kernels():
+    for name, path in _modules().items():
+        if name == "fastnn.ops" or name.startswith("fastnn.ops."):
+            continue
+        compiled = [target for target in _imported_names(path)
+                    if target.startswith("fastnn._kernels")]
+        assert not compiled, f"{name} imports {compiled}: go through fastnn.ops"

@@ -24,7 +24,7 @@ from fastnn import (
     Sequential,
     ops,
 )
-from fastnn import models
+from fastnn.models import training as models_training
 from fastnn._threads import _libs, single_thread_blas, training_threads
 from fastnn.layers import Dense, Dropout, Maxout
 from fastnn.ops import _logistic as logistic_ops
@@ -468,7 +468,7 @@ def test_fit_holds_blas_to_one_thread_only_for_small_gemms(monkeypatch, units, h
     if max(before, default=1) == 1:
         pytest.skip("BLAS runs on one thread here anyway")
     seen = []
-    real = models.fit_threads
+    real = models_training.fit_threads
 
     @contextlib.contextmanager
     def spy(gemm_macs):
@@ -476,7 +476,7 @@ def test_fit_holds_blas_to_one_thread_only_for_small_gemms(monkeypatch, units, h
             seen.append((gemm_macs, _blas_counts()))
             yield
 
-    monkeypatch.setattr(models, "fit_threads", spy)
+    monkeypatch.setattr(models_training, "fit_threads", spy)
     X = np.random.default_rng(0).random((256, 64))
     y = np.arange(256) % 2
     model = Sequential([Dense(units, "relu", input_dim=64), Dense(2, "softmax")], seed=0)

@@ -1,0 +1,157 @@
+"""MLPClassifier's solvers: L-BFGS on the network's objective, and the stochastic
+solvers through :meth:`fastnn.Sequential.fit` with scikit-learn's per-epoch rules
+(learning-rate schedules, ``tol`` stopping, early stopping) as a callback."""
+
+import warnings
+
+import numpy as np
+import scipy.optimize
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils.optimize import _check_optimize_result
+
+from fastnn.estimators._mlp_network import _loss_for
+from fastnn.models import Callback
+from fastnn.nn.optimizers import SGD, Adam
+
+__all__ = ["fit_lbfgs", "fit_stochastic"]
+
+
+def fit_lbfgs(clf, X, targets, sample_weight):
+    """Fit ``clf``'s network by L-BFGS-B on :meth:`fastnn.Sequential.objective`."""
+    model = clf._model
+    model.compile(optimizer=SGD(), loss=_loss_for(clf.out_activation_))
+    fun = model.objective(X, targets, sample_weight)
+    iteration = [0]
+
+    def report(intermediate_result):
+        iteration[0] += 1
+        print(f"Iteration {iteration[0]}, loss = {intermediate_result.fun:.8f}")
+
+    result = scipy.optimize.minimize(
+        fun, model.flat_weights.astype(np.float64), method="L-BFGS-B", jac=True,
+        options={"maxfun": clf.max_fun, "maxiter": clf.max_iter, "gtol": clf.tol},
+        callback=report if clf.verbose else None,
+    )
+    clf.n_iter_ = _check_optimize_result("lbfgs", result, clf.max_iter)
+    clf.loss_ = float(result.fun)
+    model.flat_weights[...] = result.x
+    model.optimizer = None  # a later stochastic fit starts its own, as scikit-learn
+
+
+def fit_stochastic(clf, X, Y, targets, sample_weight, incremental, random_state):
+    """Fit ``clf``'s network by :meth:`fastnn.Sequential.fit` ('sgd' or 'adam'),
+    with scikit-learn's end-of-epoch rules as a callback (:class:`_Schedule`)."""
+    model = clf._model
+    if not hasattr(clf, "loss_curve_"):  # the weights came from 'lbfgs'
+        clf._initialize_curves()
+    if not incremental or model.optimizer is None:
+        if clf.solver == "sgd":
+            optimizer = SGD(clf.learning_rate_init, momentum=clf.momentum,
+                            nesterov=clf.nesterovs_momentum)
+        else:
+            optimizer = Adam(clf.learning_rate_init, clf.beta_1, clf.beta_2,
+                             clf.epsilon)
+        model.compile(optimizer=optimizer, loss=_loss_for(clf.out_activation_))
+    X_val = y_val = sw_val = None
+    if clf.early_stopping:
+        # NOTE: stratified on the labels unless multi-label, as scikit-learn's
+        # documentation says (its code stratifies binary problems only).
+        stratify = targets if targets.ndim == 1 or Y.shape[1] == 1 else None
+        arrays = [X, targets] + ([sample_weight] if sample_weight is not None else [])
+        split = train_test_split(*arrays, random_state=random_state,
+                                 test_size=clf.validation_fraction,
+                                 stratify=stratify)
+        X, X_val, targets, y_val = split[:4]
+        if sample_weight is not None:
+            sample_weight, sw_val = split[4:]
+        if X_val.shape[0] < 2:
+            raise ValueError("The validation set is too small. Increase "
+                             "'validation_fraction' or the size of your dataset.")
+        y_val = clf._labels_from_targets(y_val)
+    n_samples = X.shape[0]
+    if clf.batch_size == "auto":
+        batch_size = min(200, n_samples)
+    else:
+        if clf.batch_size > n_samples:
+            warnings.warn("Got `batch_size` less than 1 or larger than sample "
+                          "size. It is going to be clipped")
+        batch_size = int(np.clip(clf.batch_size, 1, n_samples))
+    clf.n_iter_ = 0
+    schedule = _Schedule(clf, n_samples, X_val, y_val, sw_val, incremental)
+    try:
+        model.fit(X, targets, batch_size=batch_size, epochs=1 if incremental else
+                  clf.max_iter, verbose=0, shuffle=clf.shuffle,
+                  sample_weight=sample_weight, callbacks=[schedule])
+    except KeyboardInterrupt:
+        # NOTE: as scikit-learn's MLP: Ctrl-C ends training and keeps the weights
+        # of the last completed step (Sequential.fit leaves them consistent).
+        warnings.warn("Training interrupted by user.")
+    if clf.early_stopping:
+        model.flat_weights[...] = clf._best_params
+
+
+class _Schedule(Callback):
+    """scikit-learn's end-of-epoch rules, run by :meth:`fastnn.Sequential.fit`."""
+
+    def __init__(self, clf, n_samples, X_val, y_val, sw_val, incremental):
+        self.clf = clf
+        self.n_samples = n_samples
+        self.validation = (X_val, y_val, sw_val)
+        self.incremental = incremental
+
+    def on_epoch_end(self, epoch, logs=None):
+        clf, model = self.clf, self.model
+        clf.n_iter_ += 1
+        clf.t_ += self.n_samples
+        clf.loss_ = logs["loss"]
+        clf.loss_curve_.append(clf.loss_)
+        if clf.verbose:
+            print(f"Iteration {clf.n_iter_}, loss = {clf.loss_:.8f}")
+        self._count_no_improvement()
+        optimizer = model.optimizer
+        sgd = isinstance(optimizer, SGD)
+        if sgd and clf.learning_rate == "invscaling":
+            optimizer.learning_rate = clf.learning_rate_init / (clf.t_ + 1) ** clf.power_t
+        if clf._no_improvement_count > clf.n_iter_no_change:
+            what = "Validation score" if clf.early_stopping else "Training loss"
+            message = (f"{what} did not improve more than tol={clf.tol:f} for "
+                       f"{clf.n_iter_no_change} consecutive epochs.")
+            if sgd and clf.learning_rate == "adaptive" and optimizer.learning_rate > 1e-6:
+                optimizer.learning_rate /= 5.0
+                clf._no_improvement_count = 0
+                if clf.verbose:
+                    print(f"{message} Setting learning rate to "
+                          f"{optimizer.learning_rate:f}")
+            else:
+                if clf.verbose:
+                    print(message + " Stopping.")
+                model.stop_training = True
+                return
+        if not self.incremental and clf.n_iter_ == clf.max_iter:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({clf.max_iter}) reached and "
+                "the optimization hasn't converged yet.", ConvergenceWarning,
+            )
+
+    def _count_no_improvement(self):
+        clf = self.clf
+        if clf.early_stopping:
+            X_val, y_val, sw_val = self.validation
+            score = clf._score(X_val, y_val, sw_val)
+            clf.validation_scores_.append(score)
+            if clf.verbose:
+                print(f"Validation score: {score:f}")
+            if score < clf.best_validation_score_ + clf.tol:
+                clf._no_improvement_count += 1
+            else:
+                clf._no_improvement_count = 0
+            if score > clf.best_validation_score_:
+                clf.best_validation_score_ = score
+                clf._best_params[...] = self.model.flat_weights
+        else:
+            if clf.loss_curve_[-1] > clf.best_loss_ - clf.tol:
+                clf._no_improvement_count += 1
+            else:
+                clf._no_improvement_count = 0
+            clf.best_loss_ = min(clf.best_loss_, clf.loss_curve_[-1])

@@ -1,0 +1,52 @@
+"""The one inference path (fastnn.models.inference): every prediction of
+Sequential, its evaluation and MLPClassifier's run it; its bindings are kept for the
+next call and never shared by two calls at once."""
+
+import numpy as np
+from numpy.testing import assert_array_equal
+
+from fastnn import Sequential
+from fastnn.layers import Dense
+from fastnn.models.inference import Inference
+
+
+def _model():
+    model = Sequential([Dense(8, "tanh", input_dim=4), Dense(3, "softmax")], seed=0)
+    return model.build(4, np.float64)
+
+
+def test_calls_bind_once_and_copy_their_answer(monkeypatch):
+    model = _model()
+    X = np.random.default_rng(0).normal(size=(5, 4))
+    binds = []
+    real = Inference._take
+    monkeypatch.setattr(Inference, "_take", lambda self, key: binds.append(key)
+                        or real(self, key))
+    first = model.forward(X[:1])
+    again = model.forward(X[:1])
+    inference = model._inferences[False]
+    assert binds == [(1, 4, "d")] * 2 and len(inference._free[(1, 4, "d")]) == 1
+    first[...] = 0  # a copy, not the bound buffer
+    assert_array_equal(model.forward(X[:1]), again)
+    assert_array_equal(model.forward(X), model.predict(X))
+
+
+def test_a_nested_call_in_one_thread_binds_its_own_buffers():
+    model = _model()
+    X = np.random.default_rng(1).normal(size=(6, 4))
+    serial = model.forward(X, batch_size=2)
+    inference = model._inferences[False]
+    for start, stop, A in inference.chunks(X, 2):
+        inner = model.forward(X[start:stop], batch_size=2)  # the same chunk shape
+        assert_array_equal(A, inner)
+        assert_array_equal(A, serial[start:stop])
+    assert len(inference._free[(2, 4, "d")]) == 2  # the outer call's and the inner's
+
+
+def test_logits_stop_before_the_final_activation():
+    model = _model()
+    X = np.random.default_rng(2).normal(size=(3, 4))
+    logits = model.forward(X, logits=True)
+    proba = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(proba / proba.sum(axis=1, keepdims=True),
+                               model.predict(X), rtol=1e-12)
