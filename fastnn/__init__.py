@@ -44,6 +44,11 @@ def _check_build():
 _check_build()
 
 from fastnn import ops  # noqa: E402
+# The Keras-style namespaces are attributes of the package (fastnn.optimizers.SGD after
+# import fastnn, as keras.optimizers.SGD), though nothing inside fastnn imports them.
+from fastnn import (  # noqa: E402, F401
+    activations, initializers, layers, losses, metrics, optimizers,
+)
 from fastnn.estimators import (  # noqa: E402
     LogisticRegression, MLPClassifier, OneVsAllClassifier,
 )

@@ -23,12 +23,12 @@ from fastnn.cli.checks import UserError
 from fastnn.cli.csv import DataError
 from fastnn.cli.predict import predict as _predict
 from fastnn.cli.train import train as _train
+from fastnn.estimators._mlp_network import HIDDEN_ACTIVATIONS
 
 __all__ = ["main"]
 
 _MODELS = ("mlp", "logistic", "ova")
-# TODO(lead): take these from the one list of MLPClassifier activations (--help order).
-_ACTIVATIONS = ("relu", "tanh", "logistic", "identity", "leaky_relu", "elu", "maxout")
+_ACTIVATIONS = HIDDEN_ACTIVATIONS  # MLPClassifier's, in --help's order
 
 
 def main(argv=None):

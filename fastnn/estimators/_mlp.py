@@ -30,6 +30,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from fastnn.estimators._mlp_network import _HIDDEN, _MAXOUT_PIECES, _network
 from fastnn.estimators._mlp_solvers import fit_lbfgs, fit_stochastic
 from fastnn.estimators._mlp_state import MLPState
+from fastnn.estimators._serving import skips_validation
 from fastnn.models import check_finite_output
 
 __all__ = ["MLPClassifier"]
@@ -351,19 +352,7 @@ class MLPClassifier(ClassifierMixin, MLPState, BaseEstimator):
         model = self.__dict__.get("_model")
         if model is None:
             check_is_fitted(self)
-        if (
-            type(X) is np.ndarray
-            and X.ndim == 2
-            and X.dtype == model.dtype
-            and X.flags.c_contiguous
-            and X.shape[0]
-            and X.shape[1] == self.n_features_in_
-            and "feature_names_in_" not in self.__dict__
-            # NOTE: a sum is finite only if every term is (NaN and inf propagate), so
-            # one reduction stands in for isfinite; an overflowing sum of finite
-            # values only sends X through the full check below.
-            and math.isfinite(X.sum())
-        ):
+        if skips_validation(self, X, self.n_features_in_, dtypes=(model.dtype,)):
             return X
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
                           dtype=model.dtype, order="C")
