@@ -22,6 +22,7 @@ import textwrap
 from pathlib import Path
 
 import numpy
+import scipy_openblas32
 from Cython import Tempita
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -39,6 +40,10 @@ DIRECTIVES = {
     "nonecheck": False,
     "embedsignature": True,
 }
+
+# Modules that call BLAS: linked against the newest OpenBLAS (the scipy-openblas32 wheel,
+# symbols prefixed scipy_), which fastnn.ops loads from its installed place first.
+BLAS_MODULES = ("blas", "logistic")
 
 # Modules whose loops are element-wise and gain from wider vectors.
 SIMD_MODULES = ("activations", "losses", "optimizers")
@@ -119,12 +124,15 @@ def _extensions():
         name = source.stem
         if name.endswith(SIMD_SUFFIX):
             continue
+        blas = name in BLAS_MODULES
         extensions.append(
             Extension(
                 f"fastnn._kernels.{name}",
                 [str(source)],
                 include_dirs=include_dirs,
                 define_macros=macros,
+                libraries=[scipy_openblas32.get_library()] if blas else [],
+                library_dirs=[scipy_openblas32.get_lib_dir()] if blas else [],
             )
         )
         if name in SIMD_MODULES and _want_simd_twins():

@@ -1,9 +1,54 @@
-# GEMM and GEMV through SciPy (scipy.linalg.cython_blas), cimported by blas.pyx and
-# logistic.pyx: float32 and float64 by fused type, the column-major reference
-# signatures, operands passed as const pointers. A row-major matrix is its transpose in
-# column-major, so a row-major C = A B is the column-major call C^T = B^T A^T.
+# BLAS for blas.pyx and logistic.pyx: GEMM, GEMV, dot and axpy of the newest OpenBLAS
+# (the scipy-openblas32 wheel, whose symbols carry a scipy_ prefix; setup.py links it,
+# fastnn.ops loads it before these modules). float32 and float64 by fused type, the
+# column-major reference signatures, operands passed as const pointers. A row-major
+# matrix is its transpose in column-major, so a row-major C = A B is the column-major
+# call C^T = B^T A^T.
 from cython cimport floating
-from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
+
+cdef extern from *:
+    """
+    void scipy_sgemm_(const char *, const char *, const int *, const int *, const int *,
+                      const float *, const float *, const int *, const float *,
+                      const int *, const float *, float *, const int *);
+    void scipy_dgemm_(const char *, const char *, const int *, const int *, const int *,
+                      const double *, const double *, const int *, const double *,
+                      const int *, const double *, double *, const int *);
+    void scipy_sgemv_(const char *, const int *, const int *, const float *,
+                      const float *, const int *, const float *, const int *,
+                      const float *, float *, const int *);
+    void scipy_dgemv_(const char *, const int *, const int *, const double *,
+                      const double *, const int *, const double *, const int *,
+                      const double *, double *, const int *);
+    float scipy_sdot_(const int *, const float *, const int *, const float *,
+                      const int *);
+    double scipy_ddot_(const int *, const double *, const int *, const double *,
+                       const int *);
+    void scipy_saxpy_(const int *, const float *, const float *, const int *, float *,
+                      const int *);
+    void scipy_daxpy_(const int *, const double *, const double *, const int *,
+                      double *, const int *);
+    """
+    void scipy_sgemm_(const char*, const char*, const int*, const int*, const int*,
+                      const float*, const float*, const int*, const float*, const int*,
+                      const float*, float*, const int*) noexcept nogil
+    void scipy_dgemm_(const char*, const char*, const int*, const int*, const int*,
+                      const double*, const double*, const int*, const double*,
+                      const int*, const double*, double*, const int*) noexcept nogil
+    void scipy_sgemv_(const char*, const int*, const int*, const float*, const float*,
+                      const int*, const float*, const int*, const float*, float*,
+                      const int*) noexcept nogil
+    void scipy_dgemv_(const char*, const int*, const int*, const double*,
+                      const double*, const int*, const double*, const int*,
+                      const double*, double*, const int*) noexcept nogil
+    float scipy_sdot_(const int*, const float*, const int*, const float*,
+                      const int*) noexcept nogil
+    double scipy_ddot_(const int*, const double*, const int*, const double*,
+                       const int*) noexcept nogil
+    void scipy_saxpy_(const int*, const float*, const float*, const int*, float*,
+                      const int*) noexcept nogil
+    void scipy_daxpy_(const int*, const double*, const double*, const int*, double*,
+                      const int*) noexcept nogil
 
 
 cdef inline void _gemm(
@@ -13,11 +58,11 @@ cdef inline void _gemm(
 ) noexcept nogil:
     # Column-major C (m x n) = alpha op(A) op(B) + beta C, as in the reference BLAS.
     if floating is float:
-        sgemm(&transa, &transb, &m, &n, &k, &alpha, <float*>A, &lda,
-              <float*>B, &ldb, &beta, C, &ldc)
+        scipy_sgemm_(&transa, &transb, &m, &n, &k, &alpha, A, &lda, B, &ldb, &beta, C,
+                     &ldc)
     else:
-        dgemm(&transa, &transb, &m, &n, &k, &alpha, <double*>A, &lda,
-              <double*>B, &ldb, &beta, C, &ldc)
+        scipy_dgemm_(&transa, &transb, &m, &n, &k, &alpha, A, &lda, B, &ldb, &beta, C,
+                     &ldc)
 
 
 cdef inline void _gemv(
@@ -27,6 +72,24 @@ cdef inline void _gemv(
     # Column-major y = alpha op(A) x + beta y, unit strides.
     cdef int one = 1
     if floating is float:
-        sgemv(&trans, &m, &n, &alpha, <float*>A, &lda, <float*>x, &one, &beta, y, &one)
+        scipy_sgemv_(&trans, &m, &n, &alpha, A, &lda, x, &one, &beta, y, &one)
     else:
-        dgemv(&trans, &m, &n, &alpha, <double*>A, &lda, <double*>x, &one, &beta, y, &one)
+        scipy_dgemv_(&trans, &m, &n, &alpha, A, &lda, x, &one, &beta, y, &one)
+
+
+cdef inline floating _dot(int n, const floating* x, const floating* y) noexcept nogil:
+    # sum x_i y_i, unit strides.
+    cdef int one = 1
+    if floating is float:
+        return scipy_sdot_(&n, x, &one, y, &one)
+    else:
+        return scipy_ddot_(&n, x, &one, y, &one)
+
+
+cdef inline void _axpy(int n, floating alpha, const floating* x, floating* y) noexcept nogil:
+    # y += alpha x, unit strides.
+    cdef int one = 1
+    if floating is float:
+        scipy_saxpy_(&n, &alpha, x, &one, y, &one)
+    else:
+        scipy_daxpy_(&n, &alpha, x, &one, y, &one)

@@ -1,15 +1,14 @@
-# The kernels that are calls into SciPy's BLAS: the dense (fully connected) layer,
+# The kernels that are calls into BLAS (the newest OpenBLAS, _blas.pxd): the dense (fully connected) layer,
 # forward Y = X W + b and backward dW = X^T dY, db = column sums of dY, dX = dY W^T,
 # each product one GEMM (level 3); and the level-1 sum of squares (dot) and axpy of the
-# L2 penalty. _blas.pxd holds the GEMM/GEMV wrappers, shared with logistic.pyx.
+# L2 penalty. _blas.pxd holds the BLAS wrappers, shared with logistic.pyx.
 # Arrays are row-major (C-contiguous); BLAS is column-major, and a row-major matrix is
 # its transpose in column-major, so every call below swaps its operands:
 # row-major C = A B  <=>  column-major C^T = B^T A^T.
 # Nothing here validates: ops.py checks shapes (all non-zero, below 2**31) and dtypes.
 from cython cimport floating
-from scipy.linalg.cython_blas cimport daxpy, ddot, saxpy, sdot
 
-from fastnn._kernels._blas cimport _gemm
+from fastnn._kernels._blas cimport _axpy, _dot, _gemm
 
 
 def dense_forward(
@@ -74,15 +73,12 @@ def sum_of_squares(const floating[::1] v):
     # sum(v**2) as BLAS's dot of v with itself: no temporary. An overflow gives inf,
     # which is what a finiteness test wants. v is not empty.
     cdef Py_ssize_t start = 0, n_total = v.shape[0]
-    cdef int n, one = 1
+    cdef int n
     cdef double total = 0
     with nogil:
         while start < n_total:
             n = <int>min(_CHUNK, n_total - start)
-            if floating is float:
-                total += sdot(&n, <float*>&v[start], &one, <float*>&v[start], &one)
-            else:
-                total += ddot(&n, <double*>&v[start], &one, <double*>&v[start], &one)
+            total += _dot(n, &v[start], &v[start])
             start += n
     return total
 
@@ -90,13 +86,9 @@ def sum_of_squares(const floating[::1] v):
 def axpy(const floating[::1] x, floating[::1] y, double alpha):
     # In place: y += alpha x (same length, not empty, not overlapping).
     cdef Py_ssize_t start = 0, n_total = x.shape[0]
-    cdef int n, one = 1
-    cdef floating a = <floating>alpha
+    cdef int n
     with nogil:
         while start < n_total:
             n = <int>min(_CHUNK, n_total - start)
-            if floating is float:
-                saxpy(&n, &a, <float*>&x[start], &one, &y[start], &one)
-            else:
-                daxpy(&n, &a, <double*>&x[start], &one, &y[start], &one)
+            _axpy(n, <floating>alpha, &x[start], &y[start])
             start += n

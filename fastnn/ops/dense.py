@@ -1,4 +1,4 @@
-"""The dense layer's forward and backward: one GEMM each, through SciPy's BLAS."""
+"""The dense layer's forward and backward: one GEMM each, through OpenBLAS."""
 
 import numpy as np
 
@@ -35,7 +35,7 @@ def _check_bias(b, units, dtype):
 def dense_forward(X, W, b=None, out=None):
     """Y = X @ W + b for X (n_samples, n_features), W (n_features, units), b (units,).
 
-    One GEMM from SciPy's BLAS with the bias pre-broadcast into ``out``. ``out`` must
+    One GEMM from OpenBLAS with the bias pre-broadcast into ``out``. ``out`` must
     not overlap ``X``, ``W`` or ``b``.
     """
     n_samples, n_features, units = _check_dense(X, W)

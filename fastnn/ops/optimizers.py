@@ -80,7 +80,7 @@ def adam_update(
 def l2_penalty(W, dW, l2, scale=1.0):
     """In place: dW += scale * l2 * W; returns l2 * sum(W**2), of W before the update.
 
-    The L2 term of a weight matrix (scikit-learn's ``alpha``), through SciPy's BLAS
+    The L2 term of a weight matrix (scikit-learn's ``alpha``), through OpenBLAS
     (axpy and dot). ``W`` and ``dW`` are C-contiguous arrays of one dtype and shape.
     """
     check_float("W", W)
