@@ -3,6 +3,7 @@ Sequential, its evaluation and MLPClassifier's run it; its bindings are kept for
 next call and never shared by two calls at once."""
 
 import numpy as np
+import pytest
 from numpy.testing import assert_array_equal
 
 from fastnn import Sequential
@@ -50,3 +51,28 @@ def test_logits_stop_before_the_final_activation():
     proba = np.exp(logits - logits.max(axis=1, keepdims=True))
     np.testing.assert_allclose(proba / proba.sum(axis=1, keepdims=True),
                                model.predict(X), rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_many_rows_run_with_openmp_held_to_the_calling_thread(monkeypatch):
+    # OpenMP's spinning team and BLAS's threads fight over the cores (MLPClassifier's
+    # 10,000-row predict_proba took 10x as long), so a forward of more than one row
+    # holds OpenMP to this thread, as fit does; a served row runs serial kernels anyway.
+    from fastnn import MLPClassifier
+    from fastnn.models import sequential
+
+    held = []
+    real = sequential.training_threads
+    monkeypatch.setattr(sequential, "training_threads",
+                        lambda: held.append(True) or real())
+    model = _model()
+    X = np.random.default_rng(0).normal(size=(300, 4))
+    model.forward(X[:1])
+    assert held == []
+    model.predict(X)
+    assert held == [True]
+    clf = MLPClassifier((8,), max_iter=5, random_state=0)
+    clf.fit(X, np.arange(300) % 3)
+    held.clear()
+    clf.predict_proba(X)
+    assert held == [True]
