@@ -1,7 +1,8 @@
 """fastnn.Sequential training against PyTorch CPU and scikit-learn's MLPClassifier.
 
     cd <repo> && PYTHONPATH=. python benchmarks/bench_sequential.py [--quick]
-        [--threads N] [--epochs N] [--case a|b] [--no-torch|--no-sklearn|--no-fastnn]
+        [--threads N] [--epochs N] [--case a|b]
+        [--no-torch|--no-sklearn|--no-fastnn|--no-floor]
 
 Two cases, one table each, ratios first (> 1 means fastnn is faster):
 (a) scikit-learn's digits (scaled by 1/16), 64 -> Dense(100, relu) -> Dense(10,
@@ -12,6 +13,10 @@ Every contender trains a fresh network on the same float32 arrays with the same
 hyperparameters (SGD with momentum 0.9, one learning rate per case, a new shuffle
 every epoch) for the same number of epochs, one epoch per call. Each epoch is timed;
 the first is the warm-up, seconds per epoch is the median (min-max) of the others.
+The GEMM floor row is what the matrix products alone cost: NumPy's matmul on the same
+shapes, the five GEMMs of one training step (two forward, three backward) for every
+batch of an epoch and nothing else; fastnn's time over it says how close to the
+machine's limit its training runs.
 Quality beside speed: each library's own mean training loss over its last epoch, then
 held-out log-loss and accuracy, computed by one NumPy function from each contender's
 predicted probabilities. Then, in plain words, each speed ratio against its goal
@@ -146,6 +151,31 @@ def train_fastnn(case, data, epochs):
             and math.isclose(acc, result["test_acc"], abs_tol=1e-9)):
         result["note"] += " DISAGREES with predict()"
     return result
+
+
+def train_floor(case, data, epochs):
+    """The GEMM floor: every batch's five matrix products (X W1, H W2; dW2 = H^T dZ,
+    dH = dZ W2^T, dW1 = X^T dH) through NumPy's matmul into buffers made once."""
+    X, n_classes = data["X"], int(data["y"].max()) + 1
+    rng = np.random.default_rng(SEED)
+    W1 = rng.standard_normal((X.shape[1], case.hidden)).astype(F32)
+    W2 = rng.standard_normal((case.hidden, n_classes)).astype(F32)
+    H = np.empty((case.batch_size, case.hidden), F32)
+    dZ = np.empty((case.batch_size, n_classes), F32)
+    dH, dW1, dW2 = np.empty_like(H), np.empty_like(W1), np.empty_like(W2)
+    times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        for first in range(0, len(X), case.batch_size):
+            batch = X[first:first + case.batch_size]
+            n = len(batch)
+            np.matmul(batch, W1, out=H[:n])
+            np.matmul(H[:n], W2, out=dZ[:n])
+            np.matmul(H[:n].T, dZ[:n], out=dW2)
+            np.matmul(dZ[:n], W2.T, out=dH[:n])
+            np.matmul(batch.T, dH[:n], out=dW1)
+        times.append(time.perf_counter() - start)
+    return dict(times=times, note="NumPy matmul, the 5 GEMMs of each batch only")
 
 
 def train_sklearn(case, data, epochs):
@@ -363,6 +393,12 @@ def verdicts(results):
         for key, by in results.items():
             print(f"  ({key}) {CASES[key].title}: {names[who]} "
                   + verdict(by, who, goal or CASES[key].target))
+    print("THE LIMIT: the GEMM floor's time per epoch over fastnn's (100 % would be "
+          "nothing but matrix products)")
+    for key, by in results.items():
+        r = ratio(by, "floor") if "floor" in by else None
+        share = "not measured" if r is None else f"fastnn runs at {100 * r:.0f} %"
+        print(f"  ({key}) {CASES[key].title}: {share} of the GEMM floor")
     print(f"ACCURACY: fastnn's held-out accuracy should be at most {QUALITY_SLACK:g} "
           "below the best peer's")
     for key, by in results.items():
@@ -386,7 +422,7 @@ def main():
     parser.add_argument("--epochs", type=int,
                         help="epochs per case, the first a warm-up (>= 2)")
     parser.add_argument("--case", choices=sorted(CASES), help="run only this case")
-    for who in ("torch", "sklearn", "fastnn"):
+    for who in ("torch", "sklearn", "fastnn", "floor"):
         parser.add_argument(f"--no-{who}", action="store_true", help=f"leave {who} out")
     parser.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
@@ -420,7 +456,8 @@ def main():
         results = {}
         for key in keys:
             results[key] = by = {}
-            for who, train in (("fastnn", train_fastnn), ("sklearn", train_sklearn)):
+            for who, train in (("fastnn", train_fastnn), ("sklearn", train_sklearn),
+                               ("floor", train_floor)):
                 if getattr(args, f"no_{who}"):
                     by[who] = dict(error=f"--no-{who}")
                 else:
@@ -433,7 +470,8 @@ def main():
     other_cpus = (foreign_cpu_seconds() - foreign) / (time.perf_counter() - start)
     versions.append(f"torch {peer.get('version', 'n/a')}")
     header(args, pools, peer, versions, other_cpus)
-    names = dict(fastnn="fastnn", torch="PyTorch", sklearn="scikit-learn")  # row order
+    names = dict(fastnn="fastnn", torch="PyTorch", sklearn="scikit-learn",
+                 floor="GEMM floor")  # row order
     for key in keys:
         table(CASES[key], datasets[key], epochs[key], results[key], names)
     verdicts(results)
