@@ -6,6 +6,7 @@ from math import isfinite
 
 import numpy as np
 
+from fastnn import ops
 from fastnn.nn.layers import bind_steps, private_buffers
 
 __all__ = ["Inference", "check_finite_output"]
@@ -106,9 +107,11 @@ def _run(chunk, rows):
 def check_finite_output(Y):
     """``Y``, the network's output for finite input, if it is finite; else a
     ValueError (weights that are finite but huge, from a diverged fit, overflow)."""
-    # NOTE: a sum is finite only if every term is, so one reduction stands in for
-    # isfinite; only an overflowing sum of finite values takes the full test.
-    if not isfinite(Y.sum()) and not np.isfinite(Y).all():
+    # NOTE: a sum of squares is finite only if every term is, so one BLAS dot stands
+    # in for isfinite (the same test as fit's and the serving check's; unlike Y.sum()
+    # it warns of no overflow); only an overflowing sum of finite values takes the
+    # full test.
+    if not isfinite(ops.sum_of_squares(Y.ravel())) and not np.isfinite(Y).all():
         raise ValueError(
             "the network's output is not finite for this finite input: its weights "
             "are too large for it (did training diverge? lower the learning rate or "

@@ -76,3 +76,16 @@ def test_many_rows_run_with_openmp_held_to_the_calling_thread(monkeypatch):
     held.clear()
     clf.predict_proba(X)
     assert held == [True]
+
+
+def test_finite_output_check_passes_huge_finite_values_without_a_warning():
+    import warnings
+
+    from fastnn.models import check_finite_output
+
+    Y = np.full((2, 3), 3e38, np.float32)  # finite, but its sum overflows
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert check_finite_output(Y) is Y
+    with pytest.raises(ValueError, match="not finite"):
+        check_finite_output(np.array([[0.5, np.inf]]))
