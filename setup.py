@@ -88,12 +88,37 @@ def parallel_for(body, n="n", size=None, indent=4, gil_released=False):
     return textwrap.indent(text, " " * indent).lstrip(" ")
 
 
+def op_arguments(T, *arguments):
+    """The cdef lines that unpack a kernel's Op (calls.pxd) for element type ``T``
+    ('float' or 'double'), one per argument in the kernel's order: 'X' or 'const X'
+    (a T array), 'intp I' or 'const intp I', 'real alpha' (T), 'integer pieces'
+    (Py_ssize_t), 'flag with_bias' (bint). Arrays, reals and integers are numbered
+    separately, as Kernel.pack fills them."""
+    lines, counts = [], {"data": 0, "real": 0, "integer": 0}
+    for argument in arguments:
+        *words, name = argument.split()
+        const = "const " if "const" in words else ""
+        if "real" in words:
+            lines.append(f"cdef {T} {name} = <{T}>op.real[{counts['real']}]")
+            counts["real"] += 1
+        elif "integer" in words or "flag" in words:
+            ctype = "bint" if "flag" in words else "Py_ssize_t"
+            lines.append(f"cdef {ctype} {name} = op.integer[{counts['integer']}]")
+            counts["integer"] += 1
+        else:
+            ctype = "Py_ssize_t" if "intp" in words else T
+            index = counts["data"]
+            lines.append(f"cdef {const}{ctype}* {name} = <{const}{ctype}*>op.data[{index}]")
+            counts["data"] += 1
+    return "\n    ".join(lines)
+
+
 def _expand_template(template):
     """Write ``<name>.pyx`` from ``<name>.pyx.tp`` (only when its text changes)."""
     source = template.with_suffix("")
     header = f"# Generated from {template.name} by setup.py (git-ignored): edit that.\n"
     body = Tempita.Template(template.read_text(), name=str(template)).substitute(
-        parallel_for=parallel_for
+        parallel_for=parallel_for, op_arguments=op_arguments
     )
     text = header + body
     if not source.exists() or source.read_text() != text:

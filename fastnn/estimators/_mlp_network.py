@@ -1,7 +1,6 @@
 """MLPClassifier's network: the hidden activations it accepts, its output loss and
 the :class:`fastnn.Sequential` built for an architecture."""
 
-from fastnn import ops
 from fastnn.models import Sequential
 from fastnn.nn.layers import Dense, Dropout, Maxout
 from fastnn.nn.losses import BinaryCrossentropy
@@ -21,12 +20,7 @@ class _LogLoss(BinaryCrossentropy):
     so a multi-label network learns as scikit-learn's does."""
 
     name = "binary_log_loss"
-
-    def from_logits(self, logits, y, sample_weight=None, scale=1.0, with_grad=True,
-                    loss_out=None, grad_out=None):
-        return ops.binary_cross_entropy(
-            logits, y, sample_weight, scale, with_grad, loss_out, grad_out
-        )
+    averages_outputs = False
 
 
 def _loss_for(out_activation):

@@ -1,21 +1,31 @@
 """One pass of mini-batch training over the rows, for :mod:`fastnn.models.training`.
 
-The layers' calls are bound once per batch size to buffers kept on the model
-(:class:`Batches`); each batch then gathers its rows into those buffers and only runs
-the calls: nothing is allocated per batch. Divergence is caught per batch, before a
-NaN or inf can enter the weights (:class:`Diverged`).
+The batches of one size run in a compiled loop (:class:`fastnn.ops.training.BatchLoop`)
+from the row gather through forward, loss, backward, the L2 terms, the divergence
+checks and the optimizer step, with no Python between the kernels. The loop is built
+once per batch size from the layers' bound calls, into buffers kept on the model
+(:class:`Batches`); this fit's data and the optimizer's state are bound to it once per
+epoch. It returns to Python at least every :data:`CHUNK_SECONDS` for the progress bar
+and Ctrl-C. Divergence is caught per batch, before a NaN or inf can enter the weights
+(:class:`Diverged`).
 """
 
-from math import isfinite
+import functools
 
 import numpy as np
 
 from fastnn import ops
+from fastnn.ops import training as loop_kernels
+from fastnn.ops.optimizers import axpy
 
 __all__ = ["Batches", "Diverged", "add_penalty", "n_correct", "run_epoch"]
 
 _KEPT_BATCH_SIZES = 4
 
+# NOTE: the compiled loop hands control back at the end of a batch once this long has
+# passed: the progress bar moves and a Ctrl-C stops training within about this time
+# plus one batch, with the weights of the last completed step.
+CHUNK_SECONDS = 0.05
 
 class Diverged(Exception):
     """Raised inside an epoch: ``what`` ('gradient', 'weights' or 'loss') became
@@ -26,107 +36,124 @@ class Diverged(Exception):
         self.what, self.batch, self.value = what, batch, value
 
 
-def _non_finite(vector):
-    return not np.isfinite(vector).all()
-
-
 class Batches:
-    """Mini-batches of one size: the gathered X, y and weights, the loss gradient, and
-    the layers' calls bound to these buffers (``runs_forward`` fills ``output``,
-    ``runs_backward`` goes from ``grad`` to every parameter gradient)."""
+    """Mini-batches of one size: the gathered rows, X, y and weights, the per-sample
+    losses and the loss gradient, and the :class:`fastnn.ops.training.BatchLoop`
+    bound to these buffers (``loop``; None until :meth:`prepare`)."""
 
     def __init__(self, n_rows, X, y, sample_weight, n_outputs):
+        self.rows = np.empty(n_rows, np.intp)
         self.X = np.empty((n_rows, X.shape[1]), X.dtype)
         self.y = np.empty((n_rows, *y.shape[1:]), y.dtype)
         self.w = None if sample_weight is None else np.empty(n_rows, X.dtype)
+        self.losses = np.empty(n_rows, X.dtype)
         self.grad = np.empty((n_rows, n_outputs), X.dtype)
-        self.runs_forward = self.output = self.runs_backward = None
+        self.loop = None
 
-    def prepare(self, plan):
+    def prepare(self, model, plan, count_correct):
         """Bind the calls of ``plan`` (a :class:`fastnn.models.training.TrainingPlan`)
-        to these buffers, once."""
-        runs_forward, A = plan.bind_forward(self.X, True)
-        runs_backward = plan.bind_backward(self.grad)
-        # NOTE: set together at the end: an interrupted bind leaves the batch unbound
-        # (runs_forward None), never half bound.
-        self.output, self.runs_backward = A, runs_backward
-        self.runs_forward = runs_forward  # last: marks the batch bound
+        for ``model`` to these buffers, once."""
+        runs_forward, output = plan.bind_forward(self.X, True)
+        runs_backward = plan.bind_backward(self.grad) if plan.first_backward else []
+        loss, divisor, multiplier = plan.loss.bind_training(
+            output, self.y, self.w, self.losses, self.grad, plan.fused
+        )
+        penalties = [
+            (ops.bind(ops.sum_of_squares, W.reshape(-1))[0],
+             ops.bind(axpy, W, dW, 0.0)[0], l2)
+            for W, dW, l2 in model._penalized()
+        ]
+        self.loop = loop_kernels.BatchLoop(
+            self.rows, self.w, runs_forward, output, self.y,
+            _count_mode(plan, self.y) if count_correct else loop_kernels.COUNT_NONE,
+            plan.threshold or 0.0, loss, divisor, multiplier, self.losses,
+            runs_backward, penalties,
+            ops.bind(ops.sum_of_squares, model._grads)[0] if runs_backward else None,
+            ops.bind(ops.sum_of_squares, model.flat_weights)[0] if runs_backward else None,
+        )
+        self.count_correct = count_correct
+
+    def set_data(self, model, X, y, sample_weight):
+        """Bind the gathers from this fit's ``X``, ``y``, ``sample_weight`` and the
+        optimizer's update to the loop."""
+        gathers = [
+            ops.bind(ops.take_rows, source, self.rows, out=out)[0]
+            for source, out in ((X, self.X), (y, self.y), (sample_weight, self.w))
+            if source is not None
+        ]
+        params, grads = [model.flat_weights], [model._grads]
+        update = model.optimizer.bind_update(params, grads)
+        if update is None:
+            update = functools.partial(model.optimizer.apply, params, grads)
+        self.loop.set_data(gathers, update)
+        return update
 
     @classmethod
-    def of(cls, model, n_rows, X, y, sample_weight):
-        """The batches of ``n_rows`` rows ``model`` keeps for this data's layout."""
+    def of(cls, model, plan, n_rows, X, y, sample_weight, count_correct):
+        """The batches of ``n_rows`` rows ``model`` keeps for this data's layout,
+        prepared for ``plan``."""
         batch = model._batches.get(n_rows)
         if (
             batch is None
             or batch.y.dtype != y.dtype
             or batch.y.shape[1:] != y.shape[1:]
             or (batch.w is None) != (sample_weight is None)
+            or batch.X.dtype != X.dtype
         ):
             if len(model._batches) >= _KEPT_BATCH_SIZES:
                 model._batches.clear()
             batch = model._batches[n_rows] = cls(
                 n_rows, X, y, sample_weight, model.n_outputs
             )
+        if batch.loop is None or batch.count_correct != count_correct:
+            batch.loop = None  # an interrupted prepare leaves it unbound, not half bound
+            batch.prepare(model, plan, count_correct)
         return batch
+
+
+def _count_mode(plan, y):
+    if plan.threshold is not None:
+        return loop_kernels.COUNT_THRESHOLD
+    if y.ndim == 1:
+        return loop_kernels.COUNT_ARGMAX_LABELS
+    return loop_kernels.COUNT_ARGMAX_TARGETS
 
 
 def run_epoch(model, X, y, sample_weight, order, batch_size, losses, count_correct,
               bar):
     """One pass of ``model`` over the rows in ``order``; returns the number predicted
     right and the summed L2 penalty, sum over batches of sum(kernel_l2 * W**2) / 2."""
-    plan = model._plan()
-    loss, threshold = plan.loss, plan.threshold
-    apply = model.optimizer.apply
-    flat_params, flat_grads = model.flat_weights, model._grads
-    params, grads = [flat_params], [flat_grads]
-    params_squared, _ = ops.bind(ops.sum_of_squares, flat_params)
-    grads_squared, _ = ops.bind(ops.sum_of_squares, flat_grads)
-    penalized = model._penalized()
-    take_rows = ops.take_rows
     n_samples = X.shape[0]
-    correct = 0
-    penalty = 0.0
-    for start in range(0, n_samples, batch_size):
-        stop = min(start + batch_size, n_samples)
-        rows = order[start:stop]
-        batch = Batches.of(model, stop - start, X, y, sample_weight)
-        if batch.runs_forward is None:
-            batch.prepare(plan)
-        take_rows(X, rows, out=batch.X)
-        y_batch = take_rows(y, rows, out=batch.y)
-        scale = 1.0 / (stop - start)
-        weights = None
-        if batch.w is not None:
-            weights = take_rows(sample_weight, rows, out=batch.w)
-            total_weight = float(weights.sum())
-            scale = 1.0 / total_weight if total_weight > 0 else 0.0
-        for run in batch.runs_forward:
-            run()
-        if count_correct:
-            correct += n_correct(batch.output, y_batch, threshold)
-        loss(batch.output, y_batch, weights, scale, True, losses[start:stop],
-             batch.grad)
-        if bar is not None:
-            bar.update(1)
-        if scale == 0.0 or plan.first_backward is None:  # nothing to learn from this
+    n_full, tail = divmod(n_samples, batch_size)
+    order = np.ascontiguousarray(order, dtype=np.intp)
+    optimizer = model.optimizer
+    plan = model._plan()
+    right = penalty = 0
+    for first_row, n_batches, n_rows in (
+        (0, n_full, batch_size), (n_full * batch_size, int(tail > 0), tail)
+    ):
+        if not n_batches:
             continue
-        for run in batch.runs_backward:
-            run()
-        if penalized:
-            penalty += add_penalty(penalized, scale)
-        # NOTE: divergence is caught per batch, before a NaN or inf can enter the
-        # weights: a non-finite gradient stops training before the step (fit then
-        # restores the state from before the epoch). A sum of squares is finite
-        # only if every term is, so one bound BLAS dot (about 0.5 us) stands in for
-        # isfinite; when it overflows on finite values, the exact check decides.
-        # The step itself can overflow only through a huge learning rate, so the
-        # weights are checked after it the same way.
-        if not isfinite(grads_squared()) and _non_finite(flat_grads):
-            raise Diverged("gradient", start // batch_size, "NaN or inf")
-        apply(params, grads)
-        if not isfinite(params_squared()) and _non_finite(flat_params):
-            raise Diverged("weights", start // batch_size, "NaN or inf")
-    return correct, 0.5 * penalty
+        batch = Batches.of(model, plan, n_rows, X, y, sample_weight, count_correct)
+        update = batch.set_data(model, X, y, sample_weight)
+        compiled_update = isinstance(update, list)
+        done = 0
+        while done < n_batches:
+            status, ran, _, batch_right, batch_penalty = batch.loop.run(
+                order, first_row + done * n_rows, n_batches - done,
+                optimizer if compiled_update else None, losses, CHUNK_SECONDS,
+            )
+            done += ran
+            right += batch_right
+            penalty += batch_penalty
+            if bar is not None:
+                bar.update(ran)
+            if status != loop_kernels.OK:
+                what = "gradient" if status == loop_kernels.GRADIENT_DIVERGED else "weights"
+                raise Diverged(what, (first_row // batch_size) + done - 1, "NaN or inf")
+    if plan.threshold is not None and y.ndim == 2:
+        right /= y.shape[1]  # a row of k outputs counts its fraction of right outputs
+    return right, 0.5 * penalty
 
 
 def add_penalty(penalized, scale):

@@ -34,19 +34,25 @@ __all__ = ["Trainer", "TrainingPlan"]
 
 
 class TrainingPlan(namedtuple(
-    "TrainingPlan", "forward backward first_backward loss threshold"
+    "TrainingPlan", "forward backward first_backward loss fused threshold"
 )):
     """The layers' steps on a model's training path (see :meth:`Trainer._plan`).
 
     ``forward``: each step's ``bind_forward``; ``backward``: the ``bind_backward`` of
     the steps after the first with weights, last step first; ``first_backward``: that
-    first step's, which needs no dX (None when no step has weights); ``loss``: what
-    turns the output into per-sample losses and dL/doutput (the loss's
-    ``from_logits`` when the final activation is fused into it); ``threshold``: the
+    first step's, which needs no dX (None when no step has weights); ``loss``: the
+    :class:`fastnn.nn.losses.Loss`; ``fused``: the final activation is fused into it
+    (it works from the logits, see :attr:`loss_function`); ``threshold``: the
     accuracy threshold for binary outputs (None: the argmax of a row).
     """
 
     __slots__ = ()
+
+    @property
+    def loss_function(self):
+        """What turns the output into per-sample losses and dL/doutput: the loss, or
+        its ``from_logits`` when the final activation is fused into it."""
+        return self.loss.from_logits if self.fused else self.loss
 
     def bind_forward(self, X, training):
         """``(runs, output)``: the forward bound from ``X``."""
@@ -111,7 +117,8 @@ class Trainer:
             forward=[step.bind_forward for step in steps],
             backward=[step.bind_backward for step in reversed(steps[first + 1:])],
             first_backward=steps[first].bind_backward if with_params else None,
-            loss=self.loss.from_logits if fused else self.loss,
+            loss=self.loss,
+            fused=fused,
             threshold=threshold,
         )
 
@@ -329,7 +336,7 @@ class Trainer:
             raise ValueError("sample_weight sums to 0: the objective is undefined")
         scale = 1.0 / total_weight
         plan = self._plan()
-        loss = plan.loss
+        loss = plan.loss_function
         runs_forward, A = plan.bind_forward(X, False)
         grad = np.empty(A.shape, X.dtype)
         runs_backward = plan.bind_backward(grad)
@@ -385,7 +392,7 @@ class Trainer:
 
     def _evaluate(self, X, y, batch_size, metric_names, sample_weight=None):
         plan = self._plan()
-        loss, threshold = plan.loss, plan.threshold
+        loss, threshold = plan.loss_function, plan.threshold
         n_samples = X.shape[0]
         if n_samples == 0:
             raise ValueError("cannot evaluate on zero samples")

@@ -64,6 +64,20 @@ class Loss:
                     loss_out=None, grad_out=None):
         raise NotImplementedError
 
+    def bind_training(self, output, y, sample_weight, loss_out, grad_out, fused):
+        """A mini-batch's loss and gradient bound to its buffers, for the training
+        loop (:class:`fastnn.ops.training.BatchLoop`): ``(run, divisor, multiplier)``.
+        ``run`` is a bound kernel call whose first real is scale / ``divisor`` and
+        whose per-sample losses are then multiplied by ``multiplier``, or a callable
+        ``run(scale)``; ``fused``: ``output`` holds the logits of the fused
+        activation (:meth:`from_logits`)."""
+        function = self.from_logits if fused else self
+
+        def run(scale):
+            function(output, y, sample_weight, scale, True, loss_out, grad_out)
+
+        return run, 1.0, 1.0
+
     def __repr__(self):
         return f"<loss {self.name}>"
 
@@ -86,6 +100,12 @@ class CategoricalCrossentropy(Loss):
         return ops.softmax_cross_entropy(
             logits, y, sample_weight, scale, with_grad, loss_out, grad_out
         )
+
+    def bind_training(self, output, y, sample_weight, loss_out, grad_out, fused):
+        if not fused or _overrides(self, CategoricalCrossentropy, "from_logits"):
+            return super().bind_training(output, y, sample_weight, loss_out, grad_out, fused)
+        return _bound(ops.softmax_cross_entropy, output, y, sample_weight, loss_out,
+                      grad_out), 1.0, 1.0
 
     def __call__(self, output, y, sample_weight=None, scale=1.0, with_grad=True,
                  loss_out=None, grad_out=None):
@@ -136,19 +156,28 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
 class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
     fused_activation = "sigmoid"
+    averages_outputs = True  # Keras' mean over the outputs; False sums them
 
     def check_targets(self, y, n_samples, n_outputs, dtype):
         return _float_targets(y, n_samples, n_outputs, dtype, self.name, 0.0, 1.0)
 
     def from_logits(self, logits, y, sample_weight=None, scale=1.0, with_grad=True,
                     loss_out=None, grad_out=None):
-        n_outputs = logits.shape[1]
+        n_outputs = logits.shape[1] if self.averages_outputs else 1
         loss, grad = ops.binary_cross_entropy(
             logits, y, sample_weight, scale / n_outputs, with_grad, loss_out, grad_out
         )
         if n_outputs > 1:
             loss *= 1.0 / n_outputs  # the kernel sums over outputs; Keras averages
         return loss, grad
+
+    def bind_training(self, output, y, sample_weight, loss_out, grad_out, fused):
+        if (not fused or output.shape[1] == 0
+                or _overrides(self, BinaryCrossentropy, "from_logits")):
+            return super().bind_training(output, y, sample_weight, loss_out, grad_out, fused)
+        n_outputs = output.shape[1] if self.averages_outputs else 1
+        run = _bound(ops.binary_cross_entropy, output, y, sample_weight, loss_out, grad_out)
+        return run, float(n_outputs), (1.0 / n_outputs if n_outputs > 1 else 1.0)
 
     def __call__(self, output, y, sample_weight=None, scale=1.0, with_grad=True,
                  loss_out=None, grad_out=None):
@@ -179,6 +208,23 @@ class MeanSquaredError(Loss):
         return ops.squared_error(
             output, y, sample_weight, scale, with_grad, loss_out, grad_out
         )
+
+    def bind_training(self, output, y, sample_weight, loss_out, grad_out, fused):
+        if output.shape[1] == 0 or _overrides(self, MeanSquaredError, "__call__"):
+            return super().bind_training(output, y, sample_weight, loss_out, grad_out, fused)
+        return _bound(ops.squared_error, output, y, sample_weight, loss_out,
+                      grad_out), 1.0, 1.0
+
+
+def _overrides(loss, cls, method):
+    """Whether ``loss`` is of a subclass of ``cls`` with its own ``method``: the
+    compiled binding of ``cls`` would not do what it does."""
+    return getattr(type(loss), method) is not getattr(cls, method)
+
+
+def _bound(loss_op, output, y, sample_weight, loss_out, grad_out):
+    """``loss_op`` (an ops loss) bound with scale 1, which the loop sets per batch."""
+    return ops.bind(loss_op, output, y, sample_weight, 1.0, True, loss_out, grad_out)[0]
 
 
 def _into(array, out):

@@ -9,6 +9,7 @@ created on the first update, one array per parameter.
 import numpy as np
 
 from fastnn import ops
+from fastnn.ops.optimizers import adam_step_size
 from fastnn.ops.checks import check_scalar
 from fastnn.saving import registry
 from fastnn.saving.container import parameters, scalar_config
@@ -39,6 +40,23 @@ class Optimizer:
 
     def apply(self, params, grads):
         """Update each array of ``params`` in place from the matching ``grads``."""
+        self._ensure_state(params)
+        for param, grad, slots in zip(params, grads, self._slots):
+            self._update(param, grad, slots)
+        self.iterations += 1
+
+    def bind_update(self, params, grads):
+        """The update of ``params`` from ``grads`` bound once (:func:`fastnn.ops.bind`):
+        one Call per parameter whose first real is the rate, which the training loop
+        sets per step from :meth:`rates` and then adds its steps to ``iterations``.
+        None for an optimizer that updates only through :meth:`apply` (a subclass)."""
+        return None
+
+    def rates(self, count):
+        """The rates of the next ``count`` updates, as float64 (see bind_update)."""
+        raise NotImplementedError
+
+    def _ensure_state(self, params):
         if self._slots is None:
             self._slots = [
                 [np.zeros_like(param) for _ in range(self.n_slots)] for param in params
@@ -52,9 +70,6 @@ class Optimizer:
                 f"this {type(self).__name__} holds state for other parameters; "
                 "give each model its own optimizer"
             )
-        for param, grad, slots in zip(params, grads, self._slots):
-            self._update(param, grad, slots)
-        self.iterations += 1
 
     def _update(self, param, grad, slots):
         raise NotImplementedError
@@ -152,6 +167,24 @@ class SGD(Optimizer):
         """The rate the next update uses, lr / (1 + decay * iterations)."""
         return self.learning_rate / (1.0 + self.decay * self.iterations)
 
+    def rates(self, count):
+        # NOTE: the same IEEE operations as current_learning_rate, element by element.
+        steps = self.iterations + np.arange(count, dtype=np.float64)
+        return self.learning_rate / (1.0 + self.decay * steps)
+
+    def bind_update(self, params, grads):
+        if type(self) is not SGD:  # a subclass may update its own way
+            return None
+        self._ensure_state(params)
+        if self.momentum:
+            return [
+                ops.bind(ops.momentum_update, param, grad, slots[0], 0.0,
+                         self.momentum, self.nesterov)[0]
+                for param, grad, slots in zip(params, grads, self._slots)
+            ]
+        return [ops.bind(ops.sgd_update, param, grad, 0.0)[0]
+                for param, grad in zip(params, grads)]
+
     def _update(self, param, grad, slots):
         lr = self.current_learning_rate()
         if self.momentum:
@@ -201,6 +234,23 @@ class Adam(Optimizer):
 
     def current_learning_rate(self):
         return self.learning_rate
+
+    def rates(self, count):
+        first = self.iterations + 1
+        return np.array([
+            adam_step_size(self.learning_rate, t, self.beta_1, self.beta_2)
+            for t in range(first, first + count)
+        ])
+
+    def bind_update(self, params, grads):
+        if type(self) is not Adam:  # a subclass may update its own way
+            return None
+        self._ensure_state(params)
+        return [
+            ops.bind(ops.adam_update, param, grad, slots[0], slots[1],
+                     self.learning_rate, 1, self.beta_1, self.beta_2, self.epsilon)[0]
+            for param, grad, slots in zip(params, grads, self._slots)
+        ]
 
     def _update(self, param, grad, slots):
         ops.adam_update(

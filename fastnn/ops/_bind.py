@@ -7,6 +7,8 @@ An op hands its kernel call to :func:`run_kernel`, which calls it now or, inside
 import functools
 import threading
 
+from fastnn.ops._loader import Kernel
+
 _capture = threading.local()  # .calls: the list a bind() in this thread is filling
 _BINDABLE = set()  # the ops marked @bindable
 
@@ -23,12 +25,13 @@ def recorded_calls():
 
 
 def run_kernel(kernel, *args):
-    """Call ``kernel`` now, or, inside :func:`bind`, record the call instead."""
+    """Call ``kernel`` now and return its result, or, inside :func:`bind`, record the
+    call instead and return None."""
     calls = getattr(_capture, "calls", None)
     if calls is None:
-        kernel(*args)
-    else:
-        calls.append((kernel, args))
+        return kernel(*args)
+    calls.append((kernel, args))
+    return None
 
 
 def bind(function, *args, **kwargs):
@@ -41,13 +44,15 @@ def bind(function, *args, **kwargs):
     the kernel on the same arrays, whose contents may change in between (their shapes,
     dtypes and memory must not: the arrays are held, not re-checked). A training loop
     binds each layer's calls once per batch size and skips the per-call checks, which
-    on a 32-row mini-batch cost as much as the kernels.
+    on a 32-row mini-batch cost as much as the kernels. A compiled kernel's ``run`` is
+    a :class:`fastnn._kernels.calls.Call`: its arguments packed once, one C call per
+    ``run()``, which returns the kernel's result (0.0 for kernels that only write).
 
     >>> import numpy as np
     >>> from fastnn.ops import relu
     >>> X, out = np.array([-1.0, 2.0]), np.empty(2)
     >>> run, Y = bind(relu, X, out=out)
-    >>> X[0] = 3.0; run(); Y
+    >>> X[0] = 3.0; _ = run(); Y
     array([3., 2.])
     """
     if function not in _BINDABLE:
@@ -59,6 +64,8 @@ def bind(function, *args, **kwargs):
         _capture.calls = None
     if len(calls) == 1:
         kernel, kernel_args = calls[0]
+        if isinstance(kernel, Kernel):  # packed once: run() is one C call
+            return kernel.bind(*kernel_args), result
         return functools.partial(kernel, *kernel_args), result
     # An empty operand leaves no kernel call (NumPy filled the outputs): repeat the
     # checked call itself, which refills the same outputs only if they were passed in.

@@ -68,6 +68,7 @@ def _loss_outputs(
     return loss, grad
 
 
+@bindable
 def softmax_cross_entropy(
     logits, y, sample_weight=None, scale=1.0, with_grad=True, loss_out=None, grad_out=None
 ):
@@ -101,11 +102,14 @@ def softmax_cross_entropy(
             y, n_samples, n_classes
         )
     loss, grad = _loss_outputs(logits, targets, weights, loss_out, grad_out, with_grad)
-    bad = kernel(
-        logits, targets, weights, scale, loss,
+    bad = run_kernel(
+        kernel, logits, targets, weights, scale, loss,
         grad if with_grad else NO_GRAD[logits.dtype], bool(with_grad),
     )
-    if bad is not None and bad >= 0:  # the labels kernel checked the range first
+    labels = kernel is loss_kernels.softmax_cross_entropy_labels
+    # the labels kernel checked the range first (bound, run() returns the position)
+    if labels and bad is not None and bad >= 0:
+        bad = int(bad)
         raise ValueError(
             f"labels must be in [0, {n_classes}), got values in "
             f"[{targets.min()}, {targets.max()}] (y[{bad}] = {targets[bad]})"
@@ -138,6 +142,7 @@ def _check_rows_like(name, rows, y, scale):
     return scale
 
 
+@bindable
 def binary_cross_entropy(
     logits, y, sample_weight=None, scale=1.0, with_grad=True, loss_out=None, grad_out=None
 ):
@@ -158,14 +163,15 @@ def binary_cross_entropy(
     loss, grad = _loss_outputs(logits, y, weights, loss_out, grad_out, with_grad)
     grad_2d = grad.reshape(logits_2d.shape) if with_grad else NO_GRAD[logits.dtype]
     if logits_2d.shape[1]:
-        loss_kernels.binary_cross_entropy(
-            logits_2d, y_2d, weights, scale, loss, grad_2d, bool(with_grad)
+        run_kernel(
+            loss_kernels.binary_cross_entropy, logits_2d, y_2d, weights, scale, loss, grad_2d, bool(with_grad)
         )
     else:
         loss[:] = 0
     return loss, grad
 
 
+@bindable
 def squared_error(
     pred, y, sample_weight=None, scale=1.0, with_grad=True, loss_out=None, grad_out=None
 ):
@@ -185,8 +191,8 @@ def squared_error(
         pred, y, weights, loss_out, grad_out, with_grad, name="pred"
     )
     if pred_2d.shape[1]:
-        loss_kernels.squared_error(
-            pred_2d, y.reshape(pred_2d.shape), weights, scale, loss,
+        run_kernel(
+            loss_kernels.squared_error, pred_2d, y.reshape(pred_2d.shape), weights, scale, loss,
             grad.reshape(pred_2d.shape) if with_grad else NO_GRAD[pred.dtype],
             bool(with_grad),
         )

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from fastnn.ops._bind import bindable, recorded_calls
+from fastnn.ops._bind import bindable, recorded_calls, run_kernel
 from fastnn.ops._kernel_args import flat
 from fastnn.ops._loader import blas_kernels, optimizer_kernels
 from fastnn.ops.checks import (
@@ -32,15 +32,17 @@ def _check_params(W, G, **state):
                 raise ValueError(f"{name} overlaps {other}; pass separate arrays")
 
 
+@bindable
 def sgd_update(W, G, learning_rate, l2=0.0):
     """In place: W -= learning_rate * (G + l2 * W)."""
     _check_params(W, G)
     lr = check_scalar("learning_rate", learning_rate, low=0.0)
     l2 = check_scalar("l2", l2, low=0.0)
     fit_dtype(W.dtype, learning_rate=lr, l2=l2)
-    optimizer_kernels.sgd_update(flat(W), flat(G), lr, l2)
+    run_kernel(optimizer_kernels.sgd_update, flat(W), flat(G), lr, l2)
 
 
+@bindable
 def momentum_update(W, G, V, learning_rate, momentum, nesterov=False, l2=0.0):
     """In place, with g = G + l2 * W: V = momentum * V - learning_rate * g, then
     W += V, or with ``nesterov`` W += momentum * V - learning_rate * g (Keras' form)."""
@@ -49,9 +51,13 @@ def momentum_update(W, G, V, learning_rate, momentum, nesterov=False, l2=0.0):
     mu = check_scalar("momentum", momentum, low=0.0, high=1.0)
     l2 = check_scalar("l2", l2, low=0.0)
     fit_dtype(W.dtype, learning_rate=lr, l2=l2)
-    optimizer_kernels.momentum_update(flat(W), flat(G), flat(V), lr, mu, bool(nesterov), l2)
+    run_kernel(
+        optimizer_kernels.momentum_update, flat(W), flat(G), flat(V), lr, mu,
+        bool(nesterov), l2,
+    )
 
 
+@bindable
 def adam_update(
     W, G, M, S, learning_rate, t, beta_1=0.9, beta_2=0.999, epsilon=1e-7, l2=0.0
 ):
@@ -68,12 +74,35 @@ def adam_update(
     l2 = check_scalar("l2", l2, low=0.0)
     if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)) or t < 1:
         raise ValueError(f"t must be an int >= 1 (the update count), got {t!r}")
-    # NOTE: the bias corrections of M and S fold into one step size (Kingma & Ba, sec. 2).
-    lr_t = lr * math.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
+    lr_t = adam_step_size(lr, t, beta_1, beta_2)
     fit_dtype(W.dtype, learning_rate=lr_t, epsilon=epsilon, l2=l2)
-    optimizer_kernels.adam_update(
-        flat(W), flat(G), flat(M), flat(S), lr_t, beta_1, beta_2, epsilon, l2
+    run_kernel(
+        optimizer_kernels.adam_update,
+        flat(W), flat(G), flat(M), flat(S), lr_t, beta_1, beta_2, epsilon, l2,
     )
+
+
+def adam_step_size(learning_rate, t, beta_1, beta_2):
+    """Adam's rate for step ``t`` (from 1): lr sqrt(1 - beta_2**t) / (1 - beta_1**t)."""
+    # NOTE: the bias corrections of M and S fold into one step size (Kingma & Ba, sec. 2).
+    return learning_rate * math.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
+
+
+@bindable
+def axpy(x, y, alpha):
+    """In place: y += alpha * x, through BLAS, for C-contiguous, aligned, non-empty
+    float arrays of one dtype and shape that do not overlap: the L2 term's update of
+    a gradient as a training loop binds it (:func:`l2_penalty` is two kernels)."""
+    check_float("x", x)
+    check_like("x", x, y=y)
+    check_writeable("y", y)
+    if may_overlap(x, y):
+        raise ValueError("y overlaps x; pass separate arrays")
+    if x.size == 0 or not (x.flags.aligned and y.flags.aligned):
+        raise ValueError("axpy takes non-empty, aligned arrays")
+    alpha = check_scalar("alpha", alpha)
+    fit_dtype(x.dtype, alpha=alpha)
+    run_kernel(blas_kernels.axpy, flat(x), flat(y), alpha)
 
 
 

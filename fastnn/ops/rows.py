@@ -2,12 +2,14 @@
 
 import numpy as np
 
+from fastnn.ops._bind import bindable, run_kernel
 from fastnn.ops._loader import gather_kernels
 from fastnn.ops.checks import FLOATS, INTP, may_overlap
 
 _ROW_DTYPES = (*FLOATS, INTP)
 
 
+@bindable
 def take_rows(X, indices, out=None):
     """out[i] = X[indices[i]]: gather a mini-batch into a reused buffer.
 
@@ -16,7 +18,8 @@ def take_rows(X, indices, out=None):
     as a slice ``perm[start:stop]`` of a permutation, with every value in [0, n_rows)
     (negative indices are errors). ``out`` has shape (len(indices),) + X.shape[1:] and
     X's dtype, and overlaps neither input. The kernel checks every index before it
-    copies a row: on a bad one ``out`` is left untouched.
+    copies a row: on a bad one ``out`` is left untouched (bound, ``run()`` returns
+    the position of the first bad index, else -1).
 
     >>> X = np.arange(6.0).reshape(3, 2)
     >>> take_rows(X, np.array([2, 0]))
@@ -55,8 +58,9 @@ def take_rows(X, indices, out=None):
         out = np.empty(shape, X.dtype)
     else:
         _check_rows_out(out, shape, X, indices)
-    bad = gather_kernels.take_rows(X, indices, out)
-    if bad >= 0:
+    bad = run_kernel(gather_kernels.take_rows, X, indices, out)
+    if bad is not None and bad >= 0:  # bound, run() returns the bad position
+        bad = int(bad)
         raise ValueError(
             f"indices[{bad}] = {indices[bad]} is out of range for X with "
             f"{len(X)} rows"

@@ -2,6 +2,8 @@
 data. After each, the model is consistent: finite weights, working predict, fit again.
 """
 
+import _thread
+import threading
 import tracemalloc
 import warnings
 
@@ -18,10 +20,12 @@ from fastnn import (
     Sequential,
     ops,
 )
-from fastnn.layers import Dense, Dropout
+from fastnn.layers import Dense, Dropout, Layer
 from fastnn.models import Callback
+from fastnn.nn.layers.base import Step
 from fastnn.ops import _logistic as logistic_ops
-from fastnn.optimizers import SGD, Optimizer
+from fastnn.ops import training as loop_kernels
+from fastnn.optimizers import SGD, Adam, Optimizer
 
 
 @pytest.fixture(scope="module")
@@ -37,65 +41,107 @@ def _counts():
             for info in threadpool_info()}
 
 
-def _interrupt_gather(monkeypatch, at):
-    """Raise KeyboardInterrupt at the ``at``-th gather of a mini-batch of X (the
-    start of batch ``at``, counting from 1 across epochs)."""
-    take_rows = ops.take_rows
-    count = [0]
+class _Interrupt(Layer):
+    """The identity, as a user's own layer (a Python run inside the compiled loop)
+    that raises KeyboardInterrupt in the forward of batch ``at`` (from 1, across
+    epochs)."""
 
-    def interrupted(X, indices, out=None):
-        if X.ndim == 2:
-            count[0] += 1
-            if count[0] == at:
-                raise KeyboardInterrupt
-        return take_rows(X, indices, out=out)
+    def __init__(self, at):
+        super().__init__()
+        self.at, self.count = at, 0
 
-    monkeypatch.setattr(ops, "take_rows", interrupted)
+    def _tick(self):
+        self.count += 1
+        if self.count == self.at:
+            raise KeyboardInterrupt
+
+    def _steps(self):
+        def forward(X, training=False):
+            return ([self._tick] if training else []), X
+
+        def backward(dY, need_dX=True):
+            return [], dY
+
+        return [Step(forward, backward, None, False)]
 
 
-def _model(seed=0, dropout=False):
+class _RecordingSGD(SGD):
+    """SGD that keeps the flat weights after every step: a subclass, so the loop
+    calls its ``apply`` from Python instead of its compiled step."""
+
+    def apply(self, params, grads):
+        super().apply(params, grads)
+        self.steps.append(params[0].copy())
+
+
+def _model(seed=0, dropout=False, interrupt_at=None, recording=False):
     layers = [Dense(16, "tanh", input_dim=6)] + ([Dropout(0.2)] if dropout else [])
+    if interrupt_at is not None:
+        layers.append(_Interrupt(interrupt_at))
     model = Sequential(layers + [Dense(3, "softmax")], seed=seed)
-    model.compile(SGD(0.1, momentum=0.9), "sparse_categorical_crossentropy")
+    optimizer = (_RecordingSGD if recording else SGD)(0.1, momentum=0.9)
+    optimizer.steps = []
+    model.compile(optimizer, "sparse_categorical_crossentropy")
     return model
 
 
-def _steps_of(model, monkeypatch):
-    """Record the flat weights after every optimizer step of ``model``."""
-    steps = []
-    apply = model.optimizer.apply
+def _interrupt_runs(monkeypatch, at):
+    """Raise KeyboardInterrupt as the ``at``-th run of the compiled batch loop
+    starts (one run per epoch on small data)."""
+    count = [0]
 
-    def recording(params, grads):
-        apply(params, grads)
-        steps.append(model.get_flat_weights())
+    class Interrupting(loop_kernels.BatchLoop):
+        def run(self, *args):
+            count[0] += 1
+            if count[0] == at:
+                raise KeyboardInterrupt
+            return super().run(*args)
 
-    monkeypatch.setattr(model.optimizer, "apply", recording)
-    return steps
+    monkeypatch.setattr(loop_kernels, "BatchLoop", Interrupting)
 
 
 # ------------------------------------------------------------------ Ctrl-C
 
 
 @pytest.mark.parametrize("dropout", [False, True])
-def test_interrupted_sequential_keeps_the_last_completed_step(data, monkeypatch,
-                                                              dropout):
+def test_interrupted_sequential_keeps_the_last_completed_step(data, dropout):
+    # The interrupt comes from inside the compiled loop, in the forward of epoch 2's
+    # third batch: the compiled steps before it count, bit for bit those of the
+    # Python path (a recording optimizer, stepped from Python).
     X, y = data
-    reference = _model(dropout=dropout)
-    with monkeypatch.context() as patch:
-        steps = _steps_of(reference, patch)
-        reference.fit(X, y, epochs=2, batch_size=32, verbose=0)  # 5 batches an epoch
+    reference = _model(dropout=dropout, interrupt_at=0, recording=True)
+    reference.fit(X, y, epochs=2, batch_size=32, verbose=0)  # 5 batches an epoch
+    steps = reference.optimizer.steps
     before = _counts()
-    model = _model(dropout=dropout)
-    with monkeypatch.context() as patch:
-        _interrupt_gather(patch, at=8)  # epoch 2, batch 3
-        with pytest.raises(KeyboardInterrupt):
-            model.fit(X, y, epochs=2, batch_size=32, verbose=1)
+    model = _model(dropout=dropout, interrupt_at=8)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y, epochs=2, batch_size=32, verbose=1)
     assert_array_equal(model.get_flat_weights(), steps[6])  # after 7 steps
     assert model.optimizer.iterations == 7
     assert _counts() == before  # OpenMP's limit was lifted
     assert np.isfinite(model.predict(X)).all()
     model.fit(X, y, epochs=1, batch_size=32, verbose=0)  # and it trains on
     assert np.isfinite(model.get_flat_weights()).all()
+
+
+def test_ctrl_c_stops_the_compiled_loop_on_a_completed_step(data):
+    # A real Ctrl-C (SIGINT's KeyboardInterrupt) during a long fit lands between two
+    # runs of the compiled loop: the weights are those after the steps counted, bit
+    # for bit those of the Python path after as many steps.
+    X, y = data
+    model = _model()
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(X, y, epochs=10**6, batch_size=32, verbose=0)
+    finally:
+        timer.cancel()
+    steps = model.optimizer.iterations
+    assert steps > 0
+    reference = _model(recording=True)
+    reference.fit(X, y, epochs=-(-steps // 5), batch_size=32, verbose=0)
+    assert_array_equal(model.get_flat_weights(), reference.optimizer.steps[steps - 1])
 
 
 def test_interrupt_from_a_callback_leaves_the_epochs_done(data):
@@ -139,7 +185,9 @@ def test_interrupted_mlp_warns_and_returns_a_usable_model(data, monkeypatch, sol
     clf = MLPClassifier((8,), solver=solver, batch_size=40, max_iter=10,
                         random_state=0, early_stopping=solver == "adam")
     with monkeypatch.context() as patch:
-        _interrupt_gather(patch, at=7)  # 4 batches an epoch: epoch 2, batch 3
+        # One run an epoch (4 batches of 40); with early stopping 144 rows train:
+        # a run of 3 batches and one of the last 24 rows.
+        _interrupt_runs(patch, at=3 if solver == "adam" else 2)  # as epoch 2 starts
         with pytest.warns(UserWarning, match="Training interrupted by user"):
             assert clf.fit(X, y) is clf
     assert clf.n_iter_ == 1
@@ -241,7 +289,8 @@ def test_interrupted_one_vs_all_keeps_its_estimators(data, monkeypatch):
 
 
 def _guard_steps(monkeypatch):
-    """Record, for every optimizer step, whether its gradients were finite."""
+    """Record, for every optimizer step, whether its gradients were finite (the
+    optimizers step from Python here, through ``apply``, where this can look)."""
     finite = []
     apply = Optimizer.apply
 
@@ -250,6 +299,8 @@ def _guard_steps(monkeypatch):
         return apply(self, params, grads)
 
     monkeypatch.setattr(Optimizer, "apply", checked)
+    for cls in (SGD, Adam):
+        monkeypatch.setattr(cls, "bind_update", lambda self, params, grads: None)
     return finite
 
 

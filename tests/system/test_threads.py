@@ -223,15 +223,20 @@ def test_single_thread_blas_hammered_from_threads_restores_the_count():
 
 def _kernel_functions():
     """(file, name, body) of every Python-visible function of the kernels (checks.pyx,
-    which checks Python objects and runs no loop, aside); a template's loops are read
-    in the .pyx the build expanded from it."""
+    which checks Python objects and runs no loop, aside) and every kernel's C function
+    on an Op (calls.pxd; a Kernel runs it with the GIL released); a template's loops
+    are read in the .pyx the build expanded from it."""
     for path in sorted(KERNELS.glob("*.pyx")):
         if path.name == "checks.pyx":
             continue
         source = path.read_text()
         parts = re.split(r"^(?=def |cpdef |cdef )", source, flags=re.M)
         for part in parts:
-            match = re.match(r"(?:def|cpdef)\s+(?:\w+\s+)?(\w+)\s*\(", part)
+            match = re.match(
+                r"(?:def|cpdef|cdef double)\s+(?:\w+\s+)?(\w+)\s*\((?:Op\* op\))?", part
+            )
+            if part.startswith("cdef") and "(Op* op)" not in part.split("\n")[0]:
+                continue
             if match:
                 yield path.name, match.group(1), part
 
