@@ -49,6 +49,7 @@ class Batches:
         self.losses = np.empty(n_rows, X.dtype)
         self.grad = np.empty((n_rows, n_outputs), X.dtype)
         self.loop = None
+        self.data_key = self.update = None  # what set_data bound, and to what
 
     def prepare(self, model, plan, count_correct):
         """Bind the calls of ``plan`` (a :class:`fastnn.models.training.TrainingPlan`)
@@ -75,7 +76,16 @@ class Batches:
 
     def set_data(self, model, X, y, sample_weight):
         """Bind the gathers from this fit's ``X``, ``y``, ``sample_weight`` and the
-        optimizer's update to the loop."""
+        optimizer's update to the loop; returns the update (Calls or a callable)."""
+        optimizer = model.optimizer
+
+        def key():  # held, so no other object can take these ids while it is kept
+            return (X, y, sample_weight, optimizer, optimizer._slots)
+
+        if self.data_key is not None and all(
+            a is b for a, b in zip(key(), self.data_key)
+        ):  # the next epoch of a fit: bound already
+            return self.update
         gathers = [
             ops.bind(ops.take_rows, source, self.rows, out=out)[0]
             for source, out in ((X, self.X), (y, self.y), (sample_weight, self.w))
@@ -86,6 +96,7 @@ class Batches:
         if update is None:
             update = functools.partial(model.optimizer.apply, params, grads)
         self.loop.set_data(gathers, update)
+        self.data_key, self.update = key(), update
         return update
 
     @classmethod
@@ -106,8 +117,8 @@ class Batches:
                 n_rows, X, y, sample_weight, model.n_outputs
             )
         if batch.loop is None or batch.count_correct != count_correct:
-            batch.loop = None  # an interrupted prepare leaves it unbound, not half bound
-            batch.prepare(model, plan, count_correct)
+            batch.loop = batch.data_key = None  # an interrupted prepare leaves it
+            batch.prepare(model, plan, count_correct)  # unbound, not half bound
         return batch
 
 
