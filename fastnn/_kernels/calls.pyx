@@ -43,6 +43,8 @@ cdef class Kernel:
         cdef Py_ssize_t n_arrays = 0, n_reals = 0, n_integers = 0
         cdef int type_num = -1
         cdef str letter
+        if self.signature is None:
+            raise TypeError("a Kernel is made by its kernel module, not called bare")
         if len(args) != len(self.signature):
             raise TypeError(
                 f"{self.name} takes {len(self.signature)} arguments, got {len(args)}"
@@ -79,6 +81,8 @@ cdef class Kernel:
             function[0] = self.for_float32
         else:
             function[0] = self.for_float64
+        if function[0] == NULL:
+            raise TypeError("a Kernel is made by its kernel module, not called bare")
         return 0
 
     def __call__(self, *args):
@@ -98,7 +102,7 @@ cdef class Kernel:
         return call
 
     def __repr__(self):
-        return f"<kernel {self.name}({self.signature})>"
+        return f"<kernel {self.name}({self.signature or ''})>"
 
 
 cdef class Call:
@@ -107,12 +111,14 @@ cdef class Call:
 
     def __call__(self):
         cdef double result
+        if self.function == NULL:
+            raise TypeError("a Call is made by Kernel.bind, not called bare")
         with nogil:
             result = self.function(&self.op)
         return result
 
     def __repr__(self):
-        return f"<bound {self.kernel.name}>"
+        return f"<bound {'nothing' if self.kernel is None else self.kernel.name}>"
 
 
 cdef Kernel new_kernel(str name, str signature, OpFunction for_float32,

@@ -82,6 +82,8 @@ cdef class _Steps:
         for i, run in enumerate(self.runs):
             if isinstance(run, Call):
                 call = <Call>run
+                if call.function == NULL:
+                    raise TypeError("a Call is made by Kernel.bind")
                 self.steps[i].function, self.steps[i].op = call.function, &call.op
                 self.steps[i].callable = NULL
             elif callable(run):
@@ -104,8 +106,26 @@ cdef class _Steps:
         return 0
 
 
+cdef int _check_rows(str name, cnp.ndarray array, cnp.ndarray rows, object dtype,
+                     int ndim) except -1:
+    """``array`` C-contiguous and aligned, ``ndim``-D, one row per index of ``rows``,
+    of ``dtype`` (None: float32 or float64)."""
+    if dtype is None:
+        if array.dtype != np.float32 and array.dtype != np.float64:
+            raise TypeError(f"{name} must be float32 or float64, got {array.dtype}")
+    elif array.dtype != dtype:
+        raise TypeError(f"{name} must have dtype {np.dtype(dtype)}, got {array.dtype}")
+    if (not cnp.PyArray_ISCARRAY(array) or array.ndim != ndim
+            or array.shape[0] != rows.shape[0]):
+        raise ValueError(
+            f"{name} must be a writeable C-contiguous {ndim}-D array of "
+            f"{rows.shape[0]} rows"
+        )
+    return 0
+
+
 cdef Call _call(object run, str what):
-    if not isinstance(run, Call):
+    if not isinstance(run, Call) or (<Call>run).function == NULL:
         raise TypeError(f"{what} must be a bound kernel call, got {run!r}")
     return <Call>run
 
@@ -140,10 +160,11 @@ cdef inline Py_ssize_t _argmax(const void* data, Py_ssize_t start, Py_ssize_t k,
 
 
 cdef class BatchLoop:
-    """Mini-batches of ``rows.shape[0]`` rows, bound once (see the module comment).
+    """Mini-batches of ``rows.shape[0]`` rows, bound once (see the module comment);
+    :meth:`set_data` binds a fit's gathers and optimizer, :meth:`run` runs batches.
 
-    ``rows``: the batch's intp index buffer the ``gathers`` (Calls of take_rows) read;
-    ``weights``: the gathered sample weights or None; ``forward`` and ``backward``:
+    ``rows``: the batch's intp index buffer the gathers read; ``weights``: the
+    gathered sample weights or None; ``forward`` and ``backward``:
     runs; ``output`` and ``targets``: the forward's output and the gathered y, read
     to count right predictions by ``count_mode``; ``loss``: a Call of a loss kernel
     (its first real is the scale, divided by ``loss_divisor``; its per-sample losses,
@@ -151,8 +172,8 @@ cdef class BatchLoop:
     ``loss(scale)`` filling ``batch_losses`` and the gradient; ``penalties``: (Call of
     sum_of_squares on W, Call of axpy(W, dW), l2) for each penalized kernel;
     ``grads_check`` and ``params_check``: Calls of sum_of_squares on the flat
-    gradients and weights; ``optimizer``: Calls of a step kernel whose first real is
-    the rate, or a callable taking no argument.
+    gradients and weights (None without a backward). The arrays are held: the loop
+    reads them through pointers, so their shapes and dtypes are checked here.
     """
     cdef Py_ssize_t batch_rows
     cdef Py_ssize_t* rows
@@ -192,6 +213,18 @@ cdef class BatchLoop:
         cdef Call sums, axpys
         if cnp.PyArray_TYPE(rows) != cnp.NPY_INTP or not cnp.PyArray_ISCARRAY(rows):
             raise TypeError("rows must be a writeable C-contiguous intp array")
+        if cnp.PyArray_SIZE(rows) == 0:
+            raise ValueError("a batch needs at least one row")
+        _check_rows("output", output, rows, None, 2)
+        _check_rows("batch_losses", batch_losses, rows, output.dtype, 1)
+        if weights is not None:
+            _check_rows("weights", weights, rows, output.dtype, 1)
+        if count_mode == _COUNT_ARGMAX_LABELS:
+            _check_rows("targets", targets, rows, np.intp, 1)
+        elif count_mode != _COUNT_NONE:
+            _check_rows("targets", targets, rows, output.dtype, 2)
+            if cnp.PyArray_DIM(targets, 1) != cnp.PyArray_DIM(output, 1):
+                raise ValueError("targets must have as many columns as output")
         self.batch_rows = cnp.PyArray_SIZE(rows)
         self.rows = <Py_ssize_t*>cnp.PyArray_DATA(rows)
         self.is_float32 = cnp.PyArray_TYPE(output) == cnp.NPY_FLOAT32
