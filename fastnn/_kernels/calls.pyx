@@ -7,23 +7,28 @@
 # 1 us (acquiring one view per array). A training loop (epoch.pyx) runs its Calls' C
 # functions directly, so the bound, the looped and the direct paths are one machine code.
 #
-# Signature letters: A a float array of the call's dtype (the first A decides it),
-# L an intp array (labels, indices, argmax), B an array of any dtype (copied as bytes),
-# r a real scalar, i an integer or bool scalar. Every array must be C-contiguous and
-# (but for B) aligned: a kernel handed anything else raises, it never reads out of
-# bounds. Shapes and values are the caller's (fastnn.ops) to check.
+# Signature letters, one per argument: A a float array of the call's dtype (the first
+# float array decides it), L an intp array (labels, indices), B an array of any dtype
+# (copied as bytes); W, M and C the same three kinds written by the kernel, which must
+# be writeable; r a real scalar, i an integer or bool scalar. Every array must be
+# C-contiguous and (but for B and C) aligned: a kernel handed anything else raises, it
+# never reads or writes out of bounds or into read-only memory. Shapes and values are
+# the caller's (fastnn.ops) to check.
 cimport numpy as cnp
 
 cnp.import_array()
 
 
-cdef int _pack_array(cnp.ndarray array, Op* op, Py_ssize_t k, bint bytes) except -1:
+cdef int _pack_array(cnp.ndarray array, Op* op, Py_ssize_t k, bint bytes,
+                     bint written) except -1:
     # NOTE: a float kernel's vectorised loop may assume its elements are aligned (a
-    # view at an odd byte offset is not); a copy of bytes (B) needs no alignment.
+    # view at an odd byte offset is not); a copy of bytes needs no alignment.
     if not (cnp.PyArray_IS_C_CONTIGUOUS(array) if bytes else cnp.PyArray_ISCARRAY_RO(array)):
         raise ValueError(
             "a kernel takes C-contiguous, aligned arrays; pass np.ascontiguousarray(a)"
         )
+    if written and not cnp.PyArray_ISWRITEABLE(array):
+        raise ValueError("a kernel's output is read-only; pass a writeable array")
     op.data[k] = cnp.PyArray_DATA(array)
     op.size[k] = cnp.PyArray_SIZE(array)
     op.itemsize[k] = cnp.PyArray_ITEMSIZE(array)
@@ -61,7 +66,7 @@ cdef class Kernel:
                     raise TypeError(
                         f"{self.name} takes numpy arrays, got {type(arg).__name__}"
                     )
-                if letter == "A":
+                if letter == "A" or letter == "W":
                     if type_num < 0:
                         type_num = cnp.PyArray_TYPE(arg)
                         if type_num != cnp.NPY_FLOAT32 and type_num != cnp.NPY_FLOAT64:
@@ -71,9 +76,11 @@ cdef class Kernel:
                             )
                     elif cnp.PyArray_TYPE(arg) != type_num:
                         raise TypeError(f"{self.name}: arrays of different dtypes")
-                elif letter == "L" and cnp.PyArray_TYPE(arg) != cnp.NPY_INTP:
+                elif (letter == "L" or letter == "M") and (
+                        cnp.PyArray_TYPE(arg) != cnp.NPY_INTP):
                     raise TypeError(f"{self.name} takes intp indices, got {arg.dtype}")
-                _pack_array(arg, op, n_arrays, letter == "B")
+                _pack_array(arg, op, n_arrays, letter == "B" or letter == "C",
+                            letter == "W" or letter == "M" or letter == "C")
                 n_arrays += 1
         if self.for_any != NULL:
             function[0] = self.for_any

@@ -275,6 +275,10 @@ cdef class BatchLoop:
         else:
             raise TypeError(f"optimizer must be Calls or a callable, got {optimizer!r}")
 
+    def clear_data(self):
+        """Drop what :meth:`set_data` bound (a fit's data is not kept past the fit)."""
+        self.gathers = self.optimizer_calls = self.optimizer_callable = None
+
     def __dealloc__(self):
         PyMem_Free(self.penalty_sums)
         PyMem_Free(self.penalty_axpys)
@@ -314,7 +318,7 @@ cdef class BatchLoop:
         cdef const double[::1] rates = _NO_RATES
         cdef char* losses_data = <char*>cnp.PyArray_DATA(losses)
         cdef Py_ssize_t loss_item = self.loss_bytes // n
-        if self.gathers is None:
+        if self.gathers is None or self.optimizer_calls is None:
             raise RuntimeError("set_data first")
         if max_batches < 0 or start < 0 or start + max_batches * n > order.shape[0]:
             raise ValueError("the batches run past the end of order")

@@ -18,7 +18,7 @@ from fastnn import ops
 from fastnn.ops import training as loop_kernels
 from fastnn.ops.optimizers import axpy
 
-__all__ = ["Batches", "Diverged", "add_penalty", "n_correct", "run_epoch"]
+__all__ = ["Batches", "Diverged", "add_penalty", "n_correct", "release_data", "run_epoch"]
 
 _KEPT_BATCH_SIZES = 4
 
@@ -49,7 +49,8 @@ class Batches:
         self.losses = np.empty(n_rows, X.dtype)
         self.grad = np.empty((n_rows, n_outputs), X.dtype)
         self.loop = None
-        self.data_key = self.update = None  # what set_data bound, and to what
+        self.penalties = None  # the (W, dW, kernel_l2) the loop was bound with
+        self.data_key = self.data_config = self.update = None  # what set_data bound
 
     def prepare(self, model, plan, count_correct):
         """Bind the calls of ``plan`` (a :class:`fastnn.models.training.TrainingPlan`)
@@ -59,10 +60,11 @@ class Batches:
         loss, divisor, multiplier = plan.loss.bind_training(
             output, self.y, self.w, self.losses, self.grad, plan.fused
         )
+        self.penalties = model._penalized()
         penalties = [
             (ops.bind(ops.sum_of_squares, W.reshape(-1))[0],
              ops.bind(axpy, W, dW, 0.0)[0], l2)
-            for W, dW, l2 in model._penalized()
+            for W, dW, l2 in self.penalties
         ]
         self.loop = loop_kernels.BatchLoop(
             self.rows, self.w, runs_forward, output, self.y,
@@ -82,8 +84,13 @@ class Batches:
         def key():  # held, so no other object can take these ids while it is kept
             return (X, y, sample_weight, optimizer, optimizer._slots)
 
-        if self.data_key is not None and all(
-            a is b for a, b in zip(key(), self.data_key)
+        # NOTE: the optimizer's settings are bound into its Calls (all but the rate):
+        # one changed between epochs (a callback, a user) rebinds them.
+        config = optimizer.get_config()
+        if (
+            self.data_key is not None
+            and all(a is b for a, b in zip(key(), self.data_key))
+            and config == self.data_config
         ):  # the next epoch of a fit: bound already
             return self.update
         gathers = [
@@ -96,8 +103,14 @@ class Batches:
         if update is None:
             update = functools.partial(model.optimizer.apply, params, grads)
         self.loop.set_data(gathers, update)
-        self.data_key, self.update = key(), update
+        self.data_key, self.data_config, self.update = key(), config, update
         return update
+
+    def release_data(self):
+        """Let go of a fit's data and optimizer state (called when a fit ends)."""
+        if self.loop is not None:
+            self.loop.clear_data()
+        self.data_key = self.data_config = self.update = None
 
     @classmethod
     def of(cls, model, plan, n_rows, X, y, sample_weight, count_correct):
@@ -116,10 +129,27 @@ class Batches:
             batch = model._batches[n_rows] = cls(
                 n_rows, X, y, sample_weight, model.n_outputs
             )
-        if batch.loop is None or batch.count_correct != count_correct:
+        if (
+            batch.loop is None
+            or batch.count_correct != count_correct
+            or not _same_penalties(batch.penalties, model._penalized())
+        ):
             batch.loop = batch.data_key = None  # an interrupted prepare leaves it
             batch.prepare(model, plan, count_correct)  # unbound, not half bound
         return batch
+
+
+def _same_penalties(bound, current):
+    """Whether the penalized kernels and their kernel_l2 are those bound."""
+    return len(bound) == len(current) and all(
+        W is W2 and l2 == l2b for (W, _, l2b), (W2, _, l2) in zip(bound, current)
+    )
+
+
+def release_data(model):
+    """Let go of the last fit's data in ``model``'s kept batches."""
+    for batch in model._batches.values():
+        batch.release_data()
 
 
 def _count_mode(plan, y):

@@ -23,7 +23,13 @@ from fastnn.models.callbacks import (
     progress_bar,
     report_epoch,
 )
-from fastnn.models.epoch import Diverged, add_penalty, n_correct, run_epoch
+from fastnn.models.epoch import (
+    Diverged,
+    add_penalty,
+    n_correct,
+    release_data,
+    run_epoch,
+)
 from fastnn.models.inference import Inference
 from fastnn.nn import losses as losses_module
 from fastnn.nn import optimizers as optimizers_module
@@ -183,49 +189,52 @@ class Trainer:
         for callback in callbacks:
             callback.set_model(self)
             callback.on_train_begin({})
-        for epoch in range(initial_epoch, epochs):
-            for callback in callbacks:
-                callback.on_epoch_begin(epoch, {})
-            started = time.perf_counter()
-            saved = self._snapshot()  # restored if the epoch diverges
-            order = (
-                self._rng.permutation(n_samples) if shuffle else np.arange(n_samples)
-            )
-            bar = progress_bar(verbose, epoch, epochs, -(-n_samples // batch_size))
-            try:
-                with fit_threads(self._largest_gemm(min(batch_size, n_samples))):
-                    correct, penalty = run_epoch(
-                        self, X, y, sample_weight, order, batch_size, losses,
-                        "accuracy" in metric_names, bar,
-                    )
-            except BaseException as error:  # KeyboardInterrupt too: close the bar
-                if bar is not None:
-                    bar.close()
-                if isinstance(error, Diverged):
-                    raise self._diverged(error, epoch, saved) from None
-                raise
-            # NOTE: summed in float64: in float32 large finite losses overflow the sum.
-            loss = (float(losses.sum(dtype=np.float64)) + penalty) / total_weight
-            if not np.isfinite(loss):
-                if bar is not None:
-                    bar.close()
-                raise self._diverged(Diverged("loss", None, loss), epoch, saved)
-            logs = {"loss": loss}
-            if "accuracy" in metric_names:
-                logs["accuracy"] = correct / n_samples
-            for name, function in self.metrics:
-                if name != "accuracy":
-                    logs[name] = function(y, self.predict(X, batch_size))
-            if validation_data is not None:
-                values = self._evaluate(*validation_data, batch_size, metric_names)
-                logs.update(("val_" + name, value) for name, value in values.items())
-            history._append(epoch, logs)
-            seconds = time.perf_counter() - started
-            report_epoch(verbose, bar, epoch, epochs, logs, seconds)
-            for callback in callbacks:
-                callback.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
+        try:
+            for epoch in range(initial_epoch, epochs):
+                for callback in callbacks:
+                    callback.on_epoch_begin(epoch, {})
+                started = time.perf_counter()
+                saved = self._snapshot()  # restored if the epoch diverges
+                order = (
+                    self._rng.permutation(n_samples) if shuffle else np.arange(n_samples)
+                )
+                bar = progress_bar(verbose, epoch, epochs, -(-n_samples // batch_size))
+                try:
+                    with fit_threads(self._largest_gemm(min(batch_size, n_samples))):
+                        correct, penalty = run_epoch(
+                            self, X, y, sample_weight, order, batch_size, losses,
+                            "accuracy" in metric_names, bar,
+                        )
+                except BaseException as error:  # KeyboardInterrupt too: close the bar
+                    if bar is not None:
+                        bar.close()
+                    if isinstance(error, Diverged):
+                        raise self._diverged(error, epoch, saved) from None
+                    raise
+                # NOTE: summed in float64: in float32 large finite losses overflow the sum.
+                loss = (float(losses.sum(dtype=np.float64)) + penalty) / total_weight
+                if not np.isfinite(loss):
+                    if bar is not None:
+                        bar.close()
+                    raise self._diverged(Diverged("loss", None, loss), epoch, saved)
+                logs = {"loss": loss}
+                if "accuracy" in metric_names:
+                    logs["accuracy"] = correct / n_samples
+                for name, function in self.metrics:
+                    if name != "accuracy":
+                        logs[name] = function(y, self.predict(X, batch_size))
+                if validation_data is not None:
+                    values = self._evaluate(*validation_data, batch_size, metric_names)
+                    logs.update(("val_" + name, value) for name, value in values.items())
+                history._append(epoch, logs)
+                seconds = time.perf_counter() - started
+                report_epoch(verbose, bar, epoch, epochs, logs, seconds)
+                for callback in callbacks:
+                    callback.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+        finally:  # the model keeps no reference to this fit's data
+            release_data(self)
         for callback in callbacks:
             callback.on_train_end({})
         return history
@@ -295,6 +304,8 @@ class Trainer:
                 )
         except Diverged as diverged:
             raise self._diverged(diverged, 0, saved) from None
+        finally:
+            release_data(self)
         total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
         loss = float(losses.sum(dtype=np.float64)) + penalty
         loss = loss / total_weight if total_weight > 0 else 0.0
