@@ -48,13 +48,14 @@ class Batches:
         self.w = None if sample_weight is None else np.empty(n_rows, X.dtype)
         self.losses = np.empty(n_rows, X.dtype)
         self.grad = np.empty((n_rows, n_outputs), X.dtype)
-        self.loop = None
+        self.loop = self.threshold = None
         self.penalties = None  # the (W, dW, kernel_l2) the loop was bound with
         self.data_key = self.data_config = self.update = None  # what set_data bound
 
     def prepare(self, model, plan, count_correct):
         """Bind the calls of ``plan`` (a :class:`fastnn.models.training.TrainingPlan`)
         for ``model`` to these buffers, once."""
+        self.threshold = plan.threshold
         runs_forward, output = plan.bind_forward(self.X, True)
         runs_backward = plan.bind_backward(self.grad) if plan.first_backward else []
         loss, divisor, multiplier = plan.loss.bind_training(
@@ -113,9 +114,9 @@ class Batches:
         self.data_key = self.data_config = self.update = None
 
     @classmethod
-    def of(cls, model, plan, n_rows, X, y, sample_weight, count_correct):
+    def of(cls, model, n_rows, X, y, sample_weight, count_correct):
         """The batches of ``n_rows`` rows ``model`` keeps for this data's layout,
-        prepared for ``plan``."""
+        prepared for its training plan."""
         batch = model._batches.get(n_rows)
         if (
             batch is None
@@ -134,8 +135,9 @@ class Batches:
             or batch.count_correct != count_correct
             or not _same_penalties(batch.penalties, model._penalized())
         ):
-            batch.loop = batch.data_key = None  # an interrupted prepare leaves it
-            batch.prepare(model, plan, count_correct)  # unbound, not half bound
+            # NOTE: an interrupted prepare leaves the batch unbound, not half bound.
+            batch.loop = batch.data_key = None
+            batch.prepare(model, model._plan(), count_correct)
         return batch
 
 
@@ -168,14 +170,15 @@ def run_epoch(model, X, y, sample_weight, order, batch_size, losses, count_corre
     n_full, tail = divmod(n_samples, batch_size)
     order = np.ascontiguousarray(order, dtype=np.intp)
     optimizer = model.optimizer
-    plan = model._plan()
     right = penalty = 0
+    threshold = None
     for first_row, n_batches, n_rows in (
         (0, n_full, batch_size), (n_full * batch_size, int(tail > 0), tail)
     ):
         if not n_batches:
             continue
-        batch = Batches.of(model, plan, n_rows, X, y, sample_weight, count_correct)
+        batch = Batches.of(model, n_rows, X, y, sample_weight, count_correct)
+        threshold = batch.threshold
         update = batch.set_data(model, X, y, sample_weight)
         compiled_update = isinstance(update, list)
         done = 0
@@ -192,7 +195,7 @@ def run_epoch(model, X, y, sample_weight, order, batch_size, losses, count_corre
             if status != loop_kernels.OK:
                 what = "gradient" if status == loop_kernels.GRADIENT_DIVERGED else "weights"
                 raise Diverged(what, (first_row // batch_size) + done - 1, "NaN or inf")
-    if plan.threshold is not None and y.ndim == 2:
+    if threshold is not None and y.ndim == 2:
         right /= y.shape[1]  # a row of k outputs counts its fraction of right outputs
     return right, 0.5 * penalty
 

@@ -168,6 +168,8 @@ class SGD(Optimizer):
         return self.learning_rate / (1.0 + self.decay * self.iterations)
 
     def rates(self, count):
+        if not self.decay:  # lr / (1 + 0 * t) is lr exactly
+            return np.full(count, self.learning_rate)
         # NOTE: the same IEEE operations as current_learning_rate, element by element.
         steps = self.iterations + np.arange(count, dtype=np.float64)
         return self.learning_rate / (1.0 + self.decay * steps)
