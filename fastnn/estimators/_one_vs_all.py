@@ -24,7 +24,8 @@ from sklearn.utils.validation import (
 
 from fastnn.estimators import _saved as saved
 from fastnn.estimators._logistic import LogisticRegression
-from fastnn.estimators._serving import skips_validation
+from fastnn.estimators._serving import serves_row, skips_validation
+from fastnn.estimators._stacked import StackedServing
 from fastnn.saving.estimators import (
     read_classifier,
     read_node,
@@ -138,7 +139,12 @@ class OneVsAllClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     ``X`` is validated once here (a 2-D numeric array, or a sparse matrix when the
     estimator takes one; NaN only when the estimator allows it) and then handed to the
     binary estimators as is, so its dtype is theirs to choose: float32 stays float32
-    wherever the estimator keeps it. For text, put the vectorizer in a ``Pipeline``
+    wherever the estimator keeps it. A single row, when the binary estimators are fastnn
+    LogisticRegressions, is served in one pass instead: their weights, stacked into
+    one matrix when ``estimators_`` is set (by fit, partial_fit or loading), give every
+    class's score in one product, to rounding the same. A binary estimator changed in
+    place (refitted, its ``coef_`` written into) is seen by one-row predictions once
+    ``estimators_`` is set again. For text, put the vectorizer in a ``Pipeline``
     before this classifier, or wrap a ``Pipeline`` as ``estimator``.
 
     Examples
@@ -201,6 +207,28 @@ class OneVsAllClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self)
         return self._validate(X)
 
+    def _stacked(self, X):
+        """The binary estimators' stacked weights (``_stacked.Stacked``) when they are
+        fastnn LogisticRegressions and ``X`` is one row they serve, else None: one
+        GEMM for every class instead of one call per estimator."""
+        state = self.__dict__
+        serve = state.get("_serve")
+        if serve is None or "estimators_" not in state:
+            return None
+        stacked = serve.stacked(state["estimators_"], state["n_features_in_"])
+        if stacked is None or not serves_row(self, X, stacked.n_features,
+                                             stacked.dtype):
+            return None
+        return stacked
+
+    def _served_scores(self, X):
+        """The decision values of a served row of more than two classes, else None
+        (two classes: the binary estimator's own)."""
+        stacked = self._stacked(X)
+        if stacked is None or len(stacked.estimators) == 1:
+            return None
+        return stacked.scores(X)
+
     @_fit_context(
         # the estimator's own parameters are validated by its own fit
         prefer_skip_nested_validation=False
@@ -251,6 +279,7 @@ class OneVsAllClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             for k in positives
         )
         self.classes_ = classes
+        self._serve = StackedServing()
         return self
 
     @available_if(_base_has("partial_fit"))
@@ -329,6 +358,7 @@ class OneVsAllClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             for estimator, k in zip(estimators, positives)
         )
         self.classes_ = classes
+        self._serve = StackedServing()
         return self
 
     def predict(self, X):
@@ -345,6 +375,9 @@ class OneVsAllClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             The class whose binary estimator is the most confident; for a binary
             problem, the prediction of the one estimator.
         """
+        scores = self._served_scores(X)
+        if scores is not None:
+            return self.classes_[np.argmax(scores, axis=1)]
         X = self._validate_for_predict(X)
         if len(self.classes_) == 2:
             positive = np.asarray(self.estimators_[0].predict(X), dtype=np.intp)
@@ -369,6 +402,9 @@ class OneVsAllClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             Column ``k`` is the score of ``classes_[k]`` against the rest; for two
             classes, the score of ``classes_[1]`` (positive means ``classes_[1]``).
         """
+        scores = self._served_scores(X)
+        if scores is not None:
+            return scores
         X = self._validate_for_predict(X)
         if len(self.estimators_) == 1:
             return np.ravel(self.estimators_[0].decision_function(X))
@@ -393,6 +429,10 @@ class OneVsAllClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             Column ``k`` is the probability of ``classes_[k]``, as ordered in
             ``classes_``; each row sums to 1.
         """
+        stacked = self._stacked(X)
+        proba = None if stacked is None else stacked.proba(X)
+        if proba is not None:
+            return proba
         X = self._validate_for_predict(X)
         if len(self.estimators_) == 1:
             # the binary estimator's own two columns: more exact than 1 - p when p ~ 1
@@ -473,3 +513,4 @@ class OneVsAllClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             if (binary.n_features_in_ != n_features
                     or binary.classes_.tolist() != [0, 1]):
                 raise ValueError("a binary estimator does not match the classifier")
+        self._serve = StackedServing()

@@ -1,11 +1,13 @@
-"""The one-row serving path of the estimators (estimators/_serving.py): a single
-C-contiguous row of the model's dtype skips validate_data and runs on bound buffers.
-It gives the general path's answers (float32 staying float32), and every input it does
-not take, or finds not finite, goes to scikit-learn's validation: the same errors and
-warnings.
+"""The one-row serving path of the estimators (estimators/_serving.py,
+estimators/_stacked.py): a single C-contiguous row of the model's dtype skips
+validate_data and runs on bound buffers. It gives the general path's answers (float32
+staying float32), and every input it does not take, or finds not finite, goes to
+scikit-learn's validation: the same errors and warnings.
 
 No timing is asserted here (benchmarks/bench_estimators.py measures the path)."""
 
+import copy
+import pickle
 import warnings
 from functools import cache
 
@@ -15,15 +17,18 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
 
-from fastnn import LogisticRegression
-from fastnn.estimators import _logistic
+from fastnn import LogisticRegression, OneVsAllClassifier
+from fastnn.estimators import _logistic, _one_vs_all
+from fastnn.estimators._stacked import StackedServing
 
-# The served row and the general path multiply in other orders (one row against two):
-# equal to rounding.
+# The served row and the general path multiply in other orders (one row against two,
+# one GEMM against a product per class): equal to rounding.
 TOLERANCES = {np.float64: {"rtol": 1e-12, "atol": 1e-15},
               np.float32: {"rtol": 1e-4, "atol": 1e-6}}
-KINDS = ["logistic"]
+KINDS = ["logistic", "one-vs-all"]
 PROBLEMS = {"ten-classes": lambda y: y, "binary": lambda y: (y >= 5).astype(int)}
 
 
@@ -39,6 +44,7 @@ def _fitted(kind, problem, dtype):
     y = PROBLEMS[problem](y)
     estimator = {
         "logistic": lambda: LogisticRegression(max_iter=300),
+        "one-vs-all": lambda: OneVsAllClassifier(LogisticRegression(max_iter=300)),
     }[kind]()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -56,7 +62,7 @@ def _validation_refused(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the served row was validated")
 
-    for module in (_logistic,):
+    for module in (_logistic, _one_vs_all):
         monkeypatch.setattr(module, "validate_data", refuse)
 
 
@@ -88,6 +94,27 @@ def test_a_served_row_gives_the_general_answers(kind, problem, dtype, monkeypatc
     proba = estimator.predict_proba(rows[0])
     proba[...] = -1  # a copy, not a bound buffer
     assert (estimator.predict_proba(rows[0]) >= 0).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("problem", PROBLEMS)
+def test_one_vs_all_serves_all_classes_in_one_pass(problem, dtype, monkeypatch):
+    estimator = _fitted("one-vs-all", problem, dtype)
+    X, _ = _digits(dtype)
+    row = X[3:4]
+    expected = estimator.predict_proba(_general(row))[:1]
+
+    def refuse(self, X):
+        raise AssertionError("a binary estimator was called")
+
+    for name in ("predict_proba", "decision_function", "predict"):
+        monkeypatch.setattr(LogisticRegression, name, refuse)
+    proba = estimator.predict_proba(row)
+    assert proba.dtype == dtype
+    assert_allclose(proba, expected, **TOLERANCES[dtype])
+    assert_allclose(proba.sum(), 1.0, rtol=10 * np.finfo(dtype).eps)
+    if problem == "ten-classes":
+        assert estimator.predict(row)[0] == expected.argmax()
 
 
 def _error(call, X):
@@ -186,7 +213,8 @@ def test_feature_names_are_checked_as_before(kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_unfitted_is_not_fitted(kind):
-    estimator = {"logistic": LogisticRegression}[kind]()
+    estimator = {"logistic": LogisticRegression,
+                 "one-vs-all": OneVsAllClassifier}[kind]()
     row = np.zeros((1, 4))
     for method in _methods(estimator):
         with pytest.raises(NotFittedError):
@@ -194,7 +222,7 @@ def test_unfitted_is_not_fitted(kind):
 
 
 @pytest.mark.parametrize("dtype, huge", [(np.float64, 1e200), (np.float32, 1e30)])
-@pytest.mark.parametrize("kind", ["logistic"])
+@pytest.mark.parametrize("kind", ["logistic", "one-vs-all"])
 def test_huge_finite_rows_take_the_full_validation(kind, dtype, huge):
     """The row's sum of squares overflows: it is validated (and accepted), silently."""
     estimator = _fitted(kind, "ten-classes", dtype)
@@ -205,3 +233,59 @@ def test_huge_finite_rows_take_the_full_validation(kind, dtype, huge):
         expected = estimator.decision_function(_general(row))[:1]
     assert np.isfinite(served).all()
     assert_allclose(served, expected, rtol=1e-5)
+
+
+# One-vs-all's stacked weights -------------------------------------------------------
+
+
+def test_one_vs_all_restacks_when_its_estimators_change():
+    X, y = _digits(np.float64)
+    ova = OneVsAllClassifier(LogisticRegression(solver="sgd", random_state=0))
+    row = X[9:10]
+    for start in range(0, 600, 200):
+        ova.partial_fit(X[start:start + 200], y[start:start + 200],
+                        classes=np.unique(y))
+        assert_allclose(ova.predict_proba(row), ova.predict_proba(_general(row))[:1],
+                        rtol=1e-12, atol=1e-15)
+    # A binary estimator refitted in place is seen once estimators_ is set again.
+    ova.estimators_[0].fit(X[:300], (y[:300] == 3).astype(int))
+    ova.estimators_ = list(ova.estimators_)
+    assert_allclose(ova.predict_proba(row), ova.predict_proba(_general(row))[:1],
+                    rtol=1e-12, atol=1e-15)
+    # ... and so is a replaced one.
+    ova.estimators_[1] = copy.deepcopy(ova.estimators_[2])
+    assert_allclose(ova.decision_function(row)[0, 1], ova.decision_function(row)[0, 2])
+
+
+def test_one_vs_all_rows_no_estimator_claims_are_uniform():
+    X, _ = _digits(np.float64)
+    ova = copy.deepcopy(_fitted("one-vs-all", "ten-classes", np.float64))
+    for binary in ova.estimators_:
+        binary.intercept_ = np.array([-1e4])  # every probability underflows to 0
+    ova.estimators_ = list(ova.estimators_)
+    row = X[:1]
+    assert_array_equal(ova.predict_proba(row), np.full((1, 10), 0.1))
+    assert_array_equal(ova.predict_proba(_general(row))[:1], np.full((1, 10), 0.1))
+
+
+def test_one_vs_all_of_other_estimators_takes_the_general_path():
+    X, y = _digits(np.float64)
+    ours = OneVsAllClassifier(SkLogisticRegression(C=0.5, max_iter=300)).fit(X, y)
+    theirs = OneVsRestClassifier(SkLogisticRegression(C=0.5, max_iter=300)).fit(X, y)
+    row = X[11:12]
+    assert ours._serve.stacked(ours.estimators_, 64) is None
+    assert_allclose(ours.predict_proba(row), theirs.predict_proba(row), rtol=1e-12)
+    assert_array_equal(ours.predict(row), theirs.predict(row))
+
+
+def test_one_vs_all_serving_state_is_not_pickled():
+    ova = _fitted("one-vs-all", "ten-classes", np.float32)
+    X, _ = _digits(np.float32)
+    row = X[:1]
+    served = ova.predict_proba(row)
+    assert ova._serve._stacked is not None
+    for copied in (pickle.loads(pickle.dumps(ova)), copy.deepcopy(ova)):
+        assert isinstance(copied._serve, StackedServing)
+        assert copied._serve._stacked is None  # stacks its own at its first row
+        assert_array_equal(copied.predict_proba(row), served)
+    assert len(pickle.dumps(StackedServing())) < 100
