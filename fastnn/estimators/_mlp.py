@@ -30,7 +30,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from fastnn.estimators._mlp_network import _HIDDEN, _MAXOUT_PIECES, _network
 from fastnn.estimators._mlp_solvers import fit_lbfgs, fit_stochastic
 from fastnn.estimators._mlp_state import MLPState
-from fastnn.estimators._serving import skips_validation
+from fastnn.estimators._serving import serves_row, skips_validation
 from fastnn.models import check_finite_output
 
 __all__ = ["MLPClassifier"]
@@ -358,13 +358,33 @@ class MLPClassifier(ClassifierMixin, MLPState, BaseEstimator):
                           dtype=model.dtype, order="C")
         return np.ascontiguousarray(X.toarray()) if sp.issparse(X) else X
 
+    def _forward(self, X, logits):
+        """The network's checked output for ``X``: a single row the serving path takes
+        (``serves_row``) runs on bound buffers, whose finiteness tests are bound too;
+        any other ``X``, or a row that is not finite, is validated first."""
+        state = self.__dict__
+        model = state.get("_model")
+        if model is not None and serves_row(self, X, state["n_features_in_"],
+                                            model.dtype):
+            Y = model.serve(X, logits)
+            if Y is not None:
+                return Y
+        X = self._checked(X)
+        return check_finite_output(self._model.forward(X, logits))
+
     def predict_proba(self, X):
         """Probability of each class, shape (n_samples, n_classes), in the order of
         ``classes_`` (one column per label for multi-label)."""
-        X = self._checked(X)
-        proba = check_finite_output(self._model.forward(X))
+        proba = self._forward(X, logits=False)
         if self.n_outputs_ == 1:
             both = np.empty((proba.shape[0], 2), proba.dtype)
+            if proba.shape[0] == 1:
+                # NOTE: a served row: Python floats cost a third of NumPy's slices, and
+                # round alike (1 - p of a float32 p is exact in a double, then rounded
+                # once to float32 when stored).
+                p = proba.item()
+                both[0, 0], both[0, 1] = 1 - p, p
+                return both
             np.subtract(1, proba[:, 0], out=both[:, 0])
             both[:, 1] = proba[:, 0]
             return both
@@ -378,9 +398,7 @@ class MLPClassifier(ClassifierMixin, MLPState, BaseEstimator):
 
     def predict(self, X):
         """The predicted class of each row (an indicator matrix for multi-label)."""
-        X = self._checked(X)
-        Z = check_finite_output(self._model.forward(X, logits=True))
-        return self._labels_from_logits(Z)
+        return self._labels_from_logits(self._forward(X, logits=True))
 
     def _labels_from_logits(self, Z):
         if self.out_activation_ == "softmax":

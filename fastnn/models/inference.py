@@ -1,6 +1,7 @@
 """Inference: a network's forward pass (``training=False``) over many rows, in chunks,
 safe from several threads at once. :meth:`fastnn.Sequential.predict`, its evaluation
-and :class:`fastnn.MLPClassifier` all run it."""
+and :class:`fastnn.MLPClassifier` all run it; :meth:`Inference.serve` runs one row
+with the finiteness of its input and output tested by bound calls."""
 
 from math import isfinite
 
@@ -54,6 +55,30 @@ class Inference:
         finally:
             self._give_back(key, chunk)
 
+    def serve(self, X):
+        """The output for the one row ``X`` (1, width), as a new array, or None if
+        ``X`` is not finite (for the caller to validate and refuse); a ValueError
+        (:func:`check_finite_output`'s) if the output is not finite.
+
+        Both tests are bound sums of squares of the binding's buffers, so a served row
+        pays for no checked call (a sum that overflows on finite values takes the full
+        test: a row so large returns None, the output is tested entry by entry).
+        """
+        key = (1, X.shape[1], X.dtype.char)
+        chunk = self._take(key)
+        try:
+            A0, runs, A, (input_norm, output_norm) = chunk
+            A0[...] = X
+            if not isfinite(input_norm()):
+                return None
+            for run in runs:
+                run()
+            if not isfinite(output_norm()):
+                check_finite_output(A)
+            return A.copy()
+        finally:
+            self._give_back(key, chunk)
+
     def chunks(self, X, batch_size):
         """Yield ``(start, stop, output)`` for each chunk of ``batch_size`` rows of
         ``X``; ``output`` is overwritten by the next chunk."""
@@ -72,7 +97,8 @@ class Inference:
 
     def _take(self, key):
         """An unused binding for chunks of ``key`` (rows, width, dtype character):
-        ``(A0, runs, A)``, the input buffer, the calls and the output."""
+        ``(A0, runs, A, norms)``, the input buffer, the calls, the output, and for one
+        row the bound sums of squares of A0 and A (else None)."""
         free = self._free.get(key)
         if free:
             try:
@@ -83,7 +109,8 @@ class Inference:
         A0 = np.empty((n_rows, width), dtype)
         with private_buffers():
             runs, A = bind_steps(self._binders, A0, False)
-        return A0, runs, A
+        norms = (_bind_norm(A0), _bind_norm(A)) if n_rows == 1 else None
+        return A0, runs, A, norms
 
     def _give_back(self, key, chunk):
         free = self._free.get(key)
@@ -95,9 +122,16 @@ class Inference:
             free.append(chunk)
 
 
+def _bind_norm(A):
+    """A ``run()`` returning sum(A**2) for the current contents of ``A``."""
+    if A.flags.c_contiguous:  # ravel is a view of A
+        return ops.bind(ops.sum_of_squares, A.ravel())[0]
+    return lambda: ops.sum_of_squares(A.ravel())
+
+
 def _run(chunk, rows):
     """Copy ``rows`` into the chunk's input buffer and run its calls; the output."""
-    A0, runs, A = chunk
+    A0, runs, A, _ = chunk
     A0[...] = rows
     for run in runs:
         run()

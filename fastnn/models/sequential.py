@@ -274,13 +274,7 @@ class Sequential(Trainer, SavedState):
         Safe from several threads at once, as :meth:`predict`; a one-row call
         reuses its thread's bound calls and allocates only its result.
         """
-        inference = self._inferences.get(logits)
-        if inference is None:
-            steps = [step for layer in self.layers for step in layer._steps()]
-            if logits and steps[-1].activation is not None:
-                steps = steps[:-1]
-            inference = Inference([step.bind_forward for step in steps])
-            self._inferences[logits] = inference
+        inference = self._inference(logits)
         if not X.shape[0]:
             return np.empty((0, self.n_outputs), X.dtype)
         if X.shape[0] == 1:  # a served row: serial kernels, no OpenMP limit to set
@@ -290,6 +284,23 @@ class Sequential(Trainer, SavedState):
         # on 2 cores, 3 ms with OpenMP held to this thread (as fit holds it).
         with training_threads():
             return inference(X, batch_size)
+
+    def serve(self, X, logits=False):
+        """:meth:`forward` of the one row ``X`` (1, input_dim) with both ends tested:
+        None if ``X`` is not finite (validate it to say why), check_finite_output's
+        ValueError if the output is not. The one-row serving path of the estimators;
+        its finiteness tests are bound calls on the binding's own buffers."""
+        return self._inference(logits).serve(X)
+
+    def _inference(self, logits):
+        inference = self._inferences.get(logits)
+        if inference is None:
+            steps = [step for layer in self.layers for step in layer._steps()]
+            if logits and steps[-1].activation is not None:
+                steps = steps[:-1]
+            inference = Inference([step.bind_forward for step in steps])
+            self._inferences[logits] = inference
+        return inference
 
     def save(self, path):
         """Save the architecture (JSON), weights and optimizer state (npz) to ``path``;

@@ -1,8 +1,8 @@
-"""The one-row serving path of the estimators (estimators/_serving.py,
-estimators/_stacked.py): a single C-contiguous row of the model's dtype skips
-validate_data and runs on bound buffers. It gives the general path's answers (float32
-staying float32), and every input it does not take, or finds not finite, goes to
-scikit-learn's validation: the same errors and warnings.
+"""The one-row serving path of the three estimators (estimators/_serving.py,
+estimators/_stacked.py, models.inference's Inference.serve): a single C-contiguous row
+of the model's dtype skips validate_data and runs on bound buffers. It gives the
+general path's answers (float32 staying float32), and every input it does not take,
+or finds not finite, goes to scikit-learn's validation: the same errors and warnings.
 
 No timing is asserted here (benchmarks/bench_estimators.py measures the path)."""
 
@@ -20,15 +20,15 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 
-from fastnn import LogisticRegression, OneVsAllClassifier
-from fastnn.estimators import _logistic, _one_vs_all
+from fastnn import LogisticRegression, MLPClassifier, OneVsAllClassifier
+from fastnn.estimators import _logistic, _mlp, _one_vs_all
 from fastnn.estimators._stacked import StackedServing
 
 # The served row and the general path multiply in other orders (one row against two,
 # one GEMM against a product per class): equal to rounding.
 TOLERANCES = {np.float64: {"rtol": 1e-12, "atol": 1e-15},
               np.float32: {"rtol": 1e-4, "atol": 1e-6}}
-KINDS = ["logistic", "one-vs-all"]
+KINDS = ["logistic", "one-vs-all", "mlp"]
 PROBLEMS = {"ten-classes": lambda y: y, "binary": lambda y: (y >= 5).astype(int)}
 
 
@@ -45,6 +45,7 @@ def _fitted(kind, problem, dtype):
     estimator = {
         "logistic": lambda: LogisticRegression(max_iter=300),
         "one-vs-all": lambda: OneVsAllClassifier(LogisticRegression(max_iter=300)),
+        "mlp": lambda: MLPClassifier((24,), max_iter=20, random_state=0),
     }[kind]()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -62,7 +63,7 @@ def _validation_refused(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the served row was validated")
 
-    for module in (_logistic, _one_vs_all):
+    for module in (_logistic, _one_vs_all, _mlp):
         monkeypatch.setattr(module, "validate_data", refuse)
 
 
@@ -213,8 +214,8 @@ def test_feature_names_are_checked_as_before(kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_unfitted_is_not_fitted(kind):
-    estimator = {"logistic": LogisticRegression,
-                 "one-vs-all": OneVsAllClassifier}[kind]()
+    estimator = {"logistic": LogisticRegression, "one-vs-all": OneVsAllClassifier,
+                 "mlp": MLPClassifier}[kind]()
     row = np.zeros((1, 4))
     for method in _methods(estimator):
         with pytest.raises(NotFittedError):

@@ -89,3 +89,31 @@ def test_finite_output_check_passes_huge_finite_values_without_a_warning():
         assert check_finite_output(Y) is Y
     with pytest.raises(ValueError, match="not finite"):
         check_finite_output(np.array([[0.5, np.inf]]))
+
+
+def test_serve_runs_one_row_and_tests_both_ends():
+    model = _model()
+    X = np.random.default_rng(3).normal(size=(4, 4))
+    served = model.serve(X[:1])
+    assert_array_equal(served, model.forward(X[:1]))  # the same binding, the same path
+    served[...] = 0  # a copy, not the bound buffer
+    assert_array_equal(model.serve(X[:1]), model.forward(X[:1]))
+    assert_array_equal(model.serve(X[1:2], logits=True), model.forward(X[1:2], True))
+    for bad in (np.nan, np.inf):
+        row = X[:1].copy()
+        row[0, 2] = bad
+        assert model.serve(row) is None  # the caller validates it and says why
+    assert model.serve(np.full((1, 4), 1e200)) is None  # its sum of squares overflows
+    assert_array_equal(model.serve(X[:1]), model.forward(X[:1]))  # still bound right
+    # every call, refused or not, gave its binding back: one serves them all
+    assert [len(model._inferences[logits]._free[(1, 4, "d")])
+            for logits in (False, True)] == [1, 1]
+
+
+def test_serve_refuses_an_output_that_overflows():
+    model = Sequential([Dense(2, activation="softmax", input_dim=2)], seed=0)
+    model.build(2, np.float64)
+    model.set_weights([np.array([[1e308, -1e308], [0.0, 0.0]]), np.zeros(2)])
+    with pytest.raises(ValueError, match="not finite for this finite input"):
+        model.serve(np.array([[2.0, 0.0]]))  # logits +-inf: softmax would be NaN
+    assert np.isfinite(model.serve(np.array([[1e-3, 0.0]]))).all()
