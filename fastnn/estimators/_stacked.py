@@ -113,11 +113,12 @@ class Stacked:
             row.scores()
             expit(row.Z, out=row.Z)
             row.total()
+            total = row.T[0, 0]  # a NumPy scalar: dividing by it skips broadcasting
             # NOTE: a row that every binary estimator gives 0 has no preference:
             # uniform, as in OneVsAllClassifier.predict_proba.
-            if row.T[0, 0] == 0:
+            if total == 0:
                 return np.full(row.Z.shape, 1 / row.Z.shape[1], row.Z.dtype)
-            return row.Z / row.T
+            return row.Z / total
         finally:
             self.bindings.give_back(row)
 
