@@ -69,7 +69,7 @@ def skips_validation(estimator, X, n_features, dtypes=_FLOAT_SET, order="C"):
 def serves_row(estimator, X, n_features, dtype):
     """Whether ``X`` is one row the serving path takes as is: a C-contiguous
     ``np.ndarray`` (not a subclass) of shape (1, ``n_features``) and of the model's
-    ``dtype``, for an ``estimator`` not fitted on named columns.
+    ``dtype``, float32 or float64, for an ``estimator`` not fitted on named columns.
 
     Its finiteness is not tested here but in the row's binding (a bound
     :func:`fastnn.ops.sum_of_squares` of the copied row, as :func:`skips_validation`
@@ -79,6 +79,7 @@ def serves_row(estimator, X, n_features, dtype):
         type(X) is np.ndarray
         and X.shape == (1, n_features)
         and X.dtype == dtype
+        and dtype in _FLOAT_SET  # a coef_ set by hand may be of any dtype
         and X.flags.c_contiguous
         and "feature_names_in_" not in estimator.__dict__
     )

@@ -236,6 +236,21 @@ def test_huge_finite_rows_take_the_full_validation(kind, dtype, huge):
     assert_allclose(served, expected, rtol=1e-5)
 
 
+
+def test_weights_set_by_hand_are_served_or_validated_as_before():
+    X, _ = _digits(np.float64)
+    clf = copy.deepcopy(_fitted("logistic", "binary", np.float64))
+    clf.coef_ = np.round(clf.coef_ * 4).astype(np.float16)  # no kernel takes float16
+    clf.intercept_ = np.array([-1.0], np.float32)
+    row = X[:1].astype(np.float16)
+    expected = np.dot(row.astype(np.float64), clf.coef_.T) - 1.0
+    assert_allclose(clf.decision_function(row), expected.ravel(), rtol=1e-12)
+    clf.coef_ = clf.coef_.astype(np.float32)  # float32 weights, a float32 intercept
+    served = clf.predict_proba(row.astype(np.float32))
+    assert served.dtype == np.float32
+    assert_allclose(served, clf.predict_proba(_general(row.astype(np.float32)))[:1],
+                    **TOLERANCES[np.float32])
+
 # One-vs-all's stacked weights -------------------------------------------------------
 
 
