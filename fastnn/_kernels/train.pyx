@@ -161,7 +161,8 @@ cdef inline Py_ssize_t _argmax(const void* data, Py_ssize_t start, Py_ssize_t k,
 
 cdef class BatchLoop:
     """Mini-batches of ``rows.shape[0]`` rows, bound once (see the module comment);
-    :meth:`set_data` binds a fit's gathers and optimizer, :meth:`run` runs batches.
+    :meth:`set_gathers` and :meth:`set_update` bind a fit's data and optimizer,
+    :meth:`run` runs batches.
 
     ``rows``: the batch's intp index buffer the gathers read; ``weights``: the
     gathered sample weights or None; ``forward`` and ``backward``:
@@ -229,7 +230,7 @@ cdef class BatchLoop:
         self.rows = <Py_ssize_t*>cnp.PyArray_DATA(rows)
         self.is_float32 = cnp.PyArray_TYPE(output) == cnp.NPY_FLOAT32
         self._keep = (rows, weights, output, targets, batch_losses, loss)
-        self.gathers = self.optimizer_calls = None
+        self.gathers = self.optimizer_calls = self.optimizer_callable = None
         self.forward, self.backward = _Steps(forward), _Steps(backward)
         self.has_backward = len(backward) > 0
         self.weights = NULL if weights is None else cnp.PyArray_DATA(weights)
@@ -259,12 +260,17 @@ cdef class BatchLoop:
                 self.sum_function, self.axpy_function = sums.function, axpys.function
                 self.penalty_l2[i] = l2
 
-    def set_data(self, gathers, optimizer):
-        """Bind this fit's data and optimizer state: ``gathers``, the Calls of
-        take_rows from X, y (and the sample weights) through ``rows`` into the batch
-        buffers; ``optimizer``, a list of Calls of step kernels (their first real is
-        the rate) or a callable taking no argument."""
-        self.gathers = _Steps([_call(run, "a gather") for run in gathers])
+    def set_gathers(self, gathers):
+        """Bind this fit's data: ``gathers``, the Calls of take_rows from X, y (and
+        the sample weights) through ``rows`` into the batch buffers (None: drop them,
+        a fit's data is not kept past the fit)."""
+        self.gathers = None if gathers is None else _Steps(
+            [_call(run, "a gather") for run in gathers]
+        )
+
+    def set_update(self, optimizer):
+        """Bind the optimizer's step: a list of Calls of step kernels (their first
+        real is the rate) or a callable taking no argument."""
         if isinstance(optimizer, (list, tuple)):
             self.optimizer_callable = None
             self.optimizer_calls = _Steps(
@@ -274,10 +280,6 @@ cdef class BatchLoop:
             self.optimizer_callable, self.optimizer_calls = optimizer, _Steps([])
         else:
             raise TypeError(f"optimizer must be Calls or a callable, got {optimizer!r}")
-
-    def clear_data(self):
-        """Drop what :meth:`set_data` bound (a fit's data is not kept past the fit)."""
-        self.gathers = self.optimizer_calls = self.optimizer_callable = None
 
     def __dealloc__(self):
         PyMem_Free(self.penalty_sums)
@@ -304,7 +306,7 @@ cdef class BatchLoop:
             optimizer, cnp.ndarray losses, double budget):
         """Run up to ``max_batches`` batches from row ``start`` of ``order`` (stopping
         early once ``budget`` seconds have passed); per-sample losses go to
-        ``losses[start ...]``. With Calls for the update (set_data), ``optimizer``
+        ``losses[start ...]``. With Calls for the update (set_update), ``optimizer``
         gives their rates (``optimizer.rates``) and has its ``iterations`` advanced
         by the steps taken, also when a run is interrupted (no Python runs between
         the last step and that count, so a Ctrl-C cannot leave them apart).
@@ -319,7 +321,7 @@ cdef class BatchLoop:
         cdef char* losses_data = <char*>cnp.PyArray_DATA(losses)
         cdef Py_ssize_t loss_item = self.loss_bytes // n
         if self.gathers is None or self.optimizer_calls is None:
-            raise RuntimeError("set_data first")
+            raise RuntimeError("set_gathers and set_update first")
         if max_batches < 0 or start < 0 or start + max_batches * n > order.shape[0]:
             raise ValueError("the batches run past the end of order")
         if (not cnp.PyArray_ISCARRAY(losses) or cnp.PyArray_ITEMSIZE(losses) != loss_item

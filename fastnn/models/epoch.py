@@ -50,7 +50,8 @@ class Batches:
         self.grad = np.empty((n_rows, n_outputs), X.dtype)
         self.loop = self.threshold = None
         self.penalties = None  # the (W, dW, kernel_l2) the loop was bound with
-        self.data_key = self.data_config = self.update = None  # what set_data bound
+        # what set_data bound the gathers and the update to
+        self.data_key = self.update_key = self.update = None
 
     def prepare(self, model, plan, count_correct):
         """Bind the calls of ``plan`` (a :class:`fastnn.models.training.TrainingPlan`)
@@ -79,39 +80,38 @@ class Batches:
 
     def set_data(self, model, X, y, sample_weight):
         """Bind the gathers from this fit's ``X``, ``y``, ``sample_weight`` and the
-        optimizer's update to the loop; returns the update (Calls or a callable)."""
+        optimizer's update to the loop, each unless bound already; returns the update
+        (Calls or a callable)."""
+        # NOTE: a key holds what it names, so no other object can take those ids
+        # while it is kept: the same ids are the same objects.
+        data_key = (X, y, sample_weight)
+        if not _same(data_key, self.data_key):
+            self.loop.set_gathers([
+                ops.bind(ops.take_rows, source, self.rows, out=out)[0]
+                for source, out in zip(data_key, (self.X, self.y, self.w))
+                if source is not None
+            ])
+            self.data_key = data_key
         optimizer = model.optimizer
-
-        def key():  # held, so no other object can take these ids while it is kept
-            return (X, y, sample_weight, optimizer, optimizer._slots)
-
-        # NOTE: the optimizer's settings are bound into its Calls (all but the rate):
-        # one changed between epochs (a callback, a user) rebinds them.
-        config = optimizer.get_config()
-        if (
-            self.data_key is not None
-            and all(a is b for a, b in zip(key(), self.data_key))
-            and config == self.data_config
-        ):  # the next epoch of a fit: bound already
-            return self.update
-        gathers = [
-            ops.bind(ops.take_rows, source, self.rows, out=out)[0]
-            for source, out in ((X, self.X), (y, self.y), (sample_weight, self.w))
-            if source is not None
-        ]
-        params, grads = [model.flat_weights], [model._grads]
-        update = model.optimizer.bind_update(params, grads)
-        if update is None:
-            update = functools.partial(model.optimizer.apply, params, grads)
-        self.loop.set_data(gathers, update)
-        self.data_key, self.data_config, self.update = key(), config, update
-        return update
+        # The optimizer's settings are bound into its Calls (all but the rate): one
+        # changed between epochs (a callback, a user) rebinds them.
+        update_key = (optimizer, optimizer._slots, optimizer.get_config())
+        if not (_same(update_key[:2], self.update_key)
+                and update_key[2] == self.update_key[2]):
+            params, grads = [model.flat_weights], [model._grads]
+            update = optimizer.bind_update(params, grads)
+            if update is None:
+                update = functools.partial(optimizer.apply, params, grads)
+            self.loop.set_update(update)
+            self.update, self.update_key = update, update_key
+        return self.update
 
     def release_data(self):
-        """Let go of a fit's data and optimizer state (called when a fit ends)."""
+        """Let go of a fit's data (called when a fit ends); the update stays bound to
+        the model's own arrays."""
         if self.loop is not None:
-            self.loop.clear_data()
-        self.data_key = self.data_config = self.update = None
+            self.loop.set_gathers(None)
+        self.data_key = None
 
     @classmethod
     def of(cls, model, n_rows, X, y, sample_weight, count_correct):
@@ -136,9 +136,14 @@ class Batches:
             or not _same_penalties(batch.penalties, model._penalized())
         ):
             # NOTE: an interrupted prepare leaves the batch unbound, not half bound.
-            batch.loop = batch.data_key = None
+            batch.loop = batch.data_key = batch.update_key = None
             batch.prepare(model, model._plan(), count_correct)
         return batch
+
+
+def _same(key, bound):
+    """Whether ``key`` names the very objects of ``bound`` (None: nothing bound)."""
+    return bound is not None and all(a is b for a, b in zip(key, bound))
 
 
 def _same_penalties(bound, current):

@@ -209,10 +209,14 @@ def loops(monkeypatch):
                           "threshold": threshold}
             built.append(self)
 
-        def set_data(self, gathers, optimizer):
-            self.given["gathers"] = list(gathers)
+        def set_gathers(self, gathers):
+            if gathers is not None:
+                self.given["gathers"] = list(gathers)
+            return super().set_gathers(gathers)
+
+        def set_update(self, optimizer):
             self.given["optimizer"] = optimizer
-            return super().set_data(gathers, optimizer)
+            return super().set_update(optimizer)
 
     monkeypatch.setattr(loop_kernels, "BatchLoop", Recording)
     return built
@@ -580,7 +584,8 @@ def _counting_loop(P, y, count_mode, threshold, n_rows):
         lambda scale: None, 1.0, 1.0, batch_losses, [], [], None, None,
     )
     gather, _ = ops.bind(ops.take_rows, y, rows, out=targets)
-    loop.set_data([gather], lambda: None)
+    loop.set_gathers([gather])
+    loop.set_update(lambda: None)
     return loop
 
 
