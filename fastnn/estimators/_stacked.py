@@ -89,16 +89,21 @@ class Stacked:
         row.total, _ = ops.bind(ops.dense_forward, row.Z, self.ones, out=row.T)
         return row
 
+    @staticmethod
+    def _scored(row, X):
+        """Copy the one row ``X`` into ``row`` and score it; False if not finite."""
+        row.X[...] = X
+        if not isfinite(row.norm()):
+            return False
+        row.scores()
+        return True
+
     def scores(self, X):
         """The decision values of the one row ``X`` (1, n_columns), as a new array;
         None if ``X`` is not finite."""
         row = self.bindings.take()
         try:
-            row.X[...] = X
-            if not isfinite(row.norm()):
-                return None
-            row.scores()
-            return row.Z.copy()
+            return row.Z.copy() if self._scored(row, X) else None
         finally:
             self.bindings.give_back(row)
 
@@ -107,10 +112,8 @@ class Stacked:
         None if ``X`` is not finite."""
         row = self.bindings.take()
         try:
-            row.X[...] = X
-            if not isfinite(row.norm()):
+            if not self._scored(row, X):
                 return None
-            row.scores()
             expit(row.Z, out=row.Z)
             row.total()
             total = row.T[0, 0]  # a NumPy scalar: dividing by it skips broadcasting
