@@ -4,9 +4,9 @@ The batches of one size run in a compiled loop (:class:`fastnn.ops.training.Batc
 from the row gather through forward, loss, backward, the L2 terms, the divergence
 checks and the optimizer step, with no Python between the kernels. The loop is built
 once per batch size from the layers' bound calls, into buffers kept on the model
-(:class:`Batches`); this fit's data and the optimizer's state are bound to it once per
-epoch. It returns to Python at least every :data:`CHUNK_SECONDS` for the progress bar
-and Ctrl-C. Divergence is caught per batch, before a NaN or inf can enter the weights
+(:class:`Batches`); a fit's data is bound to it for that fit, the optimizer's update
+until its state or settings change. It returns to Python at the end of a batch once
+:data:`CHUNK_SECONDS` have passed, for the progress bar and Ctrl-C. Divergence is caught per batch, before a NaN or inf can enter the weights
 (:class:`Diverged`).
 """
 
@@ -26,6 +26,7 @@ _KEPT_BATCH_SIZES = 4
 # passed: the progress bar moves and a Ctrl-C stops training within about this time
 # plus one batch, with the weights of the last completed step.
 CHUNK_SECONDS = 0.05
+
 
 class Diverged(Exception):
     """Raised inside an epoch: ``what`` ('gradient', 'weights' or 'loss') became
@@ -50,7 +51,7 @@ class Batches:
         self.grad = np.empty((n_rows, n_outputs), X.dtype)
         self.loop = self.threshold = None
         self.penalties = None  # the (W, dW, kernel_l2) the loop was bound with
-        # what set_data bound the gathers and the update to
+        # set_data's: the (X, y, weights) gathered from, the optimizer bound, its update
         self.data_key = self.update_key = self.update = None
 
     def prepare(self, model, plan, count_correct):
