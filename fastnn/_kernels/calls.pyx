@@ -10,11 +10,15 @@
 # Signature letters, one per argument: A a float array of the call's dtype (the first
 # float array decides it), L an intp array (labels, indices), B an array of any dtype
 # (copied as bytes); W, M and C the same three kinds written by the kernel, which must
-# be writeable; r a real scalar, i an integer or bool scalar. Every array must be
+# be writeable; r a real scalar, i an integer or bool scalar; G a NumPy BitGenerator
+# (its C struct, which draws as NumPy's Generator does). Every array must be
 # C-contiguous and (but for B and C) aligned: a kernel handed anything else raises, it
 # never reads or writes out of bounds or into read-only memory. Shapes and values are
 # the caller's (fastnn.ops) to check.
 cimport numpy as cnp
+from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
+
+import numpy as np
 
 cnp.import_array()
 
@@ -61,6 +65,20 @@ cdef class Kernel:
             elif letter == "i":
                 op.integer[n_integers] = int(arg)
                 n_integers += 1
+            elif letter == "G":
+                # NOTE: the call holds the BitGenerator, whose capsule points at the C
+                # struct NumPy draws with; a kernel draws from it with the GIL
+                # released, so the BitGenerator must not be shared with other threads.
+                capsule = getattr(arg, "capsule", None) if isinstance(
+                    arg, np.random.BitGenerator) else None
+                if capsule is None or not PyCapsule_IsValid(capsule, "BitGenerator"):
+                    raise TypeError(
+                        f"{self.name} takes a numpy BitGenerator, got {type(arg).__name__}"
+                    )
+                op.data[n_arrays] = PyCapsule_GetPointer(capsule, "BitGenerator")
+                op.size[n_arrays] = op.rows[n_arrays] = op.cols[n_arrays] = 0
+                op.itemsize[n_arrays] = 0
+                n_arrays += 1
             else:
                 if not isinstance(arg, cnp.ndarray):
                     raise TypeError(

@@ -202,6 +202,30 @@ def dropout(X, U, rate, out=None):
 
 
 @bindable
+def uniform_fill(bit_generator, out):
+    """Fill ``out`` (a writeable C-contiguous float array) with the next uniform
+    numbers in [0, 1) of ``bit_generator`` (a ``numpy.random.BitGenerator``), exactly
+    as ``numpy.random.Generator(bit_generator).random(out=out)`` would, leaving the
+    generator in the same state. Bound, the draw runs inside a compiled training loop
+    (Dropout's masks); the generator must not be used by another thread meanwhile.
+
+    >>> a, b = np.random.default_rng(7), np.random.default_rng(7)
+    >>> U = uniform_fill(a.bit_generator, np.empty(3, np.float32))
+    >>> bool((U == b.random(3, dtype=np.float32)).all())
+    True
+    """
+    if not isinstance(bit_generator, np.random.BitGenerator):
+        raise TypeError(
+            f"bit_generator must be a numpy BitGenerator, got {type(bit_generator).__name__}"
+        )
+    check_float("out", out)
+    check_writeable("out", out)
+    if out.size:
+        run_kernel(activation_kernels.uniform_fill, bit_generator, flat(out))
+    return out
+
+
+@bindable
 def dropout_backward(mask, dY, out=None):
     """dX = dY * mask, with the ``mask`` that :func:`dropout` left in ``U``."""
     return _backward(activation_kernels.dropout_backward, "mask", mask, dY, out)

@@ -40,7 +40,7 @@ def test_every_kernel_module_has_kernels_with_signatures():
         assert any(isinstance(getattr(module, n), Kernel) for n in dir(module)), label
     for name, kernel in KERNELS.items():
         assert kernel.name == name
-        assert kernel.signature and set(kernel.signature) <= set("AWLMBCri"), name
+        assert kernel.signature and set(kernel.signature) <= set("AWLMBCriG"), name
         assert repr(kernel) == f"<kernel {name}({kernel.signature})>"
 
 
@@ -61,6 +61,8 @@ def _valid_args(name, dtype):
             args.append(np.zeros(4 if name == "take_rows" else (4, 4), np.intp))
         elif letter == "r":
             args.append(0.5)
+        elif letter == "G":
+            args.append(np.random.PCG64(7))
         else:
             args.append(1)
     return args
@@ -475,3 +477,24 @@ def test_a_kernel_or_call_made_bare_raises_instead_of_calling_null():
         kernel()
     with pytest.raises(TypeError):
         kernel.bind(np.ones(3), np.ones(3))
+
+
+def test_a_bit_generator_argument_must_be_one():
+    out = np.empty(4)
+    for bad in (np.random.default_rng(0), None, 1.0, np.ones(2)):
+        _refused("uniform_fill", [bad, out], TypeError)
+
+
+@pytest.mark.parametrize("size", [1, 7, 1000])
+def test_uniform_fill_draws_what_numpy_draws(dtype, size):
+    ours, numpys = np.random.default_rng(11), np.random.default_rng(11)
+    for _ in range(3):  # and the generators stay in step
+        got = activation_kernels.uniform_fill(ours.bit_generator, np.empty(size, dtype))
+        assert got == 0.0
+    drawn = np.empty(size, dtype)
+    call = activation_kernels.uniform_fill.bind(ours.bit_generator, drawn)
+    call()
+    for _ in range(3):
+        numpys.random(size, dtype=dtype)
+    assert_array_equal(drawn, numpys.random(size, dtype=dtype))
+    assert ours.random() == numpys.random()

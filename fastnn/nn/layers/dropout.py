@@ -1,11 +1,10 @@
 """Inverted dropout: a random mask while training, the identity otherwise."""
 
-import functools
-
 import numpy as np
 
 from fastnn import ops
 from fastnn.nn.layers.base import Layer, _is_private
+from fastnn.ops.activations import uniform_fill
 from fastnn.ops.checks import check_scalar
 from fastnn.saving.container import generator
 
@@ -61,9 +60,10 @@ class Dropout(Layer):
                 self._mask = False
             return [], X
         U = self._mask = self._buffer("mask", X.shape)
-        draw = functools.partial(self._rng.random, out=U, dtype=X.dtype)
+        # new uniform numbers from the layer's generator, then the mask from them
+        draw, _ = ops.bind(uniform_fill, self._rng.bit_generator, U)
         run, Y = ops.bind(ops.dropout, X, U, self.rate, out=self._buffer("Y", X.shape))
-        return [draw, run], Y  # new uniform numbers, then the mask from them
+        return [draw, run], Y
 
     def _bind_backward(self, dY, need_dX=True):
         if self._mask is None:
@@ -86,4 +86,5 @@ class Dropout(Layer):
 
     def set_rng_state(self, state):
         """Draw the next masks from the saved PCG64 ``state``."""
-        self._rng = generator(state)
+        # NOTE: into the generator the layer has, which its bound draws hold.
+        self._rng.bit_generator.state = generator(state).bit_generator.state
