@@ -25,12 +25,12 @@ from fastnn.models.callbacks import (
 )
 from fastnn.models.epoch import (
     Diverged,
-    add_penalty,
     n_correct,
     release_data,
     run_epoch,
 )
 from fastnn.models.inference import Inference
+from fastnn.models.objective import full_batch_objective
 from fastnn.nn import losses as losses_module
 from fastnn.nn import optimizers as optimizers_module
 from fastnn.nn.layers import bind_steps
@@ -339,37 +339,7 @@ class Trainer:
         >>> bool(result.fun < fun(model.get_flat_weights() * 0)[0])
         True
         """
-        X, y, sample_weight = self._check_data(x, y, sample_weight)
-        if X.shape[0] == 0:
-            raise ValueError("the objective needs at least one sample")
-        total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-        if total_weight <= 0:
-            raise ValueError("sample_weight sums to 0: the objective is undefined")
-        scale = 1.0 / total_weight
-        plan = self._plan()
-        loss = plan.loss_function
-        runs_forward, A = plan.bind_forward(X, False)
-        grad = np.empty(A.shape, X.dtype)
-        runs_backward = plan.bind_backward(grad)
-        if plan.first_backward is None:
-            self._grads[...] = 0
-        losses = np.empty(X.shape[0], X.dtype)
-        penalized = self._penalized()
-        params = self.flat_weights
-
-        def fun(weights):
-            params[...] = weights
-            with training_threads():
-                for run in runs_forward:
-                    run()
-                loss(A, y, sample_weight, scale, True, losses, grad)
-                for run in runs_backward:
-                    run()
-                penalty = add_penalty(penalized, scale) if penalized else 0.0
-            value = (float(losses.sum(dtype=np.float64)) + 0.5 * penalty) * scale
-            return value, self._grads.astype(np.float64)
-
-        return fun
+        return full_batch_objective(self, x, y, sample_weight)
 
     def test_on_batch(self, x, y, sample_weight=None):
         """The loss (and metrics) on ``(x, y)`` without updating the weights."""
