@@ -68,6 +68,18 @@ class Sequential(Trainer, SavedState):
         for layer in layers or []:
             self.add(layer)
 
+    def __getstate__(self):
+        # NOTE: the bound kernel calls of training and inference point at this model's
+        # own arrays: a copy binds its own on first use.
+        state = self.__dict__.copy()
+        state["_batches"], state["_inferences"] = {}, {}
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if self._params is not None:  # a copy's layers hold copies, not views: re-point
+            self._attach_layers()
+
     # ---------------------------------------------------------------- structure
 
     def add(self, layer):
@@ -136,13 +148,19 @@ class Sequential(Trainer, SavedState):
                 )
         total = sum(layer.count_params() for layer in self.layers)
         self._params, self._grads = np.empty(total, dtype), np.zeros(total, dtype)
+        self._attach_layers(copy_values=True)
+
+    def _attach_layers(self, copy_values=False):
+        """Point every layer's parameters and gradients at views of the flat vectors
+        (first copying the layer's values in, with ``copy_values``)."""
         offset = 0
         for layer in self.layers:
             params, grads = [], []
             for param in layer.params:
                 end = offset + param.size
                 view = self._params[offset:end].reshape(param.shape)
-                view[...] = param
+                if copy_values:
+                    view[...] = param
                 params.append(view)
                 grads.append(self._grads[offset:end].reshape(param.shape))
                 offset = end

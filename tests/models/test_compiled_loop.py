@@ -867,3 +867,19 @@ def test_mlp_classifier_trains_alike_on_both_paths(monkeypatch, loops, solver,
     assert python.loss_curve_ == compiled.loss_curve_
     assert python.n_iter_ == compiled.n_iter_
     assert_array_equal(python.predict_proba(X), compiled.predict_proba(X))
+
+
+def test_a_deep_copy_trains_as_the_original_and_apart_from_it():
+    # The bound calls are not copied (they point at the original's arrays); the
+    # copy's layers are views of its own flat vector, so it trains on its own.
+    import copy
+
+    X, y, _ = _data("sparse_categorical", np.float32, seed=21)
+    model = _model(architecture="all")
+    model.fit(X, y, epochs=1, verbose=0)
+    model.predict(X)
+    twin = copy.deepcopy(model)
+    assert not np.shares_memory(twin.flat_weights, model.flat_weights)
+    assert all(layer._model() is twin for layer in twin.layers if layer.params)
+    _assert_same(_fit(twin, X, y), _fit(model, X, y))
+    assert_array_equal(twin.predict(X), model.predict(X))
