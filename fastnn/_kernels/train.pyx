@@ -303,13 +303,14 @@ cdef class BatchLoop:
         return right
 
     def run(self, const Py_ssize_t[::1] order, Py_ssize_t start, Py_ssize_t max_batches,
-            optimizer, cnp.ndarray losses, double budget):
+            optimizer, rates, cnp.ndarray losses, double budget):
         """Run up to ``max_batches`` batches from row ``start`` of ``order`` (stopping
         early once ``budget`` seconds have passed); per-sample losses go to
-        ``losses[start ...]``. With Calls for the update (set_update), ``optimizer``
-        gives their rates (``optimizer.rates``) and has its ``iterations`` advanced
-        by the steps taken, also when a run is interrupted (no Python runs between
-        the last step and that count, so a Ctrl-C cannot leave them apart).
+        ``losses[start ...]``. With Calls for the update (set_update), ``rates[s]``
+        (float64, at least ``max_batches`` of them) is the rate of this run's s-th
+        step, and ``optimizer`` has its ``iterations`` advanced by the steps taken,
+        also when a run is interrupted (no Python runs between the last step and that
+        count, so a Ctrl-C cannot leave them apart).
 
         Returns ``(status, batches, steps, right, penalty)``: OK or the divergence
         (found in the last batch run, before its step or after it), the batches run,
@@ -317,7 +318,7 @@ cdef class BatchLoop:
         penalty sum(l2 * sum(W**2)) over the batches stepped (before their update).
         """
         cdef Py_ssize_t n = self.batch_rows
-        cdef const double[::1] rates = _NO_RATES
+        cdef const double[::1] step_rates = _NO_RATES
         cdef char* losses_data = <char*>cnp.PyArray_DATA(losses)
         cdef Py_ssize_t loss_item = self.loss_bytes // n
         if self.gathers is None or self.optimizer_calls is None:
@@ -330,11 +331,11 @@ cdef class BatchLoop:
         if max_batches == 0:
             return _OK, 0, 0, 0, 0.0
         if self.optimizer_callable is None:
-            rates = np.ascontiguousarray(optimizer.rates(max_batches), dtype=np.float64)
-            if rates.shape[0] != max_batches:
-                raise ValueError("optimizer.rates(n) must give n rates")
+            step_rates = rates
+            if step_rates.shape[0] < max_batches:
+                raise ValueError("rates must hold a rate for every batch of the run")
         try:
-            self._loop(order, start, max_batches, rates, losses_data, budget)
+            self._loop(order, start, max_batches, step_rates, losses_data, budget)
         finally:
             if self.optimizer_callable is None:
                 optimizer.iterations += self.steps

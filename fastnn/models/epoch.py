@@ -187,13 +187,19 @@ def run_epoch(model, X, y, sample_weight, order, batch_size, losses, count_corre
         threshold = batch.threshold
         update = batch.set_data(model, X, y, sample_weight)
         compiled_update = isinstance(update, list)
-        done = 0
+        # NOTE: the rates of every step these batches can take, once; each run takes
+        # them from the steps already taken (the formulas are per step, so a slice
+        # gives what optimizer.rates would give after those steps).
+        rates = optimizer.rates(n_batches) if compiled_update else None
+        done = stepped = 0
         while done < n_batches:
-            status, ran, _, batch_right, batch_penalty = batch.loop.run(
+            status, ran, steps, batch_right, batch_penalty = batch.loop.run(
                 order, first_row + done * n_rows, n_batches - done,
-                optimizer if compiled_update else None, losses, CHUNK_SECONDS,
+                optimizer if compiled_update else None,
+                None if rates is None else rates[stepped:], losses, CHUNK_SECONDS,
             )
             done += ran
+            stepped += steps
             right += batch_right
             penalty += batch_penalty
             if bar is not None:

@@ -592,7 +592,7 @@ def _loop_count(P, y, count_mode, threshold, n_rows, order):
     losses = np.empty(len(order), P.dtype)
     n_batches = len(order) // n_rows
     status, batches, steps, right, penalty = loop.run(
-        order, 0, n_batches, None, losses, 1e9
+        order, 0, n_batches, None, None, losses, 1e9
     )
     assert (status, batches, steps, penalty) == (loop_kernels.OK, n_batches, 0, 0.0)
     return right
