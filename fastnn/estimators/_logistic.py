@@ -21,6 +21,7 @@ from sklearn.utils.validation import (
 
 from fastnn import ops
 from fastnn.estimators import _saved as saved
+from fastnn.estimators._logistic_problem import LogisticProblem
 from fastnn.estimators._logistic_solvers import fit_lbfgs, fit_sgd
 from fastnn.estimators._serving import (
     bind_row,
@@ -230,12 +231,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         )
         weights, weight_sum = self._sample_weights(X, y, sample_weight)
         W, b = self._initial_params(X, len(classes), warm)
+        problem = self._problem(X, y_index, weights, weight_sum, len(classes))
         if self.solver == "lbfgs":
-            n_iter = fit_lbfgs(self, X, y_index, weights, weight_sum, W, b)
+            n_iter = fit_lbfgs(problem, W, b)
         else:
             n_iter = fit_sgd(
-                self, X, y_index, weights, weight_sum, W, b, epochs=self.max_iter,
-                first=0, stop_early=True,
+                self, problem, W, b, epochs=self.max_iter, first=0, stop_early=True
             )
         # NOTE: the fitted state changes only once the fit has succeeded.
         self.classes_ = classes
@@ -267,6 +268,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if not weight_sum > 0:
             raise ValueError("the sample weights (times the class weights) sum to zero")
         return weights.astype(X.dtype, copy=False), weight_sum
+
+    def _problem(self, X, y_index, weights, weight_sum, n_classes):
+        C = np.inf if self.penalty is None else self.C
+        return LogisticProblem(
+            X, y_index, weights, weight_sum, 1 if n_classes == 2 else n_classes,
+            fit_intercept=self.fit_intercept, C=C, tol=self.tol,
+            max_iter=self.max_iter, verbose=self.verbose,
+            random_state=self.random_state,
+        )
 
     def _initial_params(self, X, n_classes, warm):
         n_outputs = 1 if n_classes == 2 else n_classes
@@ -350,10 +360,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         else:
             W, b = np.ascontiguousarray(self.coef_.T), self.intercept_.copy()
             done = int(self.n_iter_[0])
-        n_iter = fit_sgd(
-            self, X, y_index, weights, weight_sum, W, b, epochs=1, first=done,
-            stop_early=False,
-        )
+        problem = self._problem(X, y_index, weights, weight_sum, len(classes))
+        n_iter = fit_sgd(self, problem, W, b, epochs=1, first=done, stop_early=False)
         self.classes_ = classes
         self._set_params(W, b)
         self.n_iter_ = np.array([n_iter], dtype=np.int32)

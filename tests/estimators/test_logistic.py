@@ -24,7 +24,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from fastnn.estimators._logistic import LogisticRegression
-from fastnn.estimators._logistic_solvers import _Objective
+from fastnn.estimators._logistic_objective import Objective
+from fastnn.estimators._logistic_problem import LogisticProblem
 from fastnn.ops import _logistic as logistic_ops
 
 TIGHT = dict(tol=1e-10, max_iter=10000)
@@ -121,6 +122,12 @@ def test_unpenalised_matches_sklearn():
 # ------------------------------------------------------------ the L-BFGS objective
 
 
+def _objective(X, y, weights, weight_sum, n_outputs, l2):
+    """The Objective of a problem whose L2 strength is ``l2``."""
+    C = 1.0 / (l2 * weight_sum)
+    return Objective(LogisticProblem(X, y, weights, weight_sum, n_outputs, C=C))
+
+
 @pytest.mark.parametrize("n_classes", [2, 3])
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 def test_objective_gradient_against_numpy(n_classes, sparse, rng, num_grad, fd_tol):
@@ -131,14 +138,14 @@ def test_objective_gradient_against_numpy(n_classes, sparse, rng, num_grad, fd_t
     s = rng.uniform(0.5, 2.0, n)
     l2 = 0.3
     k = 1 if n_classes == 2 else n_classes
-    f = _Objective(sp.csr_matrix(X) if sparse else X, y, s, s.sum(), k, True, l2)
+    f = _objective(sp.csr_matrix(X) if sparse else X, y, s, s.sum(), k, l2)
     x = rng.normal(size=d * k + k)
 
     def twin(x):
         W, b = x[: d * k].reshape(d, k), x[d * k:]
         classes = np.arange(n_classes)
         value = objective(W.T, X, y, C=1.0, sample_weight=s, intercept=b, classes=classes)
-        # objective() is C sum s loss + 0.5||W||^2; _Objective divides by sum(s) and
+        # objective() is C sum s loss + 0.5||W||^2; Objective divides by sum(s) and
         # takes l2 / 2 ||W||^2
         penalty = 0.5 * float((W**2).sum())
         return (value - penalty) / s.sum() + 0.5 * l2 * float((W**2).sum())
@@ -152,9 +159,9 @@ def test_objective_gradient_against_numpy(n_classes, sparse, rng, num_grad, fd_t
 def test_objective_float32_computes_in_float32(rng):
     X = rng.normal(size=(30, 4)).astype(np.float32)
     y = rng.integers(0, 3, 30)
-    f = _Objective(X, y, None, 30.0, 3, True, 0.1)
+    f = _objective(X, y, None, 30.0, 3, 0.1)
     assert f.params.dtype == f.grad.dtype == np.float32
-    f64 = _Objective(X.astype(np.float64), y, None, 30.0, 3, True, 0.1)
+    f64 = _objective(X.astype(np.float64), y, None, 30.0, 3, 0.1)
     x = rng.normal(size=4 * 3 + 3)
     (v32, g32), (v64, g64) = f(x), f64(x)
     np.testing.assert_allclose(v32, v64, rtol=1e-5)
@@ -164,9 +171,9 @@ def test_objective_float32_computes_in_float32(rng):
 def test_objective_split_across_threads_agrees(rng):
     X = rng.normal(size=(3000, 50))  # 150k elements: large enough to be split
     y = rng.integers(0, 3, 3000)
-    split = _Objective(X, y, None, 3000.0, 3, True, 0.01)
+    split = _objective(X, y, None, 3000.0, 3, 0.01)
     split.n_threads = 2  # even on a one-core machine
-    serial = _Objective(X, y, None, 3000.0, 3, True, 0.01)
+    serial = _objective(X, y, None, 3000.0, 3, 0.01)
     serial.n_threads = 1
     x = 0.1 * rng.normal(size=50 * 3 + 3)
     (v2, g2), (v1, g1) = split(x), serial(x)

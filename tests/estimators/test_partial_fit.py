@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import fastnn
 from fastnn import LogisticRegression, MLPClassifier, OneVsAllClassifier
-from fastnn.estimators._logistic_solvers import _available_cores
+from fastnn.estimators._logistic_objective import available_cores
 
 try:
     import cloudpickle  # a dependency of joblib since 1.5
@@ -318,4 +318,4 @@ def test_logistic_lbfgs_keeps_to_the_openmp_limit():
     if not any(lib["user_api"] == "openmp" for lib in threadpool_info()):
         pytest.skip("no OpenMP runtime loaded (a build without OpenMP runs serially)")
     with threadpool_limits(1, user_api="openmp"):
-        assert _available_cores() == 1
+        assert available_cores() == 1

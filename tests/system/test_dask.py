@@ -110,11 +110,11 @@ def test_workers_keep_blas_and_openmp_to_threads_per_worker(client):
         import threadpoolctl
 
         # (importing fastnn loads its kernels and their OpenMP runtime)
-        from fastnn.estimators._logistic_solvers import _available_cores
+        from fastnn.estimators._logistic_objective import available_cores
 
         pools = {(lib["user_api"], lib["filepath"]): lib["num_threads"]
                  for lib in threadpoolctl.threadpool_info()}
-        return pools, _available_cores()
+        return pools, available_cores()
 
     for address in client.scheduler_info()["workers"]:
         future = client.submit(thread_budget, workers=[address], pure=False)
