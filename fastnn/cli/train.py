@@ -228,6 +228,11 @@ def _in_cli_words(note, args):
     """A ConvergenceWarning's advice in the command line's terms."""
     scale = ("standardize the features (drop --no-scale)" if args.no_scale
              else "rescale the features")
+    if note.startswith("lbfgs failed to converge"):
+        # scikit-learn's wording (with its links) says max_iter; the user gave --epochs
+        reason = note.split("\n")[1].strip() if "\n" in note else ""
+        return (f"L-BFGS did not converge ({reason.lower() or 'stopped early'}). "
+                f"Increase --epochs or {scale}.")
     return (note.replace("Increase max_iter", "Increase --epochs")
             .replace("scale the data (StandardScaler)", scale))
 
