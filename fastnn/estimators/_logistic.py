@@ -1,116 +1,106 @@
 """LogisticRegression: the lecture's sigmoid neuron (two classes) and softmax (more),
-fitted by L-BFGS on fastnn's fused loss-and-gradient kernels or by SGD epochs in
-Cython. This module validates and routes; the solvers are in ``_logistic_solvers``."""
+scikit-learn 1.9's estimator with every one of its solvers, compiled. This module
+validates and routes; the solvers are in ``_logistic_solvers`` (L-BFGS, SGD),
+``_logistic_newton``, ``_logistic_sag`` and ``_logistic_cd``, the predictions in
+``_logistic_predict``."""
 
 import numbers
-from math import isfinite
+import warnings
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.special import expit, log_expit
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.callback import CallbackSupportMixin
+from sklearn.linear_model._base import LinearClassifierMixin, SparseCoefMixin
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from fastnn import ops
 from fastnn.estimators import _saved as saved
+from fastnn.estimators._logistic_params import read_penalty
+from fastnn.estimators._logistic_predict import LogisticPredictions
 from fastnn.estimators._logistic_problem import LogisticProblem
-from fastnn.estimators._logistic_solvers import fit_lbfgs, fit_sgd
-from fastnn.estimators._serving import (
-    bind_row,
-    row_bindings,
-    serves_row,
-    skips_validation,
-)
+from fastnn.estimators._logistic_routing import solve
+from fastnn.estimators._logistic_solvers import fit_sgd
 from fastnn.saving.estimators import read_classifier, write_classifier
 
-
-def _both_classes(scores):
-    """[-z, z] for one column of scores z: classes_[0]'s and classes_[1]'s logits."""
-    both = np.empty((scores.shape[0], 2), scores.dtype)
-    np.negative(scores, out=both[:, :1])
-    both[:, 1:] = scores
-    return both
+SOLVERS = ("lbfgs", "liblinear", "newton-cg", "newton-cholesky", "sag", "saga", "sgd")
 
 
-class _Row:
-    """A served row's binding: the row ``X`` and its finiteness test ``norm``; its
-    scores, in ``proba`` (1, n_classes): the last column for two classes (the first
-    takes -z), all of them for more, whose softmax is bound."""
-
-    __slots__ = ("X", "norm", "proba", "scores", "flat_scores", "softmax")
-
-    def __init__(self, n_features, n_outputs, dtype):
-        self.X = np.empty((1, n_features), dtype)
-        self.norm = bind_row(self.X)
-        if n_outputs == 1:
-            self.proba = np.empty((1, 2), dtype)
-            self.scores = self.proba[:, 1:]
-        else:
-            self.proba = self.scores = np.empty((1, n_outputs), dtype)
-            self.flat_scores = self.scores[0]
-            self.softmax, _ = ops.bind(ops.softmax, self.proba, out=self.proba)
-
-
-class LogisticRegression(ClassifierMixin, BaseEstimator):
+class LogisticRegression(
+    CallbackSupportMixin, LogisticPredictions, LinearClassifierMixin, SparseCoefMixin,
+    BaseEstimator,
+):
     """Logistic regression: sigmoid for two classes, softmax (multinomial) for more.
 
-    Minimises scikit-learn's objective ``C * sum_i s_i loss_i + 0.5 * ||W||**2``
-    (``s_i`` the sample weight times the class weight, ``loss_i`` the log-loss of
-    sample ``i``; the intercept is not penalised), so it reaches the same solution as
-    ``sklearn.linear_model.LogisticRegression`` with ``solver='lbfgs'``.
+    scikit-learn 1.9's ``LogisticRegression``, parameter for parameter: it minimises
+    the same objective ``C * sum_i s_i loss_i + l1_ratio * ||W||_1 +
+    (1 - l1_ratio) / 2 * ||W||**2`` (``s_i`` the sample weight times the class weight,
+    ``loss_i`` the log-loss of sample ``i``; the intercept is not penalised, except by
+    'liblinear') with every solver, on fastnn's compiled kernels.
 
-    Both solvers accept dense arrays and sparse CSR matrices (float32 or float64; other
-    sparse formats are converted to CSR). float32 input is fitted and predicted in
-    float32, float64 in float64; a C-contiguous dense ``X`` is never copied. On a large
-    dense ``X``, L-BFGS's loss-and-gradient pass splits the rows across the available
-    cores (OpenMP threads, with BLAS held to one thread meanwhile).
+    Dense arrays and CSR matrices (float32 or float64; other sparse formats are
+    converted to CSR) are fitted in their own dtype; a C-contiguous dense ``X`` or a
+    CSR matrix is never copied (except by 'liblinear', which appends its intercept
+    column, and the L1 solver, which reads columns: see ``solver``).
 
     Parameters
     ----------
-    penalty : {'l2', None}, default='l2'
-        ``None`` fits the unpenalised maximum-likelihood model (``C`` is then unused).
+    penalty : {'l1', 'l2', 'elasticnet', None}, default='l2'
+        Deprecated (as in scikit-learn 1.8): use ``l1_ratio`` and ``C``. ``'l2'`` is
+        ``l1_ratio=0``, ``'l1'`` is ``l1_ratio=1``, ``'elasticnet'`` a ratio between,
+        ``None`` is ``C=np.inf``.
     C : float, default=1.0
-        Inverse regularisation strength; ``np.inf`` is the same as ``penalty=None``.
-    fit_intercept : bool, default=True
-    solver : {'lbfgs', 'sgd'}, default='lbfgs'
-        'lbfgs': ``scipy.optimize.minimize(method='L-BFGS-B')`` on the exact objective,
-        stopping when the largest gradient entry of the objective divided by
-        ``C * sum(s)`` is below ``tol`` (scikit-learn's criterion). 'sgd': mini-batch
-        stochastic gradient epochs (in Cython) on the same objective; ``partial_fit``
-        is available.
-    max_iter : int, default=100
-        L-BFGS iterations, or SGD epochs.
+        Inverse regularisation strength; ``np.inf`` fits the unpenalised model.
+    l1_ratio : float, default=0.0
+        The L1 share of the penalty, in [0, 1]: 0 is L2, 1 is L1 (sparse ``coef_``),
+        between is the elastic net. Above 0 it needs ``solver='saga'`` (or
+        'liblinear' for 1).
+    dual : bool, default=False
+        Only 'liblinear' with an L2 penalty takes True; fastnn then solves the primal
+        problem, whose solution is the same.
     tol : float, default=1e-4
-        'lbfgs': gradient tolerance. 'sgd': an epoch counts as no improvement when its
-        objective is not below the best one by ``tol``; training stops after
-        ``n_iter_no_change`` such epochs.
+        Stopping tolerance (each solver's own criterion, as scikit-learn's).
+    fit_intercept : bool, default=True
+    intercept_scaling : float, default=1
+        'liblinear' only: the intercept is the weight of a constant feature of this
+        value, penalised like the others.
     class_weight : dict, 'balanced' or None, default=None
         Multiplies each sample's weight by the weight of its class.
+    random_state : int, RandomState instance or None, default=None
+        Shuffles the samples for 'sag', 'saga' and 'sgd'.
+    solver : {'lbfgs', 'liblinear', 'newton-cg', 'newton-cholesky', 'sag', 'saga', \
+'sgd'}, default='lbfgs'
+        - 'lbfgs': SciPy's L-BFGS-B on fastnn's fused loss-and-gradient kernel.
+        - 'newton-cholesky': Newton steps on the exact Hessian (compiled, BLAS SYRK)
+          solved by Cholesky; the fastest when n_features (times n_classes) is small.
+        - 'newton-cg': Newton steps by conjugate gradients on compiled
+          Hessian-vector products.
+        - 'sag', 'saga': compiled stochastic average gradient epochs; 'saga' also
+          takes L1 and elastic-net penalties. With ``l1_ratio > 0`` on two classes,
+          'saga' runs fastnn's proximal Newton coordinate descent (the method of
+          liblinear's and glmnet's L1 solvers), which reaches the same minimiser
+          many times faster.
+        - 'liblinear': two classes only; the same proximal Newton solver for L1 and
+          L-BFGS for L2, on scikit-learn's liblinear objective (penalised intercept,
+          ``intercept_scaling``).
+        - 'sgd' (fastnn only): mini-batch SGD epochs with ``learning_rate``,
+          ``power_t``, ``batch_size``, ``shuffle``, ``n_iter_no_change``;
+          ``partial_fit`` is available.
+    max_iter : int, default=100
+        Iterations of the solver (epochs for 'sag', 'saga' and 'sgd'); 0 is allowed.
+    verbose : int, default=0
+        Prints each iteration's progress when positive.
     warm_start : bool, default=False
         Start from the previous ``coef_`` and ``intercept_`` when the classes match.
-    random_state : int, RandomState instance or None, default=None
-        Shuffles the samples of each SGD epoch (unused by 'lbfgs').
-    verbose : int, default=0
-        Prints the objective at every iteration or epoch when positive.
-    learning_rate : float, default=1.0
-        SGD step size of the first epoch; epoch ``t`` (from 0) uses
-        ``learning_rate / (1 + t) ** power_t``.
-    power_t : float, default=0.25
-        Decay exponent of the SGD step size (0 keeps it constant).
-    batch_size : int, default=32
-        SGD mini-batch size (1 is plain per-sample SGD).
-    shuffle : bool, default=True
-        Reshuffle the samples before every SGD epoch.
-    n_iter_no_change : int, default=5
-        SGD epochs without improvement by ``tol`` before stopping.
+    n_jobs : None
+        Deprecated in scikit-learn 1.8 and without effect; fastnn's kernels use the
+        cores by themselves (OpenMP and BLAS threads).
+    learning_rate, power_t, batch_size, shuffle, n_iter_no_change
+        'sgd' only: epoch ``t`` (from 0) steps by ``learning_rate / (1 + t) **
+        power_t`` over mini-batches of ``batch_size``; it stops after
+        ``n_iter_no_change`` epochs whose objective is not below the best by ``tol``.
 
     Attributes
     ----------
@@ -118,7 +108,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     coef_ : ndarray of shape (1, n_features) for two classes, else (n_classes, n_features)
     intercept_ : ndarray of shape (1,) or (n_classes,)
     n_iter_ : ndarray of shape (1,)
-        L-BFGS iterations, or SGD epochs (counted over all ``partial_fit`` calls).
+        The solver's iterations (epochs for 'sag', 'saga' and 'sgd', counted over all
+        ``partial_fit`` calls).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when ``X`` has string column names.
@@ -138,16 +129,23 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "penalty": [StrOptions({"l2"}), None],
+        "penalty": [
+            StrOptions({"l1", "l2", "elasticnet"}), None,
+            Hidden(StrOptions({"deprecated"})),
+        ],
         "C": [Interval(numbers.Real, 0, None, closed="right")],
-        "fit_intercept": ["boolean"],
-        "solver": [StrOptions({"lbfgs", "sgd"})],
-        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "l1_ratio": [Interval(numbers.Real, 0, 1, closed="both"), None],
+        "dual": ["boolean"],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "fit_intercept": ["boolean"],
+        "intercept_scaling": [Interval(numbers.Real, 0, None, closed="neither")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
-        "warm_start": ["boolean"],
         "random_state": ["random_state"],
+        "solver": [StrOptions(set(SOLVERS))],
+        "max_iter": [Interval(numbers.Integral, 0, None, closed="left")],
         "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "n_jobs": [None, numbers.Integral],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "power_t": [Interval(numbers.Real, 0, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -157,17 +155,21 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        penalty="l2",
+        penalty="deprecated",
         *,
         C=1.0,
+        l1_ratio=0.0,
+        dual=False,
+        tol=1e-4,
         fit_intercept=True,
+        intercept_scaling=1,
+        class_weight=None,
+        random_state=None,
         solver="lbfgs",
         max_iter=100,
-        tol=1e-4,
-        class_weight=None,
-        warm_start=False,
-        random_state=None,
         verbose=0,
+        warm_start=False,
+        n_jobs=None,
         learning_rate=1.0,
         power_t=0.25,
         batch_size=32,
@@ -176,19 +178,27 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     ):
         self.penalty = penalty
         self.C = C
+        self.l1_ratio = l1_ratio
+        self.dual = dual
+        self.tol = tol
         self.fit_intercept = fit_intercept
+        self.intercept_scaling = intercept_scaling
+        self.class_weight = class_weight
+        self.random_state = random_state
         self.solver = solver
         self.max_iter = max_iter
-        self.tol = tol
-        self.class_weight = class_weight
-        self.warm_start = warm_start
-        self.random_state = random_state
         self.verbose = verbose
+        self.warm_start = warm_start
+        self.n_jobs = n_jobs
         self.learning_rate = learning_rate
         self.power_t = power_t
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.n_iter_no_change = n_iter_no_change
+
+    # Parameters newer than fastnn's first file format (see fastnn.saving.estimators).
+    __fastnn_later_params__ = {"l1_ratio": 0.0, "dual": False, "intercept_scaling": 1,
+                               "n_jobs": None}
 
     def __sklearn_is_fitted__(self):
         # NOTE: a first fit or partial_fit that failed on its labels has already set
@@ -200,8 +210,21 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         tags.input_tags.sparse = True
         return tags
 
+    def set_callbacks(self, *callbacks):
+        """Set scikit-learn callbacks (``sklearn.callback``): the fit is their task and
+        each L-BFGS iteration a subtask, as in scikit-learn (other solvers report the
+        fit only, and warn)."""
+        if self.solver != "lbfgs":
+            warnings.warn(
+                f"Callbacks are only supported in {self.__class__.__name__} for"
+                f" solver='lbfgs'. This estimator has solver='{self.solver}', callbacks"
+                " will be ignored during the solving of the regression."
+            )
+        return super().set_callbacks(*callbacks)
+
     # ----------------------------------------------------------------------- fitting
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model to ``X`` (n_samples, n_features) and labels ``y``.
 
@@ -215,9 +238,17 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         -------
         self : LogisticRegression
         """
-        self._validate_params()
+        penalty = read_penalty(self)
+        solver = self.solver
         X, y = self._validate_fit_data(X, y, reset=True)
         classes, y_index = np.unique(y, return_inverse=True)
+        # NOTE: the callbacks' root task spans the fit; with L-BFGS each iteration is a
+        # subtask (at least one, as scikit-learn counts them).
+        callbacks = self._init_callback_context(max_subtasks=max(self.max_iter, 1) + 1)
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        callbacks.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
+        if solver == "liblinear":
+            _check_liblinear(X, len(classes))
         if len(classes) < 2:
             raise ValueError(
                 "This solver needs samples of at least 2 classes in the data, but the "
@@ -225,23 +256,28 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             )
         warm = (
             self.warm_start
-            and hasattr(self, "coef_")
+            and isinstance(getattr(self, "coef_", None), np.ndarray)
             and np.array_equal(classes, self.classes_)
-            and self.coef_.dtype == X.dtype
         )
         weights, weight_sum = self._sample_weights(X, y, sample_weight)
         W, b = self._initial_params(X, len(classes), warm)
-        problem = self._problem(X, y_index, weights, weight_sum, len(classes))
-        if self.solver == "lbfgs":
-            n_iter = fit_lbfgs(problem, W, b)
+        problem = self._problem(X, y_index, weights, weight_sum, len(classes), penalty)
+        if solver == "lbfgs" and hasattr(self, "_skl_callbacks"):
+            iterations = _IterationTasks(callbacks, self, X, y, metadata, classes, W, b)
+            problem.on_iteration = iterations.end_and_begin
+            try:
+                n_iter = solve(self, problem, W, b)
+            finally:
+                iterations.close()
         else:
-            n_iter = fit_sgd(
-                self, problem, W, b, epochs=self.max_iter, first=0, stop_early=True
-            )
+            n_iter = solve(self, problem, W, b)
         # NOTE: the fitted state changes only once the fit has succeeded.
         self.classes_ = classes
         self._set_params(W, b)
         self.n_iter_ = np.array([n_iter], dtype=np.int32)
+        callbacks.call_on_fit_task_end(
+            estimator=self, X=X, y=y, metadata=metadata, reconstruction_attributes={}
+        )
         return self
 
     def _validate_fit_data(self, X, y, reset):
@@ -269,12 +305,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             raise ValueError("the sample weights (times the class weights) sum to zero")
         return weights.astype(X.dtype, copy=False), weight_sum
 
-    def _problem(self, X, y_index, weights, weight_sum, n_classes):
-        C = np.inf if self.penalty is None else self.C
+    def _problem(self, X, y_index, weights, weight_sum, n_classes, penalty):
         return LogisticProblem(
             X, y_index, weights, weight_sum, 1 if n_classes == 2 else n_classes,
-            fit_intercept=self.fit_intercept, C=C, tol=self.tol,
-            max_iter=self.max_iter, verbose=self.verbose,
+            fit_intercept=self.fit_intercept, C=penalty.C, l1_ratio=penalty.l1_ratio,
+            tol=self.tol, max_iter=self.max_iter, verbose=self.verbose,
             random_state=self.random_state,
         )
 
@@ -284,7 +319,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         b = np.zeros(n_outputs, X.dtype)
         if warm:
             W[:] = self.coef_.T
-            b[:] = self.intercept_
+            if self.fit_intercept:
+                b[:] = self.intercept_
         return W, b
 
     def _set_params(self, W, b):
@@ -300,6 +336,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return True
 
     @available_if(_check_solver)
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One SGD epoch over ``X``, ``y`` (solver='sgd' only).
 
@@ -330,7 +367,6 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 "Pass a dict of class weights (e.g. from compute_class_weight)."
             )
         if first_call:
-            self._validate_params()
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
         elif classes is not None and not np.array_equal(
@@ -360,115 +396,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         else:
             W, b = np.ascontiguousarray(self.coef_.T), self.intercept_.copy()
             done = int(self.n_iter_[0])
-        problem = self._problem(X, y_index, weights, weight_sum, len(classes))
+        with warnings.catch_warnings():
+            if not first_call:  # (the first call has said what the parameters warn)
+                warnings.simplefilter("ignore")
+            penalty = read_penalty(self)
+        problem = self._problem(X, y_index, weights, weight_sum, len(classes), penalty)
         n_iter = fit_sgd(self, problem, W, b, epochs=1, first=done, stop_early=False)
         self.classes_ = classes
         self._set_params(W, b)
         self.n_iter_ = np.array([n_iter], dtype=np.int32)
         return self
-
-    # ------------------------------------------------------------------------ predicting
-
-    def _served(self, X, proba):
-        """A single row the serving path takes (``serves_row``): its scores
-        (1, n_outputs), or with ``proba`` its probabilities, as a new array; None for
-        any other ``X`` and for a row that is not finite (the caller validates it)."""
-        state = self.__dict__
-        coef, intercept = state.get("coef_"), state.get("intercept_")
-        # NOTE: the same arithmetic as _scores and predict_proba (np.dot, then the
-        # intercept, expit or ops.softmax), on bound buffers: the same answers. An
-        # intercept of one entry per row of coef_ adds as scores += intercept_ does,
-        # without broadcasting's cost (0.5 us).
-        if (coef is None or type(intercept) is not np.ndarray
-                or intercept.shape != coef.shape[:1]
-                or not serves_row(self, X, coef.shape[1], coef.dtype)):
-            return None
-        bindings = row_bindings(_Row, coef.shape[1], coef.shape[0], coef.dtype)
-        row = bindings.take()
-        try:
-            row.X[...] = X
-            if not isfinite(row.norm()):
-                return None
-            np.dot(row.X, coef.T, out=row.scores)
-            if coef.shape[0] == 1:
-                # NOTE: [-z, z] (as _both_classes makes it) from NumPy scalars: the
-                # dtype's own rounding, and a ufunc on a one-entry array costs twice
-                # one on two entries (about 0.9 us, on this NumPy).
-                z = row.proba[0, 1] + intercept[0]
-                row.proba[0, 0], row.proba[0, 1] = -z, z
-            else:
-                np.add(row.flat_scores, intercept, out=row.flat_scores)
-            if not proba:
-                return row.scores.copy()
-            if coef.shape[0] == 1:
-                expit(row.proba, out=row.proba)
-            else:
-                row.softmax()
-            return row.proba.copy()
-        finally:
-            bindings.give_back(row)
-
-    def _scores(self, X):
-        """X @ coef_.T + intercept_; a served row or a ready float ndarray skips the
-        validation."""
-        scores = self._served(X, proba=False)
-        return self._validated_scores(X) if scores is None else scores
-
-    def _validated_scores(self, X):
-        """X @ coef_.T + intercept_ for any ``X``: a ready one is used as is, any other
-        validated first."""
-        coef = self.__dict__.get("coef_")
-        # NOTE: np.dot, not @: for one row matmul's dispatch costs twice the product.
-        if skips_validation(self, X, None if coef is None else coef.shape[1]):
-            scores = np.dot(X, coef.T)
-        else:
-            check_is_fitted(self)
-            X = validate_data(
-                self, X, reset=False, accept_sparse="csr",
-                dtype=[np.float64, np.float32],
-            )
-            scores = X @ self.coef_.T
-            if sp.issparse(scores):  # a CSR X with no stored value
-                scores = scores.toarray()
-            scores = np.ascontiguousarray(scores)
-        scores += self.intercept_
-        return scores
-
-    def decision_function(self, X):
-        """Scores: shape (n_samples,) for two classes (positive means classes_[1]),
-        else (n_samples, n_classes)."""
-        scores = self._scores(X)
-        return scores.ravel() if scores.shape[1] == 1 else scores
-
-    def predict(self, X):
-        """The class of highest probability for each row of ``X``."""
-        scores = self._scores(X)
-        if scores.shape[1] == 1:
-            return self.classes_[(scores[:, 0] > 0).astype(np.intp)]
-        return self.classes_[scores.argmax(axis=1)]
-
-    def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes), in the order of classes_."""
-        proba = self._served(X, proba=True)
-        if proba is not None:
-            return proba
-        scores = self._validated_scores(X)
-        if scores.shape[1] == 1:
-            # NOTE: sigmoid(-z) and sigmoid(z) side by side: 1 - sigmoid(z) would lose
-            # the small probability to cancellation when z is large.
-            proba = _both_classes(scores)
-            return expit(proba, out=proba)
-        return ops.softmax(scores, out=scores)
-
-    def predict_log_proba(self, X):
-        """Log of predict_proba, computed without taking the log of a rounded 0."""
-        scores = self._scores(X)
-        if scores.shape[1] == 1:
-            # NOTE: log sigmoid(z) = -log(1 + exp(-z)), scipy's log_expit, finite for
-            # any finite z (log(expit(z)) is -inf once expit underflows).
-            log_proba = _both_classes(scores)
-            return log_expit(log_proba, out=log_proba)
-        return ops.log_softmax(scores, out=scores)
 
     # -- saved state (owned here, read and written by fastnn.saving) --
 
@@ -501,3 +438,61 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.coef_, self.intercept_ = coef.copy(), intercept.copy()
         self.n_iter_ = n_iter.copy()
 
+
+def _check_liblinear(X, n_classes):
+    """scikit-learn's refusals of a problem for 'liblinear'."""
+    if n_classes > 2:
+        raise ValueError(
+            "The 'liblinear' solver does not support multiclass classification"
+            " (n_classes >= 3). Either use another solver or wrap the "
+            "estimator in a OneVsRestClassifier to keep applying a "
+            "one-versus-rest scheme."
+        )
+    largest = X.max() if X.shape[0] and X.shape[1] else 0.0
+    if largest > 1e30:
+        raise ValueError(
+            "Using the 'liblinear' solver while X contains a maximum "
+            "value > 1e30 results in a frozen fit. Please choose another "
+            "solver or rescale the input X."
+        )
+
+
+class _IterationTasks:
+    """L-BFGS's iterations as subtasks of the callbacks' fit task (scikit-learn's
+    ``_LbfgsCallbackBridge``): the first begins at the starting weights, and each
+    iteration's end begins the next; ``close`` ends the last, which never ran."""
+
+    def __init__(self, context, estimator, X, y, metadata, classes, W, b):
+        self.context, self.estimator = context, estimator
+        self.data = {"X": X, "y": y, "metadata": metadata}
+        self.classes = classes
+        self.task = self._begin(W, b)
+
+    def _fitted(self, W, b):
+        """The attributes that make a copy of the estimator a fitted one, at W, b."""
+        W, b = W.copy(), b.copy()
+        estimator = self.estimator
+
+        def attributes():
+            return {"classes_": self.classes, "coef_": np.ascontiguousarray(W.T),
+                    "intercept_": b if estimator.fit_intercept else np.zeros_like(b)}
+
+        return attributes
+
+    def _begin(self, W, b):
+        task = self.context.subcontext(task_name="lbfgs-iter")
+        task.call_on_fit_task_begin(estimator=self.estimator, **self.data,
+                                    reconstruction_attributes=self._fitted(W, b))
+        return task
+
+    def end_and_begin(self, W, b):
+        """One iteration ended at ``W``, ``b``; returns whether a callback asks to stop."""
+        stop = self.task.call_on_fit_task_end(
+            estimator=self.estimator, **self.data,
+            reconstruction_attributes=self._fitted(W, b),
+        )
+        self.task = self._begin(W, b)
+        return bool(stop)
+
+    def close(self):
+        self.task.call_on_fit_task_end(estimator=self.estimator)

@@ -76,9 +76,23 @@ def write_node(estimator, writer):
             "fitted": estimator.__fastnn_save__(writer)}
 
 
+def _later_params(cls):
+    """The parameters ``cls`` gained after the first version of the format
+    (``cls.__fastnn_later_params__``, name -> default): written only when not at their
+    default, so a file that uses none of them reads in the fastnn of before; a file
+    without them reads as their defaults."""
+    return getattr(cls, "__fastnn_later_params__", {})
+
+
 def _write_params(estimator):
+    later = _later_params(type(estimator))
     return {name: _write_param(estimator, name, value)
-            for name, value in estimator.get_params(deep=False).items()}
+            for name, value in estimator.get_params(deep=False).items()
+            if name not in later or not _is_default(value, later[name])}
+
+
+def _is_default(value, default):
+    return type(value) is type(default) and value == default
 
 
 def _write_param(estimator, name, value):
@@ -146,7 +160,9 @@ def read_node(spec, reader, classes=None):
 
 
 def _read_params(cls, spec):
-    check_keys(spec, set(parameters(cls)), f"{cls.__name__}'s params")
+    later = _later_params(cls)
+    check_keys(spec, set(parameters(cls)) - set(later), f"{cls.__name__}'s params",
+               optional=later)
     return cls.from_config({name: _read_param(value) for name, value in spec.items()})
 
 

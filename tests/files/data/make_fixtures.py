@@ -94,8 +94,24 @@ def describe(model):
         config = [model.name, model.dtype.name, model.input_dim, compiled,
                   [[type(layer).__name__, layer.get_config()] for layer in model.layers]]
     else:
-        config = [type(model).__name__, model.get_params(deep=False)]
-    return json.dumps(config, default=repr, sort_keys=True)
+        # (parameters an estimator gained since, at their defaults, are not part of
+        # the first format: fastnn.saving.estimators writes them only when set)
+        later = getattr(type(model), "__fastnn_later_params__", {})
+        config = [type(model).__name__,
+                  {name: value for name, value in model.get_params(deep=False).items()
+                   if name not in later or value != later[name]}]
+    return json.dumps(config, default=_repr, sort_keys=True)
+
+
+def _repr(value):
+    """An estimator parameter as the first format's fastnn printed it: penalty='l2'
+    was LogisticRegression's default then (scikit-learn 1.8 made it 'deprecated', the
+    same fit), so its repr did not show it."""
+    text = repr(value)
+    for shown, then in ((", penalty='l2'", ""), ("penalty='l2', ", ""),
+                        ("(penalty='l2')", "()")):
+        text = text.replace(shown, then)
+    return text
 
 
 def state(model):

@@ -1,0 +1,56 @@
+"""Which solver minimises a LogisticProblem: the user's ``solver``, routed where fastnn
+has a faster method for the same minimiser (documented in LogisticRegression's
+docstring), and scikit-learn's liblinear objective built on the problem."""
+
+import numpy as np
+import scipy.sparse as sp
+
+from fastnn.estimators._logistic_problem import LogisticProblem
+from fastnn.estimators._logistic_solvers import fit_lbfgs, fit_sgd
+
+
+def solve(estimator, problem, W, b):
+    """Minimise ``problem`` from ``W``, ``b`` in place with the solver
+    ``estimator.solver`` routes it to; returns its iteration count."""
+    solver = estimator.solver
+    if solver == "lbfgs":
+        return fit_lbfgs(problem, W, b)
+    if solver == "sgd":
+        return fit_sgd(estimator, problem, W, b, epochs=problem.max_iter, first=0,
+                       stop_early=True)
+    if solver == "liblinear":
+        return _fit_liblinear(problem, W, b, estimator.intercept_scaling)
+    raise ValueError(f"solver={solver!r} is not available in this build")
+
+
+def _fit_l1(problem, W, b):
+    """A problem with an L1 part."""
+    raise ValueError("L1 penalties are not available in this build")
+
+
+def _fit_liblinear(problem, W, b, intercept_scaling):
+    """scikit-learn's liblinear objective: two classes, the intercept the weight of a
+    constant feature ``intercept_scaling`` penalised like the others. Fitted on
+    ``[X, intercept_scaling]`` (a copy of X with that column, as liblinear makes its
+    own copy): by the L1 solver for an L1 penalty, by L-BFGS for L2."""
+    if not problem.fit_intercept:
+        return _fit_l1(problem, W, b) if problem.l1 else fit_lbfgs(problem, W, b)
+    X = problem.X
+    column = np.full((X.shape[0], 1), intercept_scaling, X.dtype)
+    if sp.issparse(X):
+        X_ones = sp.hstack([X, sp.csr_matrix(column)], format="csr", dtype=X.dtype)
+    else:
+        X_ones = np.hstack([X, column])
+    augmented = LogisticProblem(
+        X_ones, problem.y_index, problem.weights, problem.weight_sum, 1,
+        fit_intercept=False, C=problem.C, l1_ratio=problem.l1_ratio, tol=problem.tol,
+        max_iter=problem.max_iter, verbose=problem.verbose,
+        random_state=problem.random_state,
+    )
+    W_ones = np.concatenate([W, b.reshape(1, 1) / intercept_scaling]).astype(W.dtype)
+    zero = np.zeros(1, W.dtype)
+    n_iter = (_fit_l1(augmented, W_ones, zero) if problem.l1
+              else fit_lbfgs(augmented, W_ones, zero))
+    W[:] = W_ones[:-1]
+    b[:] = intercept_scaling * W_ones[-1]
+    return n_iter
