@@ -1,0 +1,176 @@
+"""LogisticRegression reads its parameters as scikit-learn 1.9 does: the deprecated
+``penalty`` and its mapping onto ``l1_ratio`` and ``C``, every refusal and warning word
+for word, ``max_iter=0``, ``sparsify``, the 'liblinear' objective and scikit-learn's
+callbacks."""
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.callback.tests._utils import RecordingCallback
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+
+import fastnn.saving
+from fastnn import LogisticRegression, load_model
+
+
+@pytest.fixture(scope="module")
+def binary():
+    return make_classification(120, 6, n_informative=4, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def three():
+    return make_classification(150, 6, n_informative=4, n_classes=3, random_state=1)
+
+
+def test_explicit_penalty_is_deprecated_with_the_same_fit(binary):
+    X, y = binary
+    with pytest.warns(FutureWarning, match="'penalty' was deprecated in version 1.8"):
+        explicit = LogisticRegression(penalty="l2").fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the default says nothing
+        default = LogisticRegression().fit(X, y)
+    assert_array_equal(explicit.coef_, default.coef_)
+
+
+def test_c_inf_is_penalty_none(binary):
+    X, y = binary
+    with pytest.warns(FutureWarning):
+        none = LogisticRegression(penalty=None).fit(X, y)
+    inf = LogisticRegression(C=np.inf).fit(X, y)
+    assert_allclose(none.coef_, inf.coef_)
+    with pytest.warns(UserWarning, match="Setting penalty=None will ignore the C"):
+        LogisticRegression(penalty=None, C=2.0).fit(X, y)
+
+
+@pytest.mark.parametrize("params, match", [
+    (dict(l1_ratio=1.0), "Solver lbfgs supports only 'l2' or None penalties, got l1"),
+    (dict(l1_ratio=0.5, solver="newton-cg"),
+     "Solver newton-cg supports only 'l2' or None penalties, got elasticnet"),
+    (dict(l1_ratio=0.5, solver="sgd"), "Solver sgd supports only 'l2'"),
+    (dict(dual=True), "Solver lbfgs supports only dual=False, got dual=True"),
+    (dict(l1_ratio=0.5, solver="liblinear"),
+     "Only 'saga' solver supports elasticnet penalty, got solver=liblinear"),
+    (dict(C=np.inf, solver="liblinear"), "C=np.inf as well as penalty=None is not "
+     "supported for the liblinear solver"),
+    (dict(l1_ratio=1.0, solver="liblinear", dual=True), "penalty='l1' and "
+     "loss='logistic_regression' are not supported when dual=True"),
+])
+def test_refusals_are_scikit_learns(binary, params, match):
+    X, y = binary
+    with pytest.raises(ValueError, match=match):
+        LogisticRegression(**params).fit(X, y)
+
+
+def test_liblinear_refuses_three_classes(three):
+    X, y = three
+    with pytest.raises(ValueError, match="'liblinear' solver does not support multi"):
+        LogisticRegression(solver="liblinear").fit(X, y)
+
+
+@pytest.mark.parametrize("params, category, match", [
+    (dict(l1_ratio=None), FutureWarning, "'l1_ratio=None' was deprecated"),
+    (dict(n_jobs=2), FutureWarning, "'n_jobs' has no effect since 1.8"),
+    (dict(l1_ratio=0.5, C=np.inf), UserWarning,
+     r"l1_ratio parameter is only used when penalty is 'elasticnet'. Got \(penalty=None"),
+])
+def test_warnings_are_scikit_learns(binary, params, category, match):
+    X, y = binary
+    with pytest.warns(category, match=match):
+        LogisticRegression(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "liblinear", "newton-cg",
+                                    "newton-cholesky", "sag", "saga"])
+def test_parameters_match_scikit_learns(solver):
+    ours = LogisticRegression(solver=solver).get_params()
+    theirs = SkLogisticRegression(solver=solver).get_params()
+    assert {k: v for k, v in ours.items() if k in theirs} == theirs
+
+
+def test_max_iter_zero_is_allowed(binary):
+    X, y = binary
+    clf = LogisticRegression(solver="liblinear", max_iter=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    assert clf.n_iter_[0] == 0
+
+
+def test_liblinear_fits_scikit_learns_objective(binary):
+    X, y = binary
+    for scaling in (1.0, 3.0):
+        ours = LogisticRegression(solver="liblinear", tol=1e-10,
+                                  intercept_scaling=scaling).fit(X, y)
+        theirs = SkLogisticRegression(solver="liblinear", tol=1e-10,
+                                      intercept_scaling=scaling).fit(X, y)
+        assert_allclose(ours.coef_, theirs.coef_, rtol=1e-5, atol=1e-6)
+        assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-5, atol=1e-6)
+
+
+def test_sparsify_keeps_the_predictions(three):
+    X, y = three
+    clf = LogisticRegression().fit(X, y)
+    dense = clf.decision_function(X)
+    clf.sparsify()
+    assert sp.issparse(clf.coef_)
+    assert_allclose(clf.decision_function(X), dense)
+    assert_allclose(clf.decision_function(sp.csr_matrix(X)), dense)
+    assert_allclose(clf.predict_proba(X[:1]), clf.densify().predict_proba(X[:1]))
+
+
+def test_callbacks_see_each_lbfgs_iteration(three):
+    X, y = three
+    recorder = RecordingCallback()
+    clf = LogisticRegression(max_iter=7).set_callbacks(recorder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    assert recorder.count_hooks("setup") == recorder.count_hooks("teardown") == 1
+    # the fit, each iteration, and the iteration begun after the last
+    assert recorder.count_hooks("on_fit_task_begin") == 1 + clf.n_iter_[0] + 1
+    assert recorder.count_hooks("on_fit_task_end") == 1 + clf.n_iter_[0] + 1
+
+
+def test_a_callback_can_stop_lbfgs(three):
+    X, y = three
+
+    class StopAfter(RecordingCallback):
+        def on_fit_task_end(self, estimator, context, **kwargs):
+            super().on_fit_task_end(estimator, context, **kwargs)
+            return context.task_name == "lbfgs-iter" and context.task_id >= 2
+
+    clf = LogisticRegression(max_iter=100).set_callbacks(StopAfter()).fit(X, y)
+    assert clf.n_iter_[0] == 3
+    assert clf.predict(X).shape == y.shape
+
+
+def test_callbacks_warn_for_other_solvers():
+    with pytest.warns(UserWarning, match="Callbacks are only supported in "
+                      "LogisticRegression for solver='lbfgs'"):
+        LogisticRegression(solver="sag").set_callbacks(RecordingCallback())
+
+
+def _saved_params(path):
+    with np.load(path) as archive:
+        return json.loads(archive["estimator"].tobytes())["estimator"]["params"]
+
+
+def test_new_parameters_save_only_when_set(binary, tmp_path):
+    """Files of models that use none of the parameters added since the first format
+    are the first format's (older fastnn reads them); set ones are kept."""
+    X, y = binary
+    fastnn.saving.save_model(LogisticRegression().fit(X, y), tmp_path / "a.fastnn")
+    assert not {"l1_ratio", "dual", "intercept_scaling", "n_jobs"} & set(
+        _saved_params(tmp_path / "a.fastnn"))
+    clf = LogisticRegression(solver="liblinear", intercept_scaling=2.5).fit(X, y)
+    fastnn.saving.save_model(clf, tmp_path / "b.fastnn")
+    assert _saved_params(tmp_path / "b.fastnn")["intercept_scaling"] == 2.5
+    loaded = load_model(tmp_path / "b.fastnn")
+    assert loaded.get_params() == clf.get_params()
+    assert_allclose(loaded.predict_proba(X), clf.predict_proba(X))
