@@ -16,6 +16,16 @@ from libc.stdint cimport int32_t, int64_t, uint64_t
 
 from fastnn._kernels._loss_rows cimport _row_bce_label, _row_ce_label, _weighted
 
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define FASTNN_PREFETCH(p) __builtin_prefetch(p)
+    #else
+    #define FASTNN_PREFETCH(p) ((void)0)
+    #endif
+    """
+    void FASTNN_PREFETCH(const void* p) noexcept nogil
+
 ctypedef fused csr_index:
     int32_t
     int64_t
@@ -45,6 +55,16 @@ cdef inline Py_ssize_t _draw_row(uint64_t* state, Py_ssize_t n) noexcept nogil:
     if n <= <Py_ssize_t>0xFFFFFFFF:
         return <Py_ssize_t>(((r >> 32) * <uint64_t>n) >> 32)
     return <Py_ssize_t>(r % <uint64_t>n)
+
+
+cdef inline void _prefetch_row(const void* row, Py_ssize_t n_bytes) noexcept nogil:
+    # NOTE: rows are drawn at random, so the hardware prefetcher cannot guess the next
+    # one; asking for it one row ahead hides the memory latency behind this row's work.
+    cdef const char* p = <const char*>row
+    cdef Py_ssize_t offset = 0
+    while offset < n_bytes:
+        FASTNN_PREFETCH(p + offset)
+        offset = offset + 64
 
 
 cdef inline floating _soft_threshold(floating w, floating t) noexcept nogil:
@@ -111,6 +131,67 @@ cdef inline void _remember(
         memory[c] = g
 
 
+cdef inline floating _fused_step(
+    const floating* x, const floating* x_prev, floating* w, floating* s, Py_ssize_t d,
+    floating dg, floating decay, floating correction, floating g_step,
+) noexcept nogil:
+    # One weight column: the step row x_prev left pending (S += x_prev dg, then
+    # w <- decay w - correction x_prev dg - g_step S), returning x . w at the new w.
+    # NOTE: the dot product sums in four independent partial sums: one running sum
+    # waits on each add's latency; four keep the adder busy (summation order differs
+    # from a plain loop by rounding only).
+    cdef Py_ssize_t j, top = d - d % 4
+    cdef floating v0, v1, v2, v3, s0, s1, s2, s3, w0, w1, w2, w3
+    cdef floating z0 = 0, z1 = 0, z2 = 0, z3 = 0
+    for j in range(0, top, 4):
+        v0 = x_prev[j] * dg
+        v1 = x_prev[j + 1] * dg
+        v2 = x_prev[j + 2] * dg
+        v3 = x_prev[j + 3] * dg
+        s0 = s[j] + v0
+        s1 = s[j + 1] + v1
+        s2 = s[j + 2] + v2
+        s3 = s[j + 3] + v3
+        s[j], s[j + 1], s[j + 2], s[j + 3] = s0, s1, s2, s3
+        w0 = decay * w[j] - correction * v0 - g_step * s0
+        w1 = decay * w[j + 1] - correction * v1 - g_step * s1
+        w2 = decay * w[j + 2] - correction * v2 - g_step * s2
+        w3 = decay * w[j + 3] - correction * v3 - g_step * s3
+        w[j], w[j + 1], w[j + 2], w[j + 3] = w0, w1, w2, w3
+        z0 = z0 + x[j] * w0
+        z1 = z1 + x[j + 1] * w1
+        z2 = z2 + x[j + 2] * w2
+        z3 = z3 + x[j + 3] * w3
+    for j in range(top, d):
+        v0 = x_prev[j] * dg
+        s0 = s[j] + v0
+        s[j] = s0
+        w0 = decay * w[j] - correction * v0 - g_step * s0
+        w[j] = w0
+        z0 = z0 + x[j] * w0
+    return (z0 + z1) + (z2 + z3)
+
+
+cdef inline floating _fused_step_prox(
+    const floating* x, const floating* x_prev, floating* w, floating* s, Py_ssize_t d,
+    floating dg, floating decay, floating correction, floating g_step, floating prox,
+) noexcept nogil:
+    # _fused_step followed by the L1 proximal step on each weight.
+    cdef Py_ssize_t j
+    cdef floating v, sj, wj, z0 = 0, z1 = 0
+    for j in range(d):
+        v = x_prev[j] * dg
+        sj = s[j] + v
+        s[j] = sj
+        wj = _soft_threshold(decay * w[j] - correction * v - g_step * sj, prox)
+        w[j] = wj
+        if j % 2 == 0:
+            z0 = z0 + x[j] * wj
+        else:
+            z1 = z1 + x[j] * wj
+    return z0 + z1
+
+
 def sag_epochs_dense(
     const floating[:, ::1] X, const Py_ssize_t[::1] y, const floating[::1] sample_weight,
     floating weight_scale, floating[:, ::1] W, floating[::1] b,
@@ -122,14 +203,14 @@ def sag_epochs_dense(
 ):
     """Run up to n_epochs epochs on a dense X; returns (epochs run, outcome)."""
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k = W.shape[1]
-    cdef Py_ssize_t epoch = 0, t, i, j, c, previous = -1
+    cdef Py_ssize_t epoch = 0, t, i, i_next, j, c, previous = -1
     cdef floating* w = &W[0, 0]
     cdef floating* s = &S[0, 0]
     cdef floating* z = &scratch[0]
     cdef floating* dg = &scratch[k]
     cdef const floating* x
     cdef const floating* x_prev
-    cdef floating weight, n_seen_f, decay, v, wj, zc, g_step = 0, correction = 0
+    cdef floating weight, n_seen_f, decay, v, wj, sj, dg0, z0, g_step = 0, correction = 0
     cdef floating prox = 0, pending_decay = 1, step_f = <floating>step
     cdef floating prox_step = <floating>(step * l1) if saga else 0
     cdef bint has_weights = sample_weight.shape[0] > 0, converged = False
@@ -140,23 +221,29 @@ def sag_epochs_dense(
         while epoch < n_epochs:
             loss = 0
             previous = -1
+            i_next = _draw_row(&random_state[0], n)
             for t in range(n + 1):
                 # Row t's logits, fused with the step that row `previous` left pending.
-                i = _draw_row(&random_state[0], n) if t < n else 0
+                i = i_next
+                if t + 1 < n:
+                    i_next = _draw_row(&random_state[0], n)
+                    _prefetch_row(&X[i_next, 0], d * sizeof(floating))
                 x = &X[i, 0]
                 for c in range(k):
                     z[c] = 0
                 if previous >= 0:
                     x_prev = &X[previous, 0]
                     if k == 1:
-                        for j in range(d):
-                            v = x_prev[j] * dg[0]
-                            s[j] = s[j] + v
-                            wj = pending_decay * w[j] - correction * v - g_step * s[j]
-                            if prox > 0:
-                                wj = _soft_threshold(wj, prox)
-                            w[j] = wj
-                            z[0] = z[0] + x[j] * wj
+                        # NOTE: the logit sums in a local and dg[0] is read once: through
+                        # the pointers the compiler must assume every store to s or w
+                        # may change them, and reload and store them per element.
+                        dg0 = dg[0]
+                        if prox > 0:
+                            z[0] = _fused_step_prox(x, x_prev, w, s, d, dg0, pending_decay,
+                                                    correction, g_step, prox)
+                        else:
+                            z[0] = _fused_step(x, x_prev, w, s, d, dg0, pending_decay,
+                                               correction, g_step)
                     else:
                         for j in range(d):
                             for c in range(k):
