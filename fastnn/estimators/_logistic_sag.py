@@ -1,6 +1,7 @@
 """SAG and SAGA (``fit_sag``): scikit-learn's ``sag`` and ``saga`` solvers on compiled
 epochs, with scikit-learn's step size, stopping rule, warnings and errors."""
 
+import math
 import warnings
 
 import numpy as np
@@ -59,9 +60,10 @@ def fit_sag(problem, W, b, saga=False):
     weight_scale = n_samples / problem.weight_sum
     l2 = problem.l2
     l1 = problem.l1 if saga else 0.0
-    step = auto_step_size(
-        data.max_squared_row_norm(), l2, problem.fit_intercept, n_samples, saga
-    )
+    max_squared_sum = data.max_squared_row_norm()
+    if not math.isfinite(max_squared_sum):  # a row's norm overflows: no step would do
+        raise ValueError(_DIVERGED.format(epoch=1))
+    step = auto_step_size(max_squared_sum, l2, problem.fit_intercept, n_samples, saga)
     if step * l2 == 1:
         raise ZeroDivisionError(_STEP_ALPHA)
     seed = check_random_state(problem.random_state).randint(np.iinfo(np.int32).max)
