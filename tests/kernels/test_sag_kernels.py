@@ -9,7 +9,10 @@ import scipy.sparse as sp
 
 from fastnn.ops import _sag as sag_ops
 
-TWIN_TOL = {np.float32: dict(rtol=2e-4, atol=2e-5), np.float64: dict(rtol=1e-9, atol=1e-11)}
+TWIN_TOL = {
+    np.float32: {"rtol": 2e-4, "atol": 2e-5},
+    np.float64: {"rtol": 1e-9, "atol": 1e-11},
+}
 
 
 def row_draws(seed, n, count):
