@@ -1,0 +1,492 @@
+# SAG and SAGA epochs for logistic regression (scikit-learn's sag/saga solvers): the
+# sigmoid neuron (W with one column, labels 0/1) or softmax (k >= 3 columns), over the
+# rows of a dense X or of a CSR matrix (int32 or int64 indices), each epoch drawing
+# n_samples rows uniformly with replacement. Per drawn row i with gradient coefficient
+# g_i = s_i (p_i - onehot(y_i)):
+#   S += x_i (g_i - memory_i);  memory_i = g_i          (the sum of the last gradients)
+#   W <- prox_{step l1} ((1 - step l2) W - step/seen S - [SAGA] step (1 - 1/seen) x_i dg)
+# with `seen` the number of distinct rows drawn so far; b likewise, unpenalised.
+# Dense rows take the whole step on every weight, fused into the next row's logits
+# (one pass over W per row). CSR rows take it just in time: a weight is only brought
+# up to date when a row that reads it is drawn (cumulative step sums, see _catch_up).
+# Nothing here validates: fastnn/ops/_sag.py checks shapes, labels and CSR indices.
+from cython cimport floating
+from libc.math cimport fabs, isfinite
+from libc.stdint cimport int32_t, int64_t, uint64_t
+
+from fastnn._kernels._loss_rows cimport _row_bce_label, _row_ce_label, _weighted
+
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define FASTNN_PREFETCH(p) __builtin_prefetch(p)
+    #else
+    #define FASTNN_PREFETCH(p) ((void)0)
+    #endif
+    """
+    void FASTNN_PREFETCH(const void* p) noexcept nogil
+
+ctypedef fused csr_index:
+    int32_t
+    int64_t
+
+# Epoch outcomes, returned with the number of epochs run.
+cdef enum:
+    RAN_ALL = 0      # every epoch asked for ran, no convergence
+    CONVERGED = 1    # max |W - W_before| <= tol max |W| after the last epoch run
+    DIVERGED = -1    # a weight, intercept or loss became inf or NaN in the last epoch
+
+
+cdef inline uint64_t _next_random(uint64_t* state) noexcept nogil:
+    # NOTE: splitmix64: one add and two multiply-xorshift rounds; full period 2**64
+    # and well mixed, so consecutive draws from a user's seed are independent enough.
+    cdef uint64_t z
+    state[0] = state[0] + <uint64_t>0x9E3779B97F4A7C15
+    z = state[0]
+    z = (z ^ (z >> 30)) * <uint64_t>0xBF58476D1CE4E5B9
+    z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EB
+    return z ^ (z >> 31)
+
+
+cdef inline Py_ssize_t _draw_row(uint64_t* state, Py_ssize_t n) noexcept nogil:
+    # NOTE: Lemire's multiply-shift maps 32 random bits onto [0, n) without a division;
+    # its bias (below n / 2**32) is far under the sampling noise of SAG itself.
+    cdef uint64_t r = _next_random(state)
+    if n <= <Py_ssize_t>0xFFFFFFFF:
+        return <Py_ssize_t>(((r >> 32) * <uint64_t>n) >> 32)
+    return <Py_ssize_t>(r % <uint64_t>n)
+
+
+cdef inline void _prefetch_row(const void* row, Py_ssize_t n_bytes) noexcept nogil:
+    # NOTE: rows are drawn at random, so the hardware prefetcher cannot guess the next
+    # one; asking for it one row ahead hides the memory latency behind this row's work.
+    cdef const char* p = <const char*>row
+    cdef Py_ssize_t offset = 0
+    while offset < n_bytes:
+        FASTNN_PREFETCH(p + offset)
+        offset = offset + 64
+
+
+cdef inline floating _soft_threshold(floating w, floating t) noexcept nogil:
+    # The L1 proximal step: w moves t towards 0 and stops there.
+    # NOTE: w * 0 rather than 0: a NaN weight stays NaN, so divergence is still seen.
+    if w > t:
+        return w - t
+    if w < -t:
+        return w + t
+    return w * 0
+
+
+cdef inline double _row_gradient(
+    floating* z, Py_ssize_t label, floating coef, Py_ssize_t k
+) noexcept nogil:
+    # Returns the row's log-loss; z (the logits) becomes coef * (p - onehot(label)).
+    if k == 1:
+        return _row_bce_label(z, label, coef)
+    return _row_ce_label(z, label, coef, z, k)
+
+
+cdef inline bint _epoch_end(
+    floating* W, floating* W_before, Py_ssize_t size, const floating* b, Py_ssize_t k,
+    double loss, double tol, bint* converged,
+) noexcept nogil:
+    # scikit-learn's stopping rule, max |W - W_before| <= tol max |W|, then
+    # W_before = W; returns False when W, b or the epoch's loss is not finite.
+    cdef Py_ssize_t j
+    cdef floating change = 0, top = 0, d, a
+    cdef bint finite = isfinite(loss)
+    for j in range(size):
+        a = fabs(W[j])
+        d = fabs(W[j] - W_before[j])
+        finite = finite and isfinite(W[j])
+        top = a if a > top else top
+        change = d if d > change else change
+        W_before[j] = W[j]
+    for j in range(k):
+        finite = finite and isfinite(b[j])
+    converged[0] = (change <= tol * top) if top != 0 else change == 0
+    return finite
+
+
+cdef inline void _step_intercept(
+    floating* b, floating* b_sum, const floating* dg, Py_ssize_t k, floating step,
+    floating seen, floating decay, floating correction,
+) noexcept nogil:
+    # b <- b - decay step/seen sum_i g_i - correction dg (correction is 0 for SAG).
+    cdef Py_ssize_t c
+    for c in range(k):
+        b_sum[c] = b_sum[c] + dg[c]
+        b[c] = b[c] - (step * b_sum[c] / seen * decay + correction * dg[c])
+
+
+cdef inline void _remember(
+    floating* grad, floating* memory, Py_ssize_t k
+) noexcept nogil:
+    # grad becomes dg = grad - memory (what the row adds to S); memory = grad.
+    cdef Py_ssize_t c
+    cdef floating g
+    for c in range(k):
+        g = grad[c]
+        grad[c] = g - memory[c]
+        memory[c] = g
+
+
+cdef inline floating _fused_step(
+    const floating* x, const floating* x_prev, floating* w, floating* s, Py_ssize_t d,
+    floating dg, floating decay, floating correction, floating g_step,
+) noexcept nogil:
+    # One weight column: the step row x_prev left pending (S += x_prev dg, then
+    # w <- decay w - correction x_prev dg - g_step S), returning x . w at the new w.
+    # NOTE: the dot product sums in four independent partial sums: one running sum
+    # waits on each add's latency; four keep the adder busy (summation order differs
+    # from a plain loop by rounding only).
+    cdef Py_ssize_t j, top = d - d % 4
+    cdef floating v0, v1, v2, v3, s0, s1, s2, s3, w0, w1, w2, w3
+    cdef floating z0 = 0, z1 = 0, z2 = 0, z3 = 0
+    for j in range(0, top, 4):
+        v0 = x_prev[j] * dg
+        v1 = x_prev[j + 1] * dg
+        v2 = x_prev[j + 2] * dg
+        v3 = x_prev[j + 3] * dg
+        s0 = s[j] + v0
+        s1 = s[j + 1] + v1
+        s2 = s[j + 2] + v2
+        s3 = s[j + 3] + v3
+        s[j], s[j + 1], s[j + 2], s[j + 3] = s0, s1, s2, s3
+        w0 = decay * w[j] - correction * v0 - g_step * s0
+        w1 = decay * w[j + 1] - correction * v1 - g_step * s1
+        w2 = decay * w[j + 2] - correction * v2 - g_step * s2
+        w3 = decay * w[j + 3] - correction * v3 - g_step * s3
+        w[j], w[j + 1], w[j + 2], w[j + 3] = w0, w1, w2, w3
+        z0 = z0 + x[j] * w0
+        z1 = z1 + x[j + 1] * w1
+        z2 = z2 + x[j + 2] * w2
+        z3 = z3 + x[j + 3] * w3
+    for j in range(top, d):
+        v0 = x_prev[j] * dg
+        s0 = s[j] + v0
+        s[j] = s0
+        w0 = decay * w[j] - correction * v0 - g_step * s0
+        w[j] = w0
+        z0 = z0 + x[j] * w0
+    return (z0 + z1) + (z2 + z3)
+
+
+cdef inline floating _fused_step_prox(
+    const floating* x, const floating* x_prev, floating* w, floating* s, Py_ssize_t d,
+    floating dg, floating decay, floating correction, floating g_step, floating prox,
+) noexcept nogil:
+    # _fused_step followed by the L1 proximal step on each weight.
+    cdef Py_ssize_t j
+    cdef floating v, sj, wj, z0 = 0, z1 = 0
+    for j in range(d):
+        v = x_prev[j] * dg
+        sj = s[j] + v
+        s[j] = sj
+        wj = _soft_threshold(decay * w[j] - correction * v - g_step * sj, prox)
+        w[j] = wj
+        if j % 2 == 0:
+            z0 = z0 + x[j] * wj
+        else:
+            z1 = z1 + x[j] * wj
+    return z0 + z1
+
+
+def sag_epochs_dense(
+    const floating[:, ::1] X, const Py_ssize_t[::1] y, const floating[::1] sample_weight,
+    floating weight_scale, floating[:, ::1] W, floating[::1] b,
+    floating[:, ::1] memory, floating[:, ::1] S, floating[::1] b_sum,
+    unsigned char[::1] seen, Py_ssize_t[::1] n_seen, floating[:, ::1] W_before,
+    uint64_t[::1] random_state, floating[::1] scratch,
+    double step, double l2, double l1, bint saga, bint fit_intercept, double tol,
+    Py_ssize_t n_epochs,
+):
+    """Run up to n_epochs epochs on a dense X; returns (epochs run, outcome)."""
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k = W.shape[1]
+    cdef Py_ssize_t epoch = 0, t, i, i_next, j, c, previous = -1
+    cdef floating* w = &W[0, 0]
+    cdef floating* s = &S[0, 0]
+    cdef floating* z = &scratch[0]
+    cdef floating* dg = &scratch[k]
+    cdef const floating* x
+    cdef const floating* x_prev
+    cdef floating weight, n_seen_f, decay, v, wj, sj, dg0, z0, g_step = 0, correction = 0
+    cdef floating prox = 0, pending_decay = 1, step_f = <floating>step
+    cdef floating prox_step = <floating>(step * l1) if saga else 0
+    cdef bint has_weights = sample_weight.shape[0] > 0, converged = False
+    cdef int outcome = RAN_ALL
+    cdef double loss
+    with nogil:
+        decay = <floating>(1 - step * l2)
+        while epoch < n_epochs:
+            loss = 0
+            previous = -1
+            i_next = _draw_row(&random_state[0], n)
+            for t in range(n + 1):
+                # Row t's logits, fused with the step that row `previous` left pending.
+                i = i_next
+                if t + 1 < n:
+                    i_next = _draw_row(&random_state[0], n)
+                    _prefetch_row(&X[i_next, 0], d * sizeof(floating))
+                x = &X[i, 0]
+                for c in range(k):
+                    z[c] = 0
+                if previous >= 0:
+                    x_prev = &X[previous, 0]
+                    if k == 1:
+                        # NOTE: the logit sums in a local and dg[0] is read once: through
+                        # the pointers the compiler must assume every store to s or w
+                        # may change them, and reload and store them per element.
+                        dg0 = dg[0]
+                        if prox > 0:
+                            z[0] = _fused_step_prox(x, x_prev, w, s, d, dg0, pending_decay,
+                                                    correction, g_step, prox)
+                        else:
+                            z[0] = _fused_step(x, x_prev, w, s, d, dg0, pending_decay,
+                                               correction, g_step)
+                    else:
+                        for j in range(d):
+                            for c in range(k):
+                                v = x_prev[j] * dg[c]
+                                s[j * k + c] = s[j * k + c] + v
+                                wj = pending_decay * w[j * k + c] - correction * v
+                                wj = wj - g_step * s[j * k + c]
+                                if prox > 0:
+                                    wj = _soft_threshold(wj, prox)
+                                w[j * k + c] = wj
+                                z[c] = z[c] + x[j] * wj
+                else:
+                    for j in range(d):
+                        for c in range(k):
+                            z[c] = z[c] + x[j] * w[j * k + c]
+                if t == n:
+                    break  # the last row's step is taken; the epoch is over
+                if not seen[i]:
+                    seen[i] = 1
+                    n_seen[0] = n_seen[0] + 1
+                n_seen_f = <floating>n_seen[0]
+                for c in range(k):
+                    z[c] = z[c] + (b[c] if fit_intercept else 0)
+                weight = (sample_weight[i] if has_weights else 1) * weight_scale
+                loss = loss + _weighted(weight, <floating>_row_gradient(z, y[i], weight, k))
+                for c in range(k):
+                    dg[c] = z[c]
+                _remember(dg, &memory[i, 0], k)
+                # NOTE: SAGA's unbiasing term uses (1 - 1/seen): scikit-learn's form,
+                # which is 0 for the first row and tends to 1.
+                correction = step_f * (1 - 1 / n_seen_f) if saga else 0
+                if fit_intercept:
+                    _step_intercept(&b[0], &b_sum[0], dg, k, step_f, n_seen_f, 1,
+                                    correction)
+                g_step = step_f / n_seen_f
+                pending_decay = decay
+                prox = prox_step
+                previous = i
+            epoch = epoch + 1
+            if not _epoch_end(w, &W_before[0, 0], d * k, &b[0], k, loss, tol, &converged):
+                outcome = DIVERGED
+                break
+            if converged:
+                outcome = CONVERGED
+                break
+    return epoch, outcome
+
+
+cdef inline floating _prox_catch_up(
+    floating w, floating g, const floating* C, const floating* P,
+    const Py_ssize_t* seen_at, Py_ssize_t h, Py_ssize_t t, floating l1,
+) noexcept nogil:
+    # The steps h+1..t of one weight w (stored units) whose gradient sum g did not
+    # change: w <- soft(w - g (C[s] - C[s-1]), P[s] - P[s-1]) for each s.
+    # NOTE: with u_s = g (C[s] - C[s-1]) and p_s = P[s] - P[s-1], u_s / p_s is
+    # g / (l1 seen_s): when |u_s| <= p_s at every step the steps compose to one
+    # soft(w - U, P) (the weight is pulled to 0 and held; lightning's shortcut); when
+    # |u_s| >= p_s at every step the weight crosses 0 at most once, found by a binary
+    # search on the monotone C and P. Only a window over which `seen` grew through
+    # |g| / l1 takes the steps one by one, as scikit-learn does for every window.
+    cdef floating sign = 1, U, v, p_cross, a
+    cdef Py_ssize_t lo, hi, mid, s
+    a = fabs(g)
+    if a <= l1 * <floating>seen_at[h + 1]:
+        v = w - g * (C[t] - C[h])
+        return _soft_threshold(v, P[t] - P[h])
+    if a < l1 * <floating>seen_at[t]:
+        for s in range(h + 1, t + 1):
+            w = _soft_threshold(w - g * (C[s] - C[s - 1]), P[s] - P[s - 1])
+        return w
+    if g < 0:  # mirror so that the drift -g is downwards
+        sign, w, g = -1, -w, -g
+    if w > 0:
+        # the first s with w - g (C[s] - C[h]) - (P[s] - P[h]) <= 0: the step landing
+        # at or past 0
+        U = w + g * C[h] + P[h]
+        lo, hi = h + 1, t + 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if g * C[mid] + P[mid] >= U:
+                hi = mid
+            else:
+                lo = mid + 1
+        if lo > t:
+            return sign * (w - g * (C[t] - C[h]) - (P[t] - P[h]))
+        v = w - g * (C[lo] - C[h]) - (P[lo - 1] - P[h])
+        p_cross = P[lo] - P[lo - 1]
+        w = v + p_cross if v < -p_cross else 0
+        h = lo
+    # at or below 0 the drift exceeds the shrinkage at every step
+    return sign * (w - g * (C[t] - C[h]) + (P[t] - P[h]))
+
+
+cdef inline void _catch_up(
+    floating* w, const floating* S, Py_ssize_t k, Py_ssize_t h, Py_ssize_t t,
+    const floating* C, const floating* P, const Py_ssize_t* seen_at, floating l1,
+    bint prox,
+) noexcept nogil:
+    # Bring one feature's k weights from step h to step t (cumulative indices).
+    cdef Py_ssize_t c
+    cdef floating step_sum = C[t] - C[h]
+    if prox:
+        for c in range(k):
+            w[c] = _prox_catch_up(w[c], S[c], C, P, seen_at, h, t, l1)
+    else:
+        for c in range(k):
+            w[c] = w[c] - step_sum * S[c]
+
+
+cdef inline void _catch_up_all(
+    floating* W, const floating* S, Py_ssize_t d, Py_ssize_t k, Py_ssize_t t,
+    floating* C, floating* P, const Py_ssize_t* seen_at, Py_ssize_t* last,
+    floating l1, bint prox, floating scale,
+) noexcept nogil:
+    # Every weight taken to step t and multiplied by scale (the L2 scale folded
+    # back into W); the step sums then restart from C[t] = P[t] = 0.
+    cdef Py_ssize_t j, c
+    for j in range(d):
+        if last[j] < t:
+            _catch_up(W + j * k, S + j * k, k, last[j], t, C, P, seen_at, l1, prox)
+        for c in range(k):
+            W[j * k + c] = W[j * k + c] * scale
+        last[j] = t
+    C[t] = 0
+    P[t] = 0
+
+
+def sag_epochs_csr(
+    const floating[::1] data, const csr_index[::1] indices, const csr_index[::1] indptr,
+    const Py_ssize_t[::1] y, const floating[::1] sample_weight, floating weight_scale,
+    floating[:, ::1] W, floating[::1] b, floating[:, ::1] memory, floating[:, ::1] S,
+    floating[::1] b_sum, unsigned char[::1] seen, Py_ssize_t[::1] n_seen,
+    floating[:, ::1] W_before, uint64_t[::1] random_state, floating[::1] scratch,
+    floating[::1] C, floating[::1] P, Py_ssize_t[::1] seen_at, Py_ssize_t[::1] last,
+    double step, double l2, double l1, bint saga, bint fit_intercept, double tol,
+    double intercept_decay, Py_ssize_t n_epochs,
+):
+    """Run up to n_epochs epochs on a CSR X; returns (epochs run, outcome). C, P,
+    seen_at have n_samples + 1 entries, last n_features."""
+    cdef Py_ssize_t n = indptr.shape[0] - 1, d = W.shape[0], k = W.shape[1]
+    cdef Py_ssize_t epoch = 0, t, i, j, c, p, start, stop
+    cdef floating* w = &W[0, 0]
+    cdef floating* s = &S[0, 0]
+    cdef floating* z = &scratch[0]
+    cdef floating weight, n_seen_f, v, correction, scaled_correction
+    cdef floating step_f = <floating>step, l1_f = <floating>l1, b_decay = <floating>intercept_decay
+    cdef bint has_weights = sample_weight.shape[0] > 0, converged = False
+    cdef bint prox = saga and l1 > 0
+    cdef int outcome = RAN_ALL
+    cdef double loss
+    # NOTE: the weights are w_scale * W: the L2 step (1 - step l2) costs one multiply
+    # of w_scale per row, not a pass over W; W is rescaled when w_scale gets small
+    # and at the end of each epoch (scikit-learn's scheme).
+    cdef floating w_scale = 1, decay = <floating>(1 - step * l2)
+    with nogil:
+        C[0] = 0
+        P[0] = 0
+        for j in range(d):
+            last[j] = 0
+        while epoch < n_epochs:
+            loss = 0
+            for t in range(n):
+                i = _draw_row(&random_state[0], n)
+                start, stop = indptr[i], indptr[i + 1]
+                if not seen[i]:
+                    seen[i] = 1
+                    n_seen[0] = n_seen[0] + 1
+                n_seen_f = <floating>n_seen[0]
+                seen_at[t + 1] = n_seen[0]
+                for c in range(k):
+                    z[c] = 0
+                for p in range(start, stop):
+                    j = indices[p]
+                    if last[j] < t:
+                        _catch_up(w + j * k, s + j * k, k, last[j], t, &C[0], &P[0],
+                                  &seen_at[0], l1_f, prox)
+                        last[j] = t
+                    v = data[p]
+                    for c in range(k):
+                        z[c] = z[c] + v * w[j * k + c]
+                for c in range(k):
+                    z[c] = w_scale * z[c] + (b[c] if fit_intercept else 0)
+                weight = (sample_weight[i] if has_weights else 1) * weight_scale
+                loss = loss + _weighted(weight, <floating>_row_gradient(z, y[i], weight, k))
+                _remember(z, &memory[i, 0], k)  # z is now dg
+                w_scale = w_scale * decay
+                correction = step_f * (1 - 1 / n_seen_f) if saga else 0
+                scaled_correction = correction / w_scale
+                for p in range(start, stop):
+                    j = indices[p]
+                    v = data[p]
+                    for c in range(k):
+                        s[j * k + c] = s[j * k + c] + v * z[c]
+                        w[j * k + c] = w[j * k + c] - scaled_correction * v * z[c]
+                if fit_intercept:
+                    _step_intercept(&b[0], &b_sum[0], z, k, step_f, n_seen_f, b_decay,
+                                    correction)
+                C[t + 1] = C[t] + step_f / (w_scale * n_seen_f)
+                P[t + 1] = P[t] + step_f * l1_f / w_scale
+                if w_scale < <floating>1e-9:
+                    _catch_up_all(w, s, d, k, t + 1, &C[0], &P[0], &seen_at[0],
+                                  &last[0], l1_f, prox, w_scale)
+                    w_scale = 1
+            _catch_up_all(w, s, d, k, n, &C[0], &P[0], &seen_at[0], &last[0], l1_f,
+                          prox, w_scale)
+            w_scale = 1
+            for j in range(d):
+                last[j] = 0
+            C[0] = 0
+            P[0] = 0
+            epoch = epoch + 1
+            if not _epoch_end(w, &W_before[0, 0], d * k, &b[0], k, loss, tol, &converged):
+                outcome = DIVERGED
+                break
+            if converged:
+                outcome = CONVERGED
+                break
+    return epoch, outcome
+
+
+def max_row_norm_dense(const floating[:, ::1] X):
+    """max_i ||x_i||^2 in float64."""
+    cdef Py_ssize_t i, j
+    cdef double top = 0, total, v
+    with nogil:
+        for i in range(X.shape[0]):
+            total = 0
+            for j in range(X.shape[1]):
+                v = X[i, j]
+                total = total + v * v
+            top = total if total > top else top
+    return top
+
+
+def max_row_norm_csr(const floating[::1] data, const csr_index[::1] indptr):
+    """max_i ||x_i||^2 of a CSR matrix, in float64."""
+    cdef Py_ssize_t i, p
+    cdef double top = 0, total, v
+    with nogil:
+        for i in range(indptr.shape[0] - 1):
+            total = 0
+            for p in range(indptr[i], indptr[i + 1]):
+                v = data[p]
+                total = total + v * v
+            top = total if total > top else top
+    return top
