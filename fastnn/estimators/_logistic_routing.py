@@ -6,6 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastnn.estimators._logistic_problem import LogisticProblem
+from fastnn.estimators._logistic_sag import fit_sag
 from fastnn.estimators._logistic_solvers import fit_lbfgs, fit_sgd
 
 
@@ -20,12 +21,16 @@ def solve(estimator, problem, W, b):
                        stop_early=True)
     if solver == "liblinear":
         return _fit_liblinear(problem, W, b, estimator.intercept_scaling)
+    if solver == "sag":
+        return fit_sag(problem, W, b)
+    if solver == "saga":
+        return _fit_l1(problem, W, b) if problem.l1 else fit_sag(problem, W, b, saga=True)
     raise ValueError(f"solver={solver!r} is not available in this build")
 
 
 def _fit_l1(problem, W, b):
     """A problem with an L1 part."""
-    raise ValueError("L1 penalties are not available in this build")
+    return fit_sag(problem, W, b, saga=True)
 
 
 def _fit_liblinear(problem, W, b, intercept_scaling):
