@@ -166,7 +166,7 @@ def sag_epochs(
     >>> W, b = np.zeros((2, 1)), np.zeros(1)
     >>> sag_epochs(data, W, b, state, step=0.5, l2=0.1, n_epochs=500, tol=1e-8)[1]
     1
-    >>> bool(W[1, 0] > 0 > W[0, 0])
+    >>> bool(W[0, 0] > 0 > W[1, 0])  # feature 0 marks class 1, feature 1 class 0
     True
     """
     if not isinstance(data, SagData):
