@@ -259,6 +259,7 @@ def fit_newton_cholesky(problem, W, b):
     _to_reference_class(passes, coef, problem)
     free = _free_indices(passes, problem)
     iteration, converged, fallback, stopped = 1, False, False, False
+    rate = 0.0  # max |grad| after a step / (max |grad| before it)**2
     with passes.threads():
         current = passes(coef, "hessian" if max_iter >= 1 else "loss")
         while iteration <= max_iter and not converged:
@@ -280,8 +281,13 @@ def fit_newton_cholesky(problem, W, b):
                 break
             decrement = 0.5 * float(step @ (current.H @ step))
             # NOTE: the full step's pass computes the next Hessian too, unless this
-            # step may be the last (max_iter, or a decrement that may converge).
-            last = iteration == max_iter or decrement <= tol
+            # step is likely the last: max_iter, or a decrement within tol and a
+            # gradient that Newton's quadratic convergence (its rate measured on the
+            # previous step) takes to a tenth of tol. A wrong guess costs one pass.
+            g_max = float(np.max(np.abs(current.grad)))
+            last = iteration == max_iter or (
+                decrement <= tol and rate * g_max**2 <= 0.1 * tol
+            )
             found = _line_search(
                 passes, coef, step, current, iteration,
                 "gradient" if last else "hessian", verbose,
@@ -291,6 +297,7 @@ def fit_newton_cholesky(problem, W, b):
                 break
             coef, current = found
             max_grad = float(np.max(np.abs(current.grad)))
+            rate = max_grad / g_max**2 if g_max > 0 else 0.0
             if verbose:
                 print("  Check Convergence")
                 print(f"    1. max |gradient| {max_grad} <= {tol} {max_grad <= tol}")
