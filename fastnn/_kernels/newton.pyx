@@ -2,8 +2,8 @@
 # has one column, labels 0/1; softmax over k >= 3 columns otherwise): one pass gives the
 # log-loss, its gradient and (on request) its Hessian, or the probabilities newton-cg's
 # Hessian-vector products need; a second kernel applies that Hessian to a vector.
-# Coefficients are laid out as scikit-learn's: index j * k + c for feature j and class c,
-# the intercept as feature j = n_features (n_dof = n_features + with_bias per class).
+# Coefficients are laid out as scikit-learn's: index j * k + c for feature j and class
+# c, the intercept as feature j = n_features (n_dof = n_features + with_bias per class).
 # The Hessian (N x N, N = n_dof k) is written in its row-major lower triangle only.
 # Dense X goes through BLAS in row blocks that stay in cache; CSR X row by row.
 # Nothing here validates: fastnn/ops/_newton.py checks shapes, labels and CSR indices.
@@ -176,7 +176,9 @@ cdef double _pass_rows(
                       x, <int>d, 1, Z, <int>k)
         for r in range(rows):
             weight = sw[start + r] if sw != NULL else 1
-            total = total + _weighted(weight, _row_proba_loss(Z + r * k, y[start + r], k))
+            total = total + _weighted(
+                weight, _row_proba_loss(Z + r * k, y[start + r], k)
+            )
             if P != NULL:
                 for c in range(k):
                     P[(start + r) * k + c] = Z[r * k + c]
@@ -255,7 +257,7 @@ cdef double _pass_csr_rows(
 ) noexcept nogil:
     # As _pass_rows for CSR rows [lo, hi); z (k) and A (k x k) are scratch.
     # NOTE: x_i x_i^T is accumulated over the row's pairs of stored values (with the
-    # intercept's 1 as a last one), so a row costs nnz^2 k^2 / 2 and X is never densified.
+    # intercept's 1 as a last one): a row costs nnz^2 k^2 / 2, X is never densified.
     cdef Py_ssize_t i, p, q, c, e, j, u, top, bottom, n_dof = d + with_bias
     cdef Py_ssize_t N = n_dof * k, nnz
     cdef floating weight, v, f

@@ -35,7 +35,7 @@ class _Evaluation:
     """The smooth objective ``value`` (float), its flat ``grad`` and, when asked, its
     ``H`` (with the L2 term) and the probabilities ``P``, at one coef."""
 
-    __slots__ = ("value", "grad", "H", "P")
+    __slots__ = ("H", "P", "grad", "value")
 
     def __init__(self, value, grad, H, P):
         self.value, self.grad, self.H, self.P = value, grad, H, P
@@ -60,7 +60,8 @@ class _Passes:
         cores = available_cores()
         self.n_threads = 1
         # NOTE: below ~100k elements of X a thread team costs more than it saves.
-        if work >= PARALLEL_MIN_SIZE and hessian_bytes * cores <= _PART_HESSIAN_MAX_BYTES:
+        parts_fit = hessian_bytes * cores <= _PART_HESSIAN_MAX_BYTES
+        if work >= PARALLEL_MIN_SIZE and parts_fit:
             self.n_threads = min(cores, max(1, X.shape[0] // 64))
         self.gemm_macs = work * max(k, self.size if want_hessian else k)
 

@@ -69,7 +69,9 @@ def _check_X(X):
             raise ValueError("X is not a valid CSR matrix (indptr)")
         used = indices[: indptr[-1]]
         if used.size and (used.min() < 0 or used.max() >= n_features):
-            raise ValueError("X is not a valid CSR matrix (a column index is out of range)")
+            raise ValueError(
+                "X is not a valid CSR matrix (a column index is out of range)"
+            )
         return X.data.dtype, n_samples, n_features
     check_float("X", X, ndim=2)
     return (X.dtype, *X.shape)
@@ -175,7 +177,8 @@ def logistic_newton_pass(
             width = N if hessian else k
             if block_rows is None:
                 block_rows = 262144 // (max(width, n_features) * dtype.itemsize)
-            block = min(n_samples, max(16, check_positive_int("block_rows", block_rows)))
+            block_rows = check_positive_int("block_rows", block_rows)
+            block = min(n_samples, max(16, block_rows))
             Z = np.empty((parts, block, k), dtype)
             T = np.empty((parts, block * N if hessian else 1), dtype)
             D = np.empty((parts, k * n_dof * n_dof if hessian and k > 1 else 1), dtype)
@@ -238,7 +241,9 @@ def logistic_hessp(
     scale = check_scalar("scale", scale)
     fit_dtype(dtype, scale=scale)
     weights = check_sample_weight(sample_weight, n_samples, dtype, reference="X")
-    inputs = {"X": None if sparse else X, "P": P, "V": V, "vb": vb, "sample_weight": weights}
+    inputs = {
+        "X": None if sparse else X, "P": P, "V": V, "vb": vb, "sample_weight": weights,
+    }
     out = output("out", out, V.shape, dtype, inputs)
     outb = output("outb", outb, (k,), dtype, {**inputs, "out": out})
     if n_samples == 0:
@@ -253,7 +258,8 @@ def logistic_hessp(
         parts = _parts(n_threads, n_samples)
         if block_rows is None:
             block_rows = 262144 // (n_features * dtype.itemsize)
-        block = min(n_samples, max(16, check_positive_int("block_rows", block_rows)))
+        block_rows = check_positive_int("block_rows", block_rows)
+        block = min(n_samples, max(16, block_rows))
         Z = np.empty((parts, block, k), dtype)
         if parts == 1:
             newton_kernels.hessp_dense(

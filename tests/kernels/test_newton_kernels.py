@@ -1,6 +1,6 @@
-"""The Newton solvers' kernels (fastnn.ops._newton) against their NumPy twins: one pass's
-loss, gradient, Hessian and probabilities, and the Hessian-vector product; central
-finite differences for the gradient, the Hessian and the product; the arguments the door
+"""The Newton solvers' kernels (fastnn.ops._newton) against their NumPy twins: one
+pass's loss, gradient, Hessian and probabilities, and the Hessian-vector product;
+central finite differences for the gradient, the Hessian and the product; the arguments the door
 refuses.
 """
 
@@ -140,7 +140,8 @@ def test_central_finite_differences(layout, k):
         sample_weight=s, scale=scale,
     )
     plus, minus = at(theta + eps * v), at(theta - eps * v)
-    numeric = (flat(plus.dW, plus.db, True) - flat(minus.dW, minus.db, True)) / (2 * eps)
+    numeric = flat(plus.dW, plus.db, True) - flat(minus.dW, minus.db, True)
+    numeric /= 2 * eps
     np.testing.assert_allclose(flat(hv, hvb, True), numeric, rtol=1e-5, atol=1e-8)
 
 
@@ -190,7 +191,9 @@ def _bad_csr(kind):
 def test_refuses_bad_csr(kind):
     y = np.array([0, 1, 0, 1])
     with pytest.raises((ValueError, TypeError), match="CSR|X.indices"):
-        newton_ops.logistic_newton_pass(_bad_csr(kind), y, np.zeros((4, 1)), np.zeros(1))
+        newton_ops.logistic_newton_pass(
+            _bad_csr(kind), y, np.zeros((4, 1)), np.zeros(1)
+        )
 
 
 def test_refuses_bad_arguments():
