@@ -46,6 +46,8 @@ class _Passes:
     thread plan they run under (``threads()``)."""
 
     def __init__(self, problem, want_hessian):
+        if problem.l1:
+            raise ValueError("the Newton solvers take an L2 penalty or none (l1 == 0)")
         X, k = problem.X, problem.n_outputs
         self.problem, self.X, self.k = problem, X, k
         self.n_features = X.shape[1]

@@ -211,3 +211,10 @@ def test_does_not_change_the_problem():
     with pytest.warns(LinAlgWarning):
         fit_newton_cholesky(problem, np.zeros((20, 1)), np.zeros(1))
     assert problem.max_iter == before["max_iter"] == 50
+
+
+@pytest.mark.parametrize("solver", FITS)
+def test_refuses_an_l1_penalty(solver):
+    X, y = data(2)
+    with pytest.raises(ValueError, match="L2 penalty or none"):
+        fit(solver, X, y, l1_ratio=0.5)
