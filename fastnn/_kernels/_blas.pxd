@@ -93,3 +93,32 @@ cdef inline void _axpy(int n, floating alpha, const floating* x, floating* y) no
         scipy_saxpy_(&n, &alpha, x, &one, y, &one)
     else:
         scipy_daxpy_(&n, &alpha, x, &one, y, &one)
+
+
+# SYRK for newton.pyx (the Newton solvers' Hessian X^T D X).
+cdef extern from *:
+    """
+    void scipy_ssyrk_(const char *, const char *, const int *, const int *,
+                      const float *, const float *, const int *, const float *,
+                      float *, const int *);
+    void scipy_dsyrk_(const char *, const char *, const int *, const int *,
+                      const double *, const double *, const int *, const double *,
+                      double *, const int *);
+    """
+    void scipy_ssyrk_(const char*, const char*, const int*, const int*, const float*,
+                      const float*, const int*, const float*, float*,
+                      const int*) noexcept nogil
+    void scipy_dsyrk_(const char*, const char*, const int*, const int*, const double*,
+                      const double*, const int*, const double*, double*,
+                      const int*) noexcept nogil
+
+
+cdef inline void _syrk(
+    char uplo, char trans, int n, int k, floating alpha, const floating* A, int lda,
+    floating beta, floating* C, int ldc,
+) noexcept nogil:
+    # Column-major C (n x n, triangle uplo) = alpha op(A) op(A)^T + beta C.
+    if floating is float:
+        scipy_ssyrk_(&uplo, &trans, &n, &k, &alpha, A, &lda, &beta, C, &ldc)
+    else:
+        scipy_dsyrk_(&uplo, &trans, &n, &k, &alpha, A, &lda, &beta, C, &ldc)
