@@ -174,3 +174,41 @@ def test_new_parameters_save_only_when_set(binary, tmp_path):
     loaded = load_model(tmp_path / "b.fastnn")
     assert loaded.get_params() == clf.get_params()
     assert_allclose(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def _sklearn_objective(clf, X, y, C, l1_ratio):
+    """C sum_i loss_i + l1_ratio ||W||_1 + (1 - l1_ratio) / 2 ||W||^2 of a fit."""
+    proba = np.clip(clf.predict_proba(X), 1e-300, 1.0)
+    index = np.searchsorted(clf.classes_, y)
+    coef = np.asarray(clf.coef_.toarray() if sp.issparse(clf.coef_) else clf.coef_)
+    return (-C * np.log(proba[np.arange(len(y)), index]).sum()
+            + l1_ratio * np.abs(coef).sum() + 0.5 * (1 - l1_ratio) * (coef ** 2).sum())
+
+
+@pytest.mark.parametrize("solver, l1_ratio", [
+    ("lbfgs", 0.0), ("newton-cholesky", 0.0), ("newton-cg", 0.0), ("sag", 0.0),
+    ("saga", 0.0), ("saga", 0.5), ("saga", 1.0), ("liblinear", 1.0)])
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_every_solver_reaches_scikit_learns_minimum(solver, l1_ratio, n_classes, sparse):
+    """Through the estimator (routing included): fastnn's objective is no worse than
+    scikit-learn's own solver's by 1e-6 relative, at a tight tolerance."""
+    if solver == "liblinear" and n_classes == 3:
+        pytest.skip("liblinear is binary")
+    X, y = make_classification(200, 8, n_informative=5, n_classes=n_classes,
+                               random_state=3)
+    X = sp.csr_matrix(X) if sparse else X
+    C = 0.3
+    params = dict(solver=solver, l1_ratio=l1_ratio, C=C, tol=1e-10, max_iter=10_000)
+    ours = LogisticRegression(**params).fit(X, y)
+    if solver == "liblinear":
+        params = dict(params, penalty="l1", l1_ratio=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = SkLogisticRegression(**params).fit(X, y)
+    if solver == "liblinear":  # (its intercept is penalised: compare coefficients)
+        assert_allclose(ours.coef_, theirs.coef_, atol=1e-4)
+        return
+    mine = _sklearn_objective(ours, X, y, C, l1_ratio)
+    reference = _sklearn_objective(theirs, X, y, C, l1_ratio)
+    assert mine <= reference * (1 + 1e-6)
