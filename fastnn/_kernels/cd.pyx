@@ -1,9 +1,10 @@
 # The pieces of one proximal Newton step for L1 / elastic-net logistic regression
 # (newGLMNET: Yuan, Ho & Lin 2012, as in liblinear's solve_l1r_lr, with glmnet's active
 # sets), on X stored by columns:
-#   row_curvature    p = sigmoid(m), g = a (p - t), h = a p (1 - p) and the data loss,
-#                    per row of the margins m;
-#   column_gradients grad_j = x_j . g and hdiag_j = (x_j * x_j) . h for every column;
+#   row_curvature    p = sigmoid(m), g = a (p - t), h = a p (1 - p) per row of the
+#                    margins m (data_loss: the loss itself, for tests and reports);
+#   column_gradients grad_j = x_j . g for every column;
+#   column_curvatures  hdiag_j = (x_j * x_j) . h and hx_j = x_j . h for active columns;
 #   margins          m = X w + b - offset;
 #   quadratic_cd     coordinate descent on the step's quadratic model + l1 ||u||_1;
 #   line_search      the backtracking (Armijo) step along u - w, applied when found.
@@ -76,22 +77,25 @@ cdef inline double _col_dot2(
     return s
 
 
-cdef inline double _col_square_dot(
+cdef inline void _col_curvature(
     const floating* values, const Py_ssize_t* rows, Py_ssize_t start, Py_ssize_t stop,
-    const double* v,
+    const double* h, double* square_sum, double* sum,
 ) noexcept nogil:
-    # sum_i x_ij**2 v_i
+    # square_sum = sum_i x_ij**2 h_i and sum = sum_i x_ij h_i, in one pass.
     cdef Py_ssize_t p
-    cdef double x, s = 0
+    cdef double xh, s2 = 0, s1 = 0
     if rows == NULL:
         for p in range(stop - start):
-            x = values[start + p]
-            s = s + x * x * v[p]
+            xh = values[start + p] * h[p]
+            s1 = s1 + xh
+            s2 = s2 + xh * values[start + p]
     else:
         for p in range(start, stop):
-            x = values[p]
-            s = s + x * x * v[rows[p]]
-    return s
+            xh = values[p] * h[rows[p]]
+            s1 = s1 + xh
+            s2 = s2 + xh * values[p]
+    square_sum[0] = s2
+    sum[0] = s1
 
 
 cdef inline void _col_axpy(
@@ -126,20 +130,28 @@ def row_curvature(
     double[::1] g,
     double[::1] h,
 ):
-    """p = sigmoid(m), g = a (p - t), h = a p (1 - p) per row; returns the data loss
-    sum_i a_i (softplus(m_i) - t_i m_i) (float64)."""
+    """p = sigmoid(m), g = a (p - t), h = a p (1 - p) per row of the margins m."""
     cdef Py_ssize_t i, n = margins.shape[0]
-    cdef double m, pi, a, loss = 0
+    cdef double pi, a
     with nogil:
         for i in range(n):
-            m = margins[i]
             a = weights[i]
-            pi = _sigmoid(m)
+            pi = _sigmoid(margins[i])
             p[i] = pi
             g[i] = a * (pi - targets[i])
             h[i] = a * pi * (1.0 - pi)
-            if a != 0:
-                loss = loss + a * (_softplus(m) - targets[i] * m)
+
+
+def data_loss(
+    const double[::1] margins, const double[::1] targets, const double[::1] weights
+):
+    """sum_i a_i (log(1 + exp(m_i)) - t_i m_i), in float64."""
+    cdef Py_ssize_t i, n = margins.shape[0]
+    cdef double loss = 0
+    with nogil:
+        for i in range(n):
+            if weights[i] != 0:
+                loss = loss + weights[i] * (_softplus(margins[i]) - targets[i] * margins[i])
     return loss
 
 
@@ -148,18 +160,35 @@ def column_gradients(
     const Py_ssize_t[::1] rows,
     const Py_ssize_t[::1] colptr,
     const double[::1] g,
-    const double[::1] h,
     double[::1] grad,
-    double[::1] hdiag,
 ):
-    """grad_j = sum_i x_ij g_i and hdiag_j = sum_i x_ij**2 h_i for every column j."""
+    """grad_j = sum_i x_ij g_i for every column j."""
     cdef Py_ssize_t j, d = colptr.shape[0] - 1
     cdef const floating* x = _values_or_null(values)
     cdef const Py_ssize_t* r = _rows_or_null(rows)
     with nogil:
         for j in range(d):
             grad[j] = _col_dot(x, r, colptr[j], colptr[j + 1], &g[0])
-            hdiag[j] = _col_square_dot(x, r, colptr[j], colptr[j + 1], &h[0])
+
+
+def column_curvatures(
+    const floating[::1] values,
+    const Py_ssize_t[::1] rows,
+    const Py_ssize_t[::1] colptr,
+    const double[::1] h,
+    const Py_ssize_t[::1] active,
+    double[::1] hdiag,
+    double[::1] hx,
+):
+    """hdiag_j = sum_i x_ij**2 h_i and hx_j = sum_i x_ij h_i for the columns j in
+    ``active`` (the others are left as they are)."""
+    cdef Py_ssize_t s, j
+    cdef const floating* x = _values_or_null(values)
+    cdef const Py_ssize_t* r = _rows_or_null(rows)
+    with nogil:
+        for s in range(active.shape[0]):
+            j = active[s]
+            _col_curvature(x, r, colptr[j], colptr[j + 1], &h[0], &hdiag[j], &hx[j])
 
 
 def margins(
@@ -190,6 +219,7 @@ def quadratic_cd(
     const double[::1] h,
     const double[::1] grad,
     const double[::1] hdiag,
+    const double[::1] hx,
     const double[::1] w,
     double[::1] u,
     double[::1] xd,
@@ -199,30 +229,42 @@ def quadratic_cd(
     bint with_intercept,
     double grad_b,
     double hdiag_b,
-    double nu,
     double[::1] delta_b,
     double tol,
     Py_ssize_t max_sweeps,
 ):
-    """Cyclic coordinate descent on the quadratic model of a Newton step:
+    """Cyclic coordinate descent on the quadratic model of a Newton step from (w, b),
+    over the columns in ``active`` (and the intercept when ``with_intercept``):
 
-        min_u  grad.(u - w) + 1/2 (u - w)^T (X^T diag(h) X + shift I) (u - w)
-               + l1 ||u||_1  [+ grad_b db + 1/2 db^2 nu for the intercept]
+        min  grad.d + grad_b db + 1/2 r^T diag(h) r + shift/2 ||d||^2
+             + (hdiag_b - sum h)/2 db^2 + l1 ||u||_1,   d = u - w, r = X d + db,
 
-    over the coordinates in ``active``: ``hdiag`` holds the model's diagonal (shift
-    included), ``hdiag_b`` = sum h + nu the intercept's. ``u`` (starting at w) and
-    ``delta_b[0]`` (starting at 0) are the solution;
-    ``xd`` = X (u - w) + db is kept up to date (it must start at X (u - w) + db).
-    ``active`` is reordered (its shrunk coordinates moved to the end). Stops when the
-    model's minimum-norm subgradient has 1-norm <= tol over the whole active set, or
-    after max_sweeps sweeps. Returns (sweeps, that 1-norm)."""
+    ``hdiag`` holds the model's diagonal over ``active`` (shift included), ``hx`` the
+    sums x_j . h, ``hdiag_b`` the intercept's (sum h plus its own ridge). On entry
+    u = w + d, xd = X d and delta_b[0] = db; on exit they hold the minimiser found and
+    xd = X d + db (the step's change of the margins); db is the model's minimiser
+    given d throughout (so its entry value only matters without an intercept).
+    ``active`` is reordered (shrunk columns moved to its end). Stops when the model's
+    minimum-norm subgradient has 1-norm <= tol over the whole active set, or after
+    max_sweeps sweeps. Returns (sweeps, that 1-norm)."""
     cdef Py_ssize_t n_active = active.shape[0], qp_active = n_active
     cdef Py_ssize_t s, j, sweeps = 0, n = xd.shape[0], i
     cdef const floating* x = _values_or_null(values)
     cdef const Py_ssize_t* r = _rows_or_null(rows)
     cdef double hj, G, Gp, Gn, z, violation, gnorm1 = 0, gmax_new, bound
-    cdef double gmax_old = INFINITY
+    cdef double gmax_old = INFINITY, db = delta_b[0], hxd = 0, data_curvature
     with nogil:
+        # NOTE: the intercept's column is all ones, so xd leaves db out and keeps
+        # hxd = h . xd up to date (column j's step z adds z hx_j); db is then kept at
+        # its optimum -(grad_b + hxd) / hdiag_b after every step, in O(1). That is
+        # coordinate descent on the model with the intercept eliminated: column j's
+        # curvature becomes its h-weighted variance hdiag_j - hx_j**2 / hdiag_b (X
+        # centred, implicitly), which all-positive features (strongly collinear with
+        # the intercept) need, or each sweep only undoes the intercept's last move.
+        if with_intercept:
+            for i in range(n):
+                hxd = hxd + h[i] * xd[i]
+            db = -(grad_b + hxd) / hdiag_b
         while sweeps < max_sweeps:
             gmax_new = 0
             gnorm1 = 0
@@ -234,7 +276,10 @@ def quadratic_cd(
             while s < qp_active:
                 j = active[s]
                 hj = hdiag[j]
-                G = grad[j] + shift * (u[j] - w[j]) + _col_dot2(
+                if with_intercept:
+                    data_curvature = hj - shift - hx[j] * hx[j] / hdiag_b
+                    hj = shift + (data_curvature if data_curvature > 0 else 0)
+                G = grad[j] + shift * (u[j] - w[j]) + db * hx[j] + _col_dot2(
                     x, r, colptr[j], colptr[j + 1], &h[0], &xd[0]
                 )
                 Gp = G + l1
@@ -265,22 +310,14 @@ def quadratic_cd(
                 s = s + 1
                 if fabs(z) < 1e-12:
                     continue
-                # NOTE: liblinear's cap: where hj is tiny (separable data, only nu left)
-                # a raw step can be huge; ten per sweep still lets sweeps go anywhere.
+                # NOTE: liblinear's cap: where hj is tiny (separable data, only the
+                # ridge left) a raw step can be huge; ten per sweep still goes anywhere.
                 z = 10.0 if z > 10.0 else (-10.0 if z < -10.0 else z)
                 u[j] = u[j] + z
                 _col_axpy(x, r, colptr[j], colptr[j + 1], z, &xd[0])
-            if with_intercept:
-                G = grad_b + nu * delta_b[0]
-                for i in range(n):
-                    G = G + h[i] * xd[i]
-                violation = fabs(G)
-                gmax_new = violation if violation > gmax_new else gmax_new
-                gnorm1 = gnorm1 + violation
-                z = -G / hdiag_b
-                delta_b[0] = delta_b[0] + z
-                for i in range(n):
-                    xd[i] = xd[i] + z
+                if with_intercept:
+                    hxd = hxd + z * hx[j]
+                    db = -(grad_b + hxd) / hdiag_b
             sweeps = sweeps + 1
             if gnorm1 <= tol:
                 if qp_active == n_active:
@@ -289,6 +326,10 @@ def quadratic_cd(
                 gmax_old = INFINITY
                 continue
             gmax_old = gmax_new
+        if db != 0:
+            for i in range(n):
+                xd[i] = xd[i] + db
+    delta_b[0] = db
     return sweeps, gnorm1
 
 

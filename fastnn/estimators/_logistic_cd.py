@@ -57,7 +57,7 @@ class _Scratch:
 
     def __init__(self, n_samples, n_features):
         self.p, self.g, self.h, self.xd, self.offset, self.m = np.empty((6, n_samples))
-        self.grad, self.hdiag, self.u = np.empty((3, n_features))
+        self.grad, self.hdiag, self.hx, self.u = np.empty((4, n_features))
         self.delta_b = np.zeros(1)
 
 
@@ -113,6 +113,10 @@ class _Fit:
         self.coef[...] = W.T
         if self.with_intercept:
             self.intercept[...] = b
+        self.refresh_logits()
+
+    def refresh_logits(self):
+        """Every class's logits X w_c + b_c, from X (the steps update them in place)."""
         for c in range(self.k):
             cd_ops.margins(self.columns, self.coef[c], self.intercept[c],
                            out=self.logits[c])
@@ -120,26 +124,32 @@ class _Fit:
     def run(self, W, b):
         """Minimise from (W, b) (read only: the caller writes the result back)."""
         problem = self.problem
-        reference = self.gnorm1_at_zero()
-        if reference == 0.0:  # W = 0, b = 0 is the minimiser
-            return 0
         self.start(W, b)
-        tol = problem.tol * reference
+        at_zero = not (self.coef.any() or self.intercept.any())
+        # NOTE: from zero coefficients a binary fit's first measure is the reference
+        # itself; otherwise it costs one pass over X.
+        reference = None if at_zero and self.k == 1 else self.gnorm1_at_zero()
         n_iter, stalled = 0, 0
         for cycle in range(problem.max_iter + 1):
             last = cycle == problem.max_iter
             total, stepped, moved = 0.0, False, False
             for c in range(self.k):
                 gnorm1 = self.measure(c)
+                if reference is None:
+                    reference = gnorm1
                 total += gnorm1
-                if last or gnorm1 <= tol / self.k:
+                if reference == 0.0 or last or gnorm1 <= problem.tol * reference / self.k:
                     continue
                 stepped = True
                 moved |= self.step(c)
+            if reference == 0.0:  # W = 0, b = 0 is the minimiser
+                self.coef[...] = 0.0
+                self.intercept[...] = 0.0
+                return 0
             if problem.verbose:
                 print(f"newton-cd iteration {n_iter}: subgradient 1-norm "
                       f"{total / reference:.3e} of its value at zero")
-            if total <= tol:
+            if total <= problem.tol * reference:
                 break
             if last:
                 warnings.warn(
@@ -154,6 +164,8 @@ class _Fit:
             stalled = 0 if moved else stalled + 1
             if stalled >= 2:  # no step decreases f: float64's precision is reached
                 break
+            if not moved:
+                self.refresh_logits()  # liblinear's remedy: drop the accumulated drift
             if problem.on_iteration is not None and self.report():
                 break
         return n_iter
@@ -170,8 +182,7 @@ class _Fit:
         total = 0.0
         for c in range(self.k):
             np.multiply(self.a, p0 - self.targets[c], out=s.g)
-            s.h.fill(0.0)
-            cd_ops.column_gradients(self.columns, s.g, s.h, s.grad, s.hdiag)
+            cd_ops.column_gradients(self.columns, s.g, s.grad)
             total += float(np.maximum(np.abs(s.grad) - self.l1, 0.0).sum())
             if self.with_intercept:
                 total += abs(float(s.g.sum()))
@@ -188,18 +199,17 @@ class _Fit:
             # NOTE: log-sum-exp with the column max taken out: exp never overflows.
             np.log(np.exp(others - top).sum(axis=0), out=s.offset)
             s.offset += top
-        cd_ops.margins(self.columns, self.coef[c], self.intercept[c], s.offset, out=s.m)
+        np.subtract(self.logits[c], s.offset, out=s.m)
 
     def measure(self, c):
-        """Class c's gradient, Hessian diagonal and curvature at the current point, its
-        active set; returns the 1-norm of its minimum-norm subgradient."""
+        """Class c's gradient, active set, Hessian diagonal and curvature at the current
+        point; returns the 1-norm of its minimum-norm subgradient."""
         s, l1, w = self.scratch, self.l1, self.coef[c]
         out = self.outputs[c]
         self.margins_of(c)
         cd_ops.row_curvature(s.m, self.targets[c], self.a, s.p, s.g, s.h)
-        cd_ops.column_gradients(self.columns, s.g, s.h, s.grad, s.hdiag)
+        cd_ops.column_gradients(self.columns, s.g, s.grad)
         s.grad += self.l2 * w
-        s.hdiag += self.l2 + NU
         self.grad_b = float(s.g.sum()) if self.with_intercept else 0.0
         self.hdiag_b = float(s.h.sum()) + NU
         violation = np.where(
@@ -213,6 +223,8 @@ class _Fit:
         out.gmax = max(float(violation.max(initial=0.0)), abs(self.grad_b))
         if out.first_gnorm1 is None:
             out.first_gnorm1 = gnorm1
+        cd_ops.column_curvatures(self.columns, s.h, self.active, s.hdiag, s.hx)
+        s.hdiag[self.active] += self.l2 + NU
         return gnorm1
 
     def step(self, c):
@@ -223,9 +235,9 @@ class _Fit:
         s.xd.fill(0.0)
         s.delta_b[0] = 0.0
         sweeps, _ = cd_ops.quadratic_cd(
-            self.columns, s.h, s.grad, s.hdiag, w, s.u, s.xd, self.active, self.l1,
-            self.l2 + NU, with_intercept=self.with_intercept, grad_b=self.grad_b,
-            hdiag_b=self.hdiag_b, nu=NU, delta_b=s.delta_b,
+            self.columns, s.h, s.grad, s.hdiag, s.hx, w, s.u, s.xd, self.active,
+            self.l1, self.l2 + NU, with_intercept=self.with_intercept,
+            grad_b=self.grad_b, hdiag_b=self.hdiag_b, delta_b=s.delta_b,
             tol=out.inner_eps * out.first_gnorm1, max_sweeps=MAX_SWEEPS,
         )
         if sweeps == 1:

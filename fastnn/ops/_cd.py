@@ -110,48 +110,69 @@ def _vector(name, array, n, writeable=False):
     return array
 
 
-def _indices(name, array, high):
+def _indices(name, array, high, writeable=True):
     if not isinstance(array, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(array).__name__}")
     if array.dtype != INTP:
         raise TypeError(f"{name} must have dtype intp, got {array.dtype}")
     if array.ndim != 1 or not array.flags.c_contiguous:
         raise ValueError(f"{name} must be a 1-D C-contiguous array")
-    check_writeable(name, array)
+    if writeable:
+        check_writeable(name, array)
     if array.size and (array.min() < 0 or array.max() >= high):
         raise ValueError(f"{name} must hold values in [0, {high})")
-    if np.unique(array).size != array.size:
+    if array.size and np.bincount(array, minlength=high).max() > 1:
         raise ValueError(f"{name} must not repeat an index")
     return array
 
 
 def row_curvature(margins, targets, weights, p, g, h):
     """Per row of the margins m: p = sigmoid(m), g = a (p - t), h = a p (1 - p), written
-    into ``p``, ``g``, ``h`` (weights ``a``, targets ``t`` in {0, 1}); returns the data
-    loss sum_i a_i (log(1 + exp(m_i)) - t_i m_i). All float64 of one length."""
+    into ``p``, ``g``, ``h`` (weights ``a``, targets ``t`` in {0, 1}); all float64 of
+    one length."""
     n = _vector("margins", margins, getattr(margins, "shape", (0,))[0]).shape[0]
     _vector("targets", targets, n)
     _vector("weights", weights, n)
     for name, array in (("p", p), ("g", g), ("h", h)):
         _vector(name, array, n, writeable=True)
     _distinct(margins=margins, targets=targets, weights=weights, p=p, g=g, h=h)
-    return cd_kernels.row_curvature(margins, targets, weights, p, g, h)
+    cd_kernels.row_curvature(margins, targets, weights, p, g, h)
 
 
-def column_gradients(columns, g, h, grad=None, hdiag=None):
-    """grad_j = x_j . g and hdiag_j = (x_j * x_j) . h for every column of X (float64,
-    allocated when None); returns (grad, hdiag)."""
+def data_loss(margins, targets, weights):
+    """sum_i a_i (log(1 + exp(m_i)) - t_i m_i) (a float, summed in float64)."""
+    n = _vector("margins", margins, getattr(margins, "shape", (0,))[0]).shape[0]
+    _vector("targets", targets, n)
+    _vector("weights", weights, n)
+    return cd_kernels.data_loss(margins, targets, weights)
+
+
+def column_gradients(columns, g, grad=None):
+    """grad_j = x_j . g for every column of X (float64, allocated when None)."""
     columns = _columns(columns)
     n, d = columns.shape
     _vector("g", g, n)
-    _vector("h", h, n)
     grad = np.empty(d) if grad is None else _vector("grad", grad, d, writeable=True)
-    hdiag = np.empty(d) if hdiag is None else _vector("hdiag", hdiag, d, writeable=True)
-    _distinct(g=g, h=h, grad=grad, hdiag=hdiag)
-    cd_kernels.column_gradients(
-        columns.values, columns.rows, columns.colptr, g, h, grad, hdiag
+    _distinct(g=g, grad=grad)
+    cd_kernels.column_gradients(columns.values, columns.rows, columns.colptr, g, grad)
+    return grad
+
+
+def column_curvatures(columns, h, active, hdiag=None, hx=None):
+    """hdiag_j = (x_j * x_j) . h and hx_j = x_j . h for the columns j in ``active``
+    (intp); the other entries of ``hdiag`` and ``hx`` (float64, n_features; zeros when
+    allocated here) are left as they are. Returns (hdiag, hx)."""
+    columns = _columns(columns)
+    n, d = columns.shape
+    _vector("h", h, n)
+    _indices("active", active, d, writeable=False)
+    hdiag = np.zeros(d) if hdiag is None else _vector("hdiag", hdiag, d, writeable=True)
+    hx = np.zeros(d) if hx is None else _vector("hx", hx, d, writeable=True)
+    _distinct(h=h, hdiag=hdiag, hx=hx)
+    cd_kernels.column_curvatures(
+        columns.values, columns.rows, columns.colptr, h, active, hdiag, hx
     )
-    return grad, hdiag
+    return hdiag, hx
 
 
 def margins(columns, w, b=0.0, offset=None, out=None):
@@ -167,38 +188,38 @@ def margins(columns, w, b=0.0, offset=None, out=None):
     return out
 
 
-def quadratic_cd(columns, h, grad, hdiag, w, u, xd, active, l1, shift, *,
-                 with_intercept, grad_b=0.0, hdiag_b=1.0, nu=0.0, delta_b=None,
-                 tol=0.0, max_sweeps=1000):
+def quadratic_cd(columns, h, grad, hdiag, hx, w, u, xd, active, l1, shift, *,
+                 with_intercept, grad_b=0.0, hdiag_b=1.0, delta_b=None, tol=0.0,
+                 max_sweeps=1000):
     """Coordinate descent on one Newton step's model (see ``cd.quadratic_cd``): ``u``,
-    ``xd`` and ``delta_b`` (float64, length 1) in place; ``active`` (intp, distinct
-    columns) is reordered. ``hdiag`` over ``active`` and ``hdiag_b`` must be > 0.
-    Returns (sweeps, the model's subgradient 1-norm at the end)."""
+    ``xd`` and ``delta_b`` (float64, length 1; zero when None) in place; ``active``
+    (intp, distinct columns) is reordered. ``hdiag`` over ``active`` and ``hdiag_b``
+    must be > 0. Returns (sweeps, the model's subgradient 1-norm at the end)."""
     columns = _columns(columns)
     n, d = columns.shape
     _vector("h", h, n)
     _vector("xd", xd, n, writeable=True)
-    for name, array in (("grad", grad), ("hdiag", hdiag), ("w", w)):
+    for name, array in (("grad", grad), ("hdiag", hdiag), ("hx", hx), ("w", w)):
         _vector(name, array, d)
     _vector("u", u, d, writeable=True)
     _indices("active", active, d)
     delta_b = np.zeros(1) if delta_b is None else _vector(
         "delta_b", delta_b, 1, writeable=True
     )
-    _distinct(h=h, xd=xd, grad=grad, hdiag=hdiag, w=w, u=u, delta_b=delta_b)
+    _distinct(h=h, xd=xd, grad=grad, hdiag=hdiag, hx=hx, w=w, u=u, delta_b=delta_b,
+              active=active)
     l1 = check_scalar("l1", l1, low=0.0)
     shift = check_scalar("shift", shift, low=0.0)
-    nu = check_scalar("nu", nu, low=0.0)
     grad_b = check_scalar("grad_b", grad_b)
     hdiag_b = check_scalar("hdiag_b", hdiag_b, low=0.0, low_open=True)
     tol = check_scalar("tol", tol, low=0.0)
     if not isinstance(max_sweeps, (int, np.integer)) or max_sweeps < 0:
         raise ValueError(f"max_sweeps must be an int >= 0, got {max_sweeps!r}")
     if active.size and not np.all(hdiag[active] > 0):
-        raise ValueError("hdiag must be > 0 on the active coordinates")
+        raise ValueError("hdiag must be > 0 on the active columns")
     sweeps, gnorm1 = cd_kernels.quadratic_cd(
-        columns.values, columns.rows, columns.colptr, h, grad, hdiag, w, u, xd,
-        active, l1, shift, bool(with_intercept), grad_b, hdiag_b, nu, delta_b, tol,
+        columns.values, columns.rows, columns.colptr, h, grad, hdiag, hx, w, u, xd,
+        active, l1, shift, bool(with_intercept), grad_b, hdiag_b, delta_b, tol,
         int(max_sweeps),
     )
     return sweeps, gnorm1
@@ -218,7 +239,7 @@ def line_search(margins, xd, targets, weights, p, w, u, active, grad, *, grad_b=
     _vector("grad", grad, d)
     _indices("active", active, d)
     _distinct(margins=margins, xd=xd, targets=targets, weights=weights, p=p, w=w, u=u,
-              grad=grad)
+              grad=grad, active=active)
     grad_b = check_scalar("grad_b", grad_b)
     delta_b = check_scalar("delta_b", delta_b)
     l1 = check_scalar("l1", l1, low=0.0)
