@@ -63,7 +63,7 @@ def case(name, X, y, C, l1_ratio, repeats=5, liblinear=True):
     f_saga = reference.objective(saga.coef_.T, saga.intercept_)
     rows = []
     for tol in (1e-4, 1e-10):
-        t, (n_iter, pr, W, b) = timed(lambda: ours(tol), repeats)
+        t, (n_iter, pr, W, b) = timed(lambda tol=tol: ours(tol), repeats)
         rows.append((f"fastnn cd tol={tol:g}", t, pr.objective(W, b), n_iter))
     if liblinear:
         def lib():
@@ -71,8 +71,8 @@ def case(name, X, y, C, l1_ratio, repeats=5, liblinear=True):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             t, model = timed(lib, repeats)
-        rows.append(("sklearn liblinear", t,
-                     reference.objective(model.coef_.T, model.intercept_), model.n_iter_[0]))
+        f = reference.objective(model.coef_.T, model.intercept_)
+        rows.append(("sklearn liblinear", t, f, model.n_iter_[0]))
     print(f"\n{name}: X {X.shape} {'CSR' if sp.issparse(X) else 'dense'} {X.dtype}, "
           f"C={C}, l1_ratio={l1_ratio}; saga tol=1e-10 objective {f_saga:.12g}")
     base = rows[-1][1] if liblinear else None

@@ -12,7 +12,8 @@
 # other classes' logits (the offset), so multinomial fits reuse every piece.
 # X's columns: `values` (float32 or float64) with `colptr`; `rows` holds each value's
 # row (CSC), or is empty for a dense column-major X (column j is values[colptr[j]:]
-# of n_samples entries). The model (w, margins, curvature) is float64 whatever X's dtype.
+# of n_samples entries). The model (w, margins, curvature) is float64 whatever X's
+# dtype.
 # Nothing here validates: fastnn/ops/_cd.py builds the columns and checks every array.
 from cython cimport floating
 from libc.math cimport exp, expm1, fabs, log1p, INFINITY
@@ -151,7 +152,9 @@ def data_loss(
     with nogil:
         for i in range(n):
             if weights[i] != 0:
-                loss = loss + weights[i] * (_softplus(margins[i]) - targets[i] * margins[i])
+                loss = loss + weights[i] * (
+                    _softplus(margins[i]) - targets[i] * margins[i]
+                )
     return loss
 
 
@@ -300,7 +303,7 @@ def quadratic_cd(
                     violation = fabs(Gn)
                 gmax_new = violation if violation > gmax_new else gmax_new
                 gnorm1 = gnorm1 + violation
-                # the one-dimensional lasso: u_j <- soft-threshold(u_j - G / hj, l1 / hj)
+                # the 1-D lasso: u_j <- soft-threshold(u_j - G / hj, l1 / hj)
                 if Gp < hj * u[j]:
                     z = -Gp / hj
                 elif Gn > hj * u[j]:
@@ -362,7 +365,8 @@ def line_search(
     with nogil:
         for s in range(n_active):
             j = active[s]
-            decrease = decrease + grad[j] * (u[j] - w[j]) + l1 * (fabs(u[j]) - fabs(w[j]))
+            decrease = decrease + grad[j] * (u[j] - w[j])
+            decrease = decrease + l1 * (fabs(u[j]) - fabs(w[j]))
         for t in range(max_halvings if decrease < 0 else 0):  # else no descent (or NaN)
             change = 0
             for s in range(n_active):
@@ -370,7 +374,8 @@ def line_search(
                 wj = w[j]
                 dj = step * (u[j] - wj)
                 moved = wj + dj
-                change = change + l1 * (fabs(moved) - fabs(wj)) + l2 * dj * (wj + 0.5 * dj)
+                change = change + l1 * (fabs(moved) - fabs(wj))
+                change = change + l2 * dj * (wj + 0.5 * dj)
             for i in range(n):
                 if weights[i] != 0:
                     change = change + weights[i] * (

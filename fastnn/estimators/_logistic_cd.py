@@ -129,7 +129,7 @@ class _Fit:
         # NOTE: from zero coefficients a binary fit's first measure is the reference
         # itself; otherwise it costs one pass over X.
         reference = None if at_zero and self.k == 1 else self.gnorm1_at_zero()
-        n_iter, stalled = 0, 0
+        n_iter, stalled, tol = 0, 0, problem.tol
         for cycle in range(problem.max_iter + 1):
             last = cycle == problem.max_iter
             total, stepped, moved = 0.0, False, False
@@ -138,7 +138,7 @@ class _Fit:
                 if reference is None:
                     reference = gnorm1
                 total += gnorm1
-                if reference == 0.0 or last or gnorm1 <= problem.tol * reference / self.k:
+                if reference == 0.0 or last or gnorm1 <= tol * reference / self.k:
                     continue
                 stepped = True
                 moved |= self.step(c)

@@ -26,7 +26,7 @@ class Columns:
     ``values[colptr[j]:colptr[j] + n_samples]``) and ``colptr`` (intp, n_features + 1).
     Build it with :meth:`of`."""
 
-    __slots__ = ("values", "rows", "colptr", "shape", "dtype")
+    __slots__ = ("colptr", "dtype", "rows", "shape", "values")
 
     @classmethod
     def of(cls, X):

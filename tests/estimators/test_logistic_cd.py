@@ -107,7 +107,8 @@ def test_binary_reaches_the_minimiser(layout, l1_ratio, rng):
     X, y = _data(rng)
     Xin = _layout(X, layout)
     names = ("data", "indices", "indptr")
-    snapshot = [getattr(Xin, a).copy() for a in names] if sp.issparse(Xin) else Xin.copy()
+    sparse = sp.issparse(Xin)
+    snapshot = [getattr(Xin, a).copy() for a in names] if sparse else Xin.copy()
     problem = _problem(Xin, y, l1_ratio=l1_ratio)
     W, b, n_iter = _fit(problem)
     assert 0 < n_iter < problem.max_iter
@@ -179,9 +180,10 @@ def test_default_tol_is_close_and_warm_start_stays(rng):
     loose = _problem(X, y, tol=1e-4)
     W, b, n_iter = _fit(loose)
     tight = _problem(X, y)
-    W_t, b_t, _ = _fit(tight)
+    W_t, b_t, n_tight = _fit(tight)
     f, f_t = loose.objective(W, b), tight.objective(W_t, b_t)
     assert f_t <= f < f_t * (1 + 1e-3)
+    assert 0 < n_iter < n_tight
     # from the minimiser, nothing is left to do
     assert fit_cd(tight, W_t, b_t) == 0
 
@@ -209,7 +211,7 @@ def test_strong_penalty_gives_zero_coefficients(rng):
     _check_optimality(problem, W0, b0, atol=1e-9)
     y_balanced = np.arange(len(y)) % 2
     problem = _problem(X, y_balanced, C=1e-4, fit_intercept=False)
-    W, b, n_iter = _fit(problem)
+    W, _, n_iter = _fit(problem)
     assert n_iter == 0 and not W.any()  # zero is the minimiser: no iteration
 
 

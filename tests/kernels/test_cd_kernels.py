@@ -23,7 +23,8 @@ def _awkward_csr(X, index_dtype):
     data, indices, indptr = [], [], [0]
     for i in range(X.shape[0]):
         start, stop = csr.indptr[i], csr.indptr[i + 1]
-        cols, vals = list(csr.indices[start:stop][::-1]), list(csr.data[start:stop][::-1])
+        cols = list(csr.indices[start:stop][::-1])
+        vals = list(csr.data[start:stop][::-1])
         if i == 5:
             cols.append(2)
             vals.append(0.0)  # an explicit zero in the empty column
