@@ -79,9 +79,7 @@ def fit_cd(problem, W, b):
         return 0
     fit = _Fit(problem)
     n_iter = fit.run(W, b)
-    W[...] = fit.coef.T
-    if problem.fit_intercept:
-        b[...] = fit.intercept
+    fit.write(W, b)
     return n_iter
 
 
@@ -122,7 +120,7 @@ class _Fit:
                            out=self.logits[c])
 
     def run(self, W, b):
-        """Minimise from (W, b) (read only: the caller writes the result back)."""
+        """Minimise from (W, b); they are written only for ``on_iteration``."""
         problem = self.problem
         self.start(W, b)
         at_zero = not (self.coef.any() or self.intercept.any())
@@ -166,14 +164,17 @@ class _Fit:
                 break
             if not moved:
                 self.refresh_logits()  # liblinear's remedy: drop the accumulated drift
-            if problem.on_iteration is not None and self.report():
-                break
+            if problem.on_iteration is not None:
+                self.write(W, b)
+                if problem.on_iteration(W, b):
+                    break
         return n_iter
 
-    def report(self):
-        W = self.coef.T.astype(self.problem.dtype)
-        b = self.intercept.astype(self.problem.dtype)
-        return bool(self.problem.on_iteration(W, b))
+    def write(self, W, b):
+        """The float64 model into the caller's W, b (X's dtype)."""
+        W[...] = self.coef.T
+        if self.with_intercept:
+            b[...] = self.intercept
 
     def gnorm1_at_zero(self):
         """The minimum-norm subgradient's 1-norm at W = 0, b = 0."""

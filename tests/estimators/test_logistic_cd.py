@@ -224,5 +224,6 @@ def test_on_iteration_can_stop(rng):
         return len(seen) == 2
 
     problem = _problem(X, y, on_iteration=on_iteration)
-    _, _, n_iter = _fit(problem)
+    W, _, n_iter = _fit(problem)
     assert n_iter == 2 and len(seen) == 2
+    np.testing.assert_array_equal(W, seen[-1])  # it saw the caller's arrays
