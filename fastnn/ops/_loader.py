@@ -20,6 +20,7 @@ from fastnn._kernels.checks import (  # noqa: F401 (re-exported by fastnn.ops.ch
 )
 from fastnn._kernels.calls import Call, Kernel  # noqa: F401 (bound kernel calls)
 from fastnn._kernels import blas as blas_kernels  # noqa: F401 (GEMM, dot, axpy)
+from fastnn._kernels import cd as cd_kernels  # noqa: F401 (L1 proximal Newton)
 from fastnn._kernels import cpu_features
 from fastnn._kernels import gather as gather_kernels  # noqa: F401 (take_rows)
 from fastnn._kernels import logistic as logistic_kernels  # noqa: F401
