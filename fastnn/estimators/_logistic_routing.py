@@ -5,6 +5,7 @@ docstring), and scikit-learn's liblinear objective built on the problem."""
 import numpy as np
 import scipy.sparse as sp
 
+from fastnn.estimators._logistic_cd import fit_cd
 from fastnn.estimators._logistic_newton import fit_newton_cg, fit_newton_cholesky
 from fastnn.estimators._logistic_problem import LogisticProblem
 from fastnn.estimators._logistic_sag import fit_sag
@@ -34,8 +35,10 @@ def solve(estimator, problem, W, b):
 
 
 def _fit_l1(problem, W, b):
-    """A problem with an L1 part."""
-    return fit_sag(problem, W, b, saga=True)
+    """A problem with an L1 part: proximal Newton coordinate descent (the method of
+    liblinear's and glmnet's L1 solvers), many times faster than SAGA's epochs to the
+    same minimiser."""
+    return fit_cd(problem, W, b)
 
 
 def _fit_liblinear(problem, W, b, intercept_scaling):
