@@ -2,8 +2,11 @@
 has a faster method for the same minimiser (documented in LogisticRegression's
 docstring), and scikit-learn's liblinear objective built on the problem."""
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
 
 from fastnn.estimators._logistic_cd import fit_cd
 from fastnn.estimators._logistic_newton import fit_newton_cg, fit_newton_cholesky
@@ -22,7 +25,19 @@ def solve(estimator, problem, W, b):
         return fit_sgd(estimator, problem, W, b, epochs=problem.max_iter, first=0,
                        stop_early=True)
     if solver == "liblinear":
-        return _fit_liblinear(problem, W, b, estimator.intercept_scaling)
+        if problem.max_iter == 0:  # liblinear's: no iteration, the zeros it starts at
+            return 0
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            n_iter = _fit_liblinear(problem, W, b, estimator.intercept_scaling)
+        for warning in caught:  # re-raised: scikit-learn's liblinear wording
+            if issubclass(warning.category, ConvergenceWarning):
+                warnings.warn("Liblinear failed to converge, increase the number of "
+                              "iterations.", ConvergenceWarning, stacklevel=3)
+            else:
+                warnings.warn_explicit(warning.message, warning.category,
+                                       warning.filename, warning.lineno)
+        return n_iter
     if solver == "newton-cholesky":
         return fit_newton_cholesky(problem, W, b)
     if solver == "newton-cg":

@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.callback.tests._utils import RecordingCallback
 from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 import fastnn.saving
@@ -212,3 +213,12 @@ def test_every_solver_reaches_scikit_learns_minimum(solver, l1_ratio, n_classes,
     mine = _sklearn_objective(ours, X, y, C, l1_ratio)
     reference = _sklearn_objective(theirs, X, y, C, l1_ratio)
     assert mine <= reference * (1 + 1e-6)
+
+
+def test_liblinear_warns_in_its_own_words(binary):
+    X, y = binary
+    with pytest.warns(ConvergenceWarning, match="Liblinear failed to converge, "
+                      "increase the number of iterations."):
+        LogisticRegression(solver="liblinear", max_iter=1, tol=1e-12).fit(X, y)
+    clf = LogisticRegression(solver="liblinear", max_iter=0).fit(X, y)
+    assert not clf.coef_.any() and not clf.intercept_.any()
