@@ -9,12 +9,17 @@
 # Dense rows take the whole step on every weight, fused into the next row's logits
 # (one pass over W per row). CSR rows take it just in time: a weight is only brought
 # up to date when a row that reads it is drawn (cumulative step sums, see _catch_up).
+# The per-row pieces (draw, prox, gradient memory, epoch end) are in _sag_rows.pxd.
 # Nothing here validates: fastnn/ops/_sag.py checks shapes, labels and CSR indices.
 from cython cimport floating
-from libc.math cimport fabs, isfinite
+from libc.math cimport fabs
 from libc.stdint cimport int32_t, int64_t, uint64_t
 
-from fastnn._kernels._loss_rows cimport _row_bce_label, _row_ce_label, _weighted
+from fastnn._kernels._loss_rows cimport _weighted
+from fastnn._kernels._sag_rows cimport (
+    CONVERGED, DIVERGED, RAN_ALL, _draw_row, _epoch_end, _remember, _row_gradient,
+    _soft_threshold, _step_intercept,
+)
 
 cdef extern from *:
     """
@@ -30,32 +35,6 @@ ctypedef fused csr_index:
     int32_t
     int64_t
 
-# Epoch outcomes, returned with the number of epochs run.
-cdef enum:
-    RAN_ALL = 0      # every epoch asked for ran, no convergence
-    CONVERGED = 1    # max |W - W_before| <= tol max |W| after the last epoch run
-    DIVERGED = -1    # a weight, intercept or loss became inf or NaN in the last epoch
-
-
-cdef inline uint64_t _next_random(uint64_t* state) noexcept nogil:
-    # NOTE: splitmix64: one add and two multiply-xorshift rounds; full period 2**64
-    # and well mixed, so consecutive draws from a user's seed are independent enough.
-    cdef uint64_t z
-    state[0] = state[0] + <uint64_t>0x9E3779B97F4A7C15
-    z = state[0]
-    z = (z ^ (z >> 30)) * <uint64_t>0xBF58476D1CE4E5B9
-    z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EB
-    return z ^ (z >> 31)
-
-
-cdef inline Py_ssize_t _draw_row(uint64_t* state, Py_ssize_t n) noexcept nogil:
-    # NOTE: Lemire's multiply-shift maps 32 random bits onto [0, n) without a division;
-    # its bias (below n / 2**32) is far under the sampling noise of SAG itself.
-    cdef uint64_t r = _next_random(state)
-    if n <= <Py_ssize_t>0xFFFFFFFF:
-        return <Py_ssize_t>(((r >> 32) * <uint64_t>n) >> 32)
-    return <Py_ssize_t>(r % <uint64_t>n)
-
 
 cdef inline void _prefetch_row(const void* row, Py_ssize_t n_bytes) noexcept nogil:
     # NOTE: rows are drawn at random, so the hardware prefetcher cannot guess the next
@@ -65,70 +44,6 @@ cdef inline void _prefetch_row(const void* row, Py_ssize_t n_bytes) noexcept nog
     while offset < n_bytes:
         FASTNN_PREFETCH(p + offset)
         offset = offset + 64
-
-
-cdef inline floating _soft_threshold(floating w, floating t) noexcept nogil:
-    # The L1 proximal step: w moves t towards 0 and stops there.
-    # NOTE: w * 0 rather than 0: a NaN weight stays NaN, so divergence is still seen.
-    if w > t:
-        return w - t
-    if w < -t:
-        return w + t
-    return w * 0
-
-
-cdef inline double _row_gradient(
-    floating* z, Py_ssize_t label, floating coef, Py_ssize_t k
-) noexcept nogil:
-    # Returns the row's log-loss; z (the logits) becomes coef * (p - onehot(label)).
-    if k == 1:
-        return _row_bce_label(z, label, coef)
-    return _row_ce_label(z, label, coef, z, k)
-
-
-cdef inline bint _epoch_end(
-    floating* W, floating* W_before, Py_ssize_t size, const floating* b, Py_ssize_t k,
-    double loss, double tol, bint* converged,
-) noexcept nogil:
-    # scikit-learn's stopping rule, max |W - W_before| <= tol max |W|, then
-    # W_before = W; returns False when W, b or the epoch's loss is not finite.
-    cdef Py_ssize_t j
-    cdef floating change = 0, top = 0, d, a
-    cdef bint finite = isfinite(loss)
-    for j in range(size):
-        a = fabs(W[j])
-        d = fabs(W[j] - W_before[j])
-        finite = finite and isfinite(W[j])
-        top = a if a > top else top
-        change = d if d > change else change
-        W_before[j] = W[j]
-    for j in range(k):
-        finite = finite and isfinite(b[j])
-    converged[0] = (change <= tol * top) if top != 0 else change == 0
-    return finite
-
-
-cdef inline void _step_intercept(
-    floating* b, floating* b_sum, const floating* dg, Py_ssize_t k, floating step,
-    floating seen, floating decay, floating correction,
-) noexcept nogil:
-    # b <- b - decay step/seen sum_i g_i - correction dg (correction is 0 for SAG).
-    cdef Py_ssize_t c
-    for c in range(k):
-        b_sum[c] = b_sum[c] + dg[c]
-        b[c] = b[c] - (step * b_sum[c] / seen * decay + correction * dg[c])
-
-
-cdef inline void _remember(
-    floating* grad, floating* memory, Py_ssize_t k
-) noexcept nogil:
-    # grad becomes dg = grad - memory (what the row adds to S); memory = grad.
-    cdef Py_ssize_t c
-    cdef floating g
-    for c in range(k):
-        g = grad[c]
-        grad[c] = g - memory[c]
-        memory[c] = g
 
 
 cdef inline floating _fused_step(
