@@ -43,7 +43,7 @@ DIRECTIVES = {
 
 # Modules that call BLAS: linked against the newest OpenBLAS (the scipy-openblas32 wheel,
 # symbols prefixed scipy_), which fastnn.ops loads from its installed place first.
-BLAS_MODULES = ("blas", "logistic", "newton")
+BLAS_MODULES = ("blas", "logistic", "newton_dense")
 
 # Modules whose loops are element-wise and gain from wider vectors.
 SIMD_MODULES = ("activations", "losses", "optimizers")

@@ -95,7 +95,7 @@ cdef inline void _axpy(int n, floating alpha, const floating* x, floating* y) no
         scipy_daxpy_(&n, &alpha, x, &one, y, &one)
 
 
-# SYRK for newton.pyx (the Newton solvers' Hessian X^T D X).
+# SYRK for newton_dense.pyx (the Newton solvers' Hessian X^T D X).
 cdef extern from *:
     """
     void scipy_ssyrk_(const char *, const char *, const int *, const int *,

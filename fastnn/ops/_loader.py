@@ -24,8 +24,10 @@ from fastnn._kernels import cd as cd_kernels  # noqa: F401 (L1 proximal Newton)
 from fastnn._kernels import cpu_features
 from fastnn._kernels import gather as gather_kernels  # noqa: F401 (take_rows)
 from fastnn._kernels import logistic as logistic_kernels  # noqa: F401
-from fastnn._kernels import newton as newton_kernels  # noqa: F401 (Newton solvers)
-from fastnn._kernels import sag as sag_kernels  # noqa: F401 (SAG and SAGA epochs)
+from fastnn._kernels import newton_csr as newton_csr_kernels  # noqa: F401 (Newton, CSR)
+from fastnn._kernels import newton_dense as newton_dense_kernels  # noqa: F401 (dense)
+from fastnn._kernels import sag_csr as sag_csr_kernels  # noqa: F401 (SAG(A), CSR X)
+from fastnn._kernels import sag_dense as sag_dense_kernels  # noqa: F401 (dense X)
 from fastnn._kernels import train as train_kernels  # noqa: F401 (BatchLoop)
 
 

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse
 
-from fastnn.ops._loader import newton_kernels
+from fastnn.ops._loader import newton_csr_kernels, newton_dense_kernels
 from fastnn.ops._logistic import _check_intp_range
 from fastnn.ops.checks import (
     BLAS_MAX_DIM,
@@ -171,7 +171,7 @@ def logistic_newton_pass(
             # NOTE: each part's row scratch on cache lines of its own: two threads
             # writing one line slowed a 2-part pass to twice the time of one part.
             scratch = np.empty((parts, (k + k * k) // 16 * 16 + 16), dtype)
-            newton_kernels.newton_pass_csr(
+            newton_csr_kernels.newton_pass_csr(
                 *_csr_arrays(X), n_features, y, weights, W, b, scale, with_bias, mode,
                 dW_parts, db_parts, H_parts, P, scratch, losses,
             )
@@ -190,7 +190,7 @@ def logistic_newton_pass(
             Z = np.empty((parts, block, k), dtype)
             T = np.empty((parts, block * N if hessian else 1), dtype)
             D = np.empty((parts, k * n_dof * n_dof if hessian and k > 1 else 1), dtype)
-            newton_kernels.newton_pass_dense(
+            newton_dense_kernels.newton_pass_dense(
                 X, y, weights, W, b, scale, with_bias, mode, dW_parts, db_parts,
                 H_parts, D, P, Z, T, losses,
             )
@@ -258,7 +258,7 @@ def logistic_hessp(
         out[:] = 0
         outb[:] = 0
     elif sparse:
-        newton_kernels.hessp_csr(
+        newton_csr_kernels.hessp_csr(
             *_csr_arrays(X), weights, P, V, vb, scale, bool(with_bias), out, outb,
             np.empty(k, dtype),
         )
@@ -270,13 +270,13 @@ def logistic_hessp(
         block = min(n_samples, max(16, block_rows))
         Z = np.empty((parts, block, k), dtype)
         if parts == 1:
-            newton_kernels.hessp_dense(
+            newton_dense_kernels.hessp_dense(
                 X, weights, P, V, vb, scale, bool(with_bias), out[None], outb[None], Z
             )
         else:
             out_parts = np.empty((parts, n_features, k), dtype)
             outb_parts = np.empty((parts, k), dtype)
-            newton_kernels.hessp_dense(
+            newton_dense_kernels.hessp_dense(
                 X, weights, P, V, vb, scale, bool(with_bias), out_parts, outb_parts, Z
             )
             np.sum(out_parts, axis=0, out=out)

@@ -9,7 +9,7 @@ Checked as every op is (see :mod:`fastnn.ops`).
 import numpy as np
 import scipy.sparse
 
-from fastnn.ops._loader import sag_kernels
+from fastnn.ops._loader import sag_csr_kernels, sag_dense_kernels
 from fastnn.ops.checks import (
     INTP,
     check_float,
@@ -96,8 +96,8 @@ class SagData:
     def max_squared_row_norm(self):
         """max_i ||x_i||^2 (float), for the step size."""
         if self.sparse:
-            return sag_kernels.max_row_norm_csr(self.data, self.indptr)
-        return sag_kernels.max_row_norm_dense(self.X)
+            return sag_csr_kernels.max_row_norm_csr(self.data, self.indptr)
+        return sag_dense_kernels.max_row_norm_dense(self.X)
 
 
 class SagState:
@@ -206,14 +206,14 @@ def sag_epochs(
         state.random_state, state.scratch,
     )
     if data.sparse:
-        return sag_kernels.sag_epochs_csr(
+        return sag_csr_kernels.sag_epochs_csr(
             data.data, data.indices, data.indptr, data.y, data.sample_weight,
             weight_scale, W, b, state.memory, state.S, state.b_sum, state.seen,
             state.n_seen, state.W_before, *common, state.C, state.P, state.seen_at,
             state.last, step, l2, l1, bool(saga), bool(fit_intercept), tol,
             intercept_decay, n_epochs,
         )
-    return sag_kernels.sag_epochs_dense(
+    return sag_dense_kernels.sag_epochs_dense(
         data.X, data.y, data.sample_weight, weight_scale, W, b, state.memory, state.S,
         state.b_sum, state.seen, state.n_seen, state.W_before, *common, step, l2, l1,
         bool(saga), bool(fit_intercept), tol, n_epochs,

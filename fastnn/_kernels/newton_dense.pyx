@@ -1,86 +1,22 @@
-# The Newton solvers' passes over X for logistic regression (the sigmoid neuron when W
-# has one column, labels 0/1; softmax over k >= 3 columns otherwise): one pass gives the
-# log-loss, its gradient and (on request) its Hessian, or the probabilities newton-cg's
-# Hessian-vector products need; a second kernel applies that Hessian to a vector.
+# The Newton solvers' passes over a dense X for logistic regression (the sigmoid neuron
+# when W has one column, labels 0/1; softmax over k >= 3 columns otherwise): one pass
+# gives the log-loss, its gradient and (on request) its Hessian, or the probabilities
+# newton-cg's Hessian-vector products need; hessp_dense applies that Hessian to a vector.
 # Coefficients are laid out as scikit-learn's: index j * k + c for feature j and class
 # c, the intercept as feature j = n_features (n_dof = n_features + with_bias per class).
 # The Hessian (N x N, N = n_dof k) is written in its row-major lower triangle only.
-# Dense X goes through BLAS in row blocks that stay in cache; CSR X row by row.
-# Nothing here validates: fastnn/ops/_newton.py checks shapes, labels and CSR indices.
+# X goes through BLAS in row blocks that stay in cache (CSR X: newton_csr.pyx).
+# The per-row maths (probabilities, gradient, curvature) is in _newton_rows.pxd.
+# Nothing here validates: fastnn/ops/_newton.py checks shapes and labels.
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport sqrt
-from libc.stdint cimport int32_t, int64_t
 
 from fastnn._kernels._blas cimport _gemm, _gemv, _syrk
-from fastnn._kernels._loss_rows cimport (
-    _exp_neg_abs, _row_exp_sum, _row_max, _sigmoid_given, _weighted,
+from fastnn._kernels._loss_rows cimport _weighted
+from fastnn._kernels._newton_rows cimport (
+    GRADIENT, HESSIAN, _row_gradient, _row_hessp, _row_proba_loss,
 )
-from fastnn._kernels._math cimport _log, _log1p
-
-ctypedef fused csr_index:
-    int32_t
-    int64_t
-
-cdef enum:
-    LOSS = 0
-    GRADIENT = 1
-    HESSIAN = 2
-
-
-cdef inline floating _row_proba_loss(
-    floating* z, Py_ssize_t label, Py_ssize_t k
-) noexcept nogil:
-    # The row's logits z become its probabilities (k = 1: p of class 1); returns
-    # -log p(label).
-    cdef Py_ssize_t c
-    cdef floating zc, e, m, s, inv
-    if k == 1:
-        # NOTE: exp only sees -|z| and log1p(e) is the loss for either label, as in
-        # _loss_rows._row_bce_label (loss max(+-z, 0) + log1p(exp(-|z|))).
-        zc = z[0]
-        e = _exp_neg_abs(zc)
-        z[0] = _sigmoid_given(zc, e)
-        zc = -zc if label == 1 else zc
-        return (zc if zc > 0 else 0) + _log1p(e)
-    # NOTE: softmax with the row max subtracted (no overflow); the loss is
-    # (m - z_label) + log sum exp(z - m), never the log of an underflowed p.
-    m = _row_max(z, k)
-    zc = z[label]
-    s = _row_exp_sum(z, m, z, k)
-    inv = <floating>1 / s
-    for c in range(k):
-        z[c] = z[c] * inv
-    return (m - zc) + _log(s)
-
-
-cdef inline void _row_gradient(
-    floating* p, Py_ssize_t label, floating coef, Py_ssize_t k
-) noexcept nogil:
-    # p becomes coef * (p - onehot(label)).
-    cdef Py_ssize_t c
-    if k == 1:
-        p[0] = coef * (p[0] - (1 if label == 1 else 0))
-        return
-    for c in range(k):
-        p[c] = coef * p[c]
-    p[label] = p[label] - coef
-
-
-cdef inline void _row_curvature(
-    const floating* p, floating coef, floating* A, Py_ssize_t k
-) noexcept nogil:
-    # A (k x k) = coef (diag(p) - p p^T), the row's Hessian of the loss in its logits
-    # (k = 1: coef p (1 - p)).
-    cdef Py_ssize_t c, e
-    if k == 1:
-        A[0] = coef * p[0] * (<floating>1 - p[0])
-        return
-    for c in range(k):
-        for e in range(k):
-            A[c * k + e] = -coef * p[c] * p[e]
-        A[c * k + c] = A[c * k + c] + coef * p[c]
-
 
 cdef void _hessian_block(
     const floating* x, Py_ssize_t rows, Py_ssize_t d, bint with_bias,
@@ -248,125 +184,6 @@ def newton_pass_dense(
         )
 
 
-cdef double _pass_csr_rows(
-    const floating* data, const csr_index* indices, const csr_index* indptr,
-    Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t d, const Py_ssize_t* y,
-    const floating* sw, const floating* W, const floating* b, bint with_bias,
-    floating scale, int mode, floating* dW, floating* db, floating* H, floating* P,
-    floating* z, floating* A, Py_ssize_t k,
-) noexcept nogil:
-    # As _pass_rows for CSR rows [lo, hi); z (k) and A (k x k) are scratch.
-    # NOTE: x_i x_i^T is accumulated over the row's pairs of stored values (with the
-    # intercept's 1 as a last one): a row costs nnz^2 k^2 / 2, X is never densified.
-    cdef Py_ssize_t i, p, q, c, e, j, u, top, bottom, n_dof = d + with_bias
-    cdef Py_ssize_t N = n_dof * k, nnz
-    cdef floating weight, v, f
-    cdef double total = 0
-    if mode >= GRADIENT:
-        for j in range(d * k):
-            dW[j] = 0
-        for c in range(k):
-            db[c] = 0
-    if mode == HESSIAN:
-        for j in range(N * N):
-            H[j] = 0
-    for i in range(lo, hi):
-        nnz = indptr[i + 1] - indptr[i]
-        for c in range(k):
-            z[c] = b[c] if with_bias else 0
-        for p in range(indptr[i], indptr[i + 1]):
-            j = indices[p]
-            v = data[p]
-            for c in range(k):
-                z[c] = z[c] + v * W[j * k + c]
-        weight = sw[i] if sw != NULL else 1
-        total = total + _weighted(weight, _row_proba_loss(z, y[i], k))
-        if P != NULL:
-            for c in range(k):
-                P[i * k + c] = z[c]
-        if mode == HESSIAN:
-            _row_curvature(z, scale * weight, A, k)
-            for p in range(nnz + with_bias):
-                j = indices[indptr[i] + p] if p < nnz else d
-                v = data[indptr[i] + p] if p < nnz else 1
-                for q in range(p + 1):
-                    u = indices[indptr[i] + q] if q < nnz else d
-                    f = v * (data[indptr[i] + q] if q < nnz else 1)
-                    if q != p and u == j:  # a duplicate entry: (a + b)^2 has 2ab
-                        f = 2 * f
-                    top = j if j > u else u
-                    bottom = u if j > u else j
-                    # a block on the diagonal (top == bottom): its lower triangle
-                    for c in range(k):
-                        for e in range(k if top > bottom else c + 1):
-                            H[(top * k + c) * N + bottom * k + e] += f * A[c * k + e]
-        if mode >= GRADIENT:
-            _row_gradient(z, y[i], scale * weight, k)
-            for p in range(indptr[i], indptr[i + 1]):
-                j = indices[p]
-                v = data[p]
-                for c in range(k):
-                    dW[j * k + c] = dW[j * k + c] + v * z[c]
-            if with_bias:
-                for c in range(k):
-                    db[c] = db[c] + z[c]
-    return total
-
-
-def newton_pass_csr(
-    const floating[::1] data,
-    const csr_index[::1] indices,
-    const csr_index[::1] indptr,
-    Py_ssize_t n_features,
-    const Py_ssize_t[::1] y,
-    const floating[::1] sample_weight,
-    const floating[:, ::1] W,
-    const floating[::1] b,
-    floating scale,
-    bint with_bias,
-    int mode,
-    floating[:, :, ::1] dW_parts,
-    floating[:, ::1] db_parts,
-    floating[:, :, ::1] H_parts,
-    floating[:, ::1] P,
-    floating[:, ::1] scratch,
-    double[::1] losses,
-):
-    """newton_pass_dense for the CSR matrix (data, indices, indptr); scratch[t] holds
-    k + k * k values."""
-    cdef Py_ssize_t t, lo, hi, n = indptr.shape[0] - 1, k = W.shape[1]
-    cdef Py_ssize_t parts = losses.shape[0]
-    cdef const floating* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
-    cdef floating* probs = &P[0, 0] if P.shape[0] > 0 else NULL
-    # NOTE: a matrix with no stored value has no &data[0]; no row then reads it.
-    cdef const floating* values = &data[0] if data.shape[0] > 0 else NULL
-    cdef const csr_index* columns = &indices[0] if indices.shape[0] > 0 else NULL
-    for t in prange(parts, nogil=True, schedule="static", num_threads=parts):
-        lo = t * n // parts
-        hi = (t + 1) * n // parts
-        losses[t] = _pass_csr_rows(
-            values, columns, &indptr[0], lo, hi, n_features, &y[0], sw, &W[0, 0],
-            &b[0], with_bias, scale, mode, &dW_parts[t, 0, 0], &db_parts[t, 0],
-            &H_parts[t, 0, 0], probs, &scratch[t, 0], &scratch[t, k], k,
-        )
-
-
-cdef inline void _row_hessp(
-    floating* z, const floating* p, floating coef, Py_ssize_t k
-) noexcept nogil:
-    # z (the row's logits of the direction) becomes coef (diag(p) - p p^T) z.
-    # NOTE: the k x k curvature applied without forming it: O(k) per row.
-    cdef Py_ssize_t c
-    cdef floating dot = 0
-    if k == 1:
-        z[0] = coef * p[0] * (<floating>1 - p[0]) * z[0]
-        return
-    for c in range(k):
-        dot = dot + p[c] * z[c]
-    for c in range(k):
-        z[c] = coef * p[c] * (z[c] - dot)
-
-
 cdef void _hessp_rows(
     const floating* X, Py_ssize_t n, Py_ssize_t d, const floating* sw,
     const floating* P, const floating* V, const floating* vb, bint with_bias,
@@ -433,47 +250,3 @@ def hessp_dense(
             &P[0, 0] + lo * k, &V[0, 0], &vb[0], with_bias, scale,
             &out_parts[t, 0, 0], &outb_parts[t, 0], &Z[t, 0, 0], Z.shape[1], k,
         )
-
-
-def hessp_csr(
-    const floating[::1] data,
-    const csr_index[::1] indices,
-    const csr_index[::1] indptr,
-    const floating[::1] sample_weight,
-    const floating[:, ::1] P,
-    const floating[:, ::1] V,
-    const floating[::1] vb,
-    floating scale,
-    bint with_bias,
-    floating[:, ::1] out,
-    floating[::1] outb,
-    floating[::1] z,
-):
-    """hessp_dense for the CSR matrix (data, indices, indptr), on one thread; z is a
-    (k,) scratch."""
-    cdef Py_ssize_t i, p, j, c, n = indptr.shape[0] - 1, k = V.shape[1]
-    cdef const floating* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
-    cdef floating v
-    with nogil:
-        for j in range(V.shape[0]):
-            for c in range(k):
-                out[j, c] = 0
-        for c in range(k):
-            outb[c] = 0
-        for i in range(n):
-            for c in range(k):
-                z[c] = vb[c] if with_bias else 0
-            for p in range(indptr[i], indptr[i + 1]):
-                j = indices[p]
-                v = data[p]
-                for c in range(k):
-                    z[c] = z[c] + v * V[j, c]
-            _row_hessp(&z[0], &P[i, 0], scale * (sw[i] if sw != NULL else 1), k)
-            for p in range(indptr[i], indptr[i + 1]):
-                j = indices[p]
-                v = data[p]
-                for c in range(k):
-                    out[j, c] = out[j, c] + v * z[c]
-            if with_bias:
-                for c in range(k):
-                    outb[c] = outb[c] + z[c]
