@@ -1,8 +1,8 @@
 """fastnn's compiled kernels (Cython; only :mod:`fastnn.ops` imports them).
 
-Importing the package loads the OpenBLAS that the BLAS kernels (``blas``, ``logistic``)
-are linked against, the scipy-openblas32 wheel, from where it is installed: a wheel's
-extensions carry no path to another package's library, and the dynamic loader takes a
+Importing the package loads the OpenBLAS that the BLAS kernels (``blas``, ``logistic``,
+``newton_dense``) are linked against, the scipy-openblas32 wheel, from where it is
+installed: a wheel's extensions carry no path to another package's library, and the dynamic loader takes a
 library already in the process for their dependency (it matches by soname).
 """
 # NOTE: loaded RTLD_LOCAL (ctypes' default), so its symbols serve only the modules that
