@@ -78,10 +78,10 @@ class LogisticRegression(
         - 'newton-cg': Newton steps by conjugate gradients on compiled
           Hessian-vector products.
         - 'sag', 'saga': compiled stochastic average gradient epochs; 'saga' also
-          takes L1 and elastic-net penalties. With ``l1_ratio > 0`` (any number of classes),
-          'saga' runs fastnn's proximal Newton coordinate descent (the method of
-          liblinear's and glmnet's L1 solvers), which reaches the same minimiser
-          many times faster.
+          takes L1 and elastic-net penalties. With ``l1_ratio > 0`` (any number of
+          classes), 'saga' runs fastnn's proximal Newton coordinate descent (the
+          method of liblinear's and glmnet's L1 solvers), which reaches the same
+          minimiser many times faster.
         - 'liblinear': two classes only; the same proximal Newton solver for L1 and
           L-BFGS for L2, on scikit-learn's liblinear objective (penalised intercept,
           ``intercept_scaling``).
