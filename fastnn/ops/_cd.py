@@ -14,7 +14,13 @@ import numpy as np
 import scipy.sparse
 
 from fastnn.ops._loader import cd_kernels
-from fastnn.ops.checks import INTP, check_float, check_scalar, check_writeable
+from fastnn.ops.checks import (
+    INTP,
+    check_csr,
+    check_float,
+    check_scalar,
+    check_writeable,
+)
 
 _F64 = np.dtype(np.float64)
 _NO_OFFSET = np.empty(0, np.float64)
@@ -35,16 +41,8 @@ class Columns:
         X itself is never modified."""
         self = cls()
         if scipy.sparse.issparse(X):
-            if X.format != "csr":
-                raise ValueError(f"a sparse X must be CSR, got {X.format}")
-            if not isinstance(X.data, np.ndarray) or X.data.dtype not in (
-                np.float32, np.float64
-            ):
-                raise TypeError(
-                    f"X must have dtype float32 or float64, got {X.data.dtype}"
-                )
+            check_csr(X)
             n_samples, n_features = X.shape
-            _check_csr(X, n_samples, n_features)
             csc = _to_csc(X)
             self.values = np.ascontiguousarray(csc.data)
             self.rows = np.ascontiguousarray(csc.indices, dtype=INTP)
@@ -58,24 +56,6 @@ class Columns:
         self.shape = (n_samples, n_features)
         self.dtype = self.values.dtype
         return self
-
-
-def _check_csr(X, n_samples, n_features):
-    # NOTE: the kernels trust every index: a malformed matrix is refused here, before
-    # SciPy's CSC conversion (compiled, unchecked) or our loops read through it.
-    indptr, indices = X.indptr, X.indices
-    if indptr.ndim != 1 or indices.ndim != 1 or indptr.dtype.kind not in "iu":
-        raise ValueError("X is not a valid CSR matrix (index arrays)")
-    if (
-        indptr.shape != (n_samples + 1,)
-        or indptr[0] != 0
-        or indptr[-1] > min(X.data.shape[0], indices.shape[0])
-        or np.any(indptr[1:] < indptr[:-1])
-    ):
-        raise ValueError("X is not a valid CSR matrix (indptr)")
-    used = indices[: indptr[-1]]
-    if used.size and (used.min() < 0 or used.max() >= n_features):
-        raise ValueError("X is not a valid CSR matrix (a column index is out of range)")
 
 
 def _to_csc(X):

@@ -19,6 +19,7 @@ from fastnn.ops._loader import newton_csr_kernels, newton_dense_kernels
 from fastnn.ops._logistic import _check_intp_range
 from fastnn.ops.checks import (
     BLAS_MAX_DIM,
+    check_csr,
     check_float,
     check_positive_int,
     check_sample_weight,
@@ -47,31 +48,8 @@ class NewtonPass(NamedTuple):
 def _check_X(X):
     """(dtype, n_samples, n_features) of a dense or CSR X, refusing anything else."""
     if scipy.sparse.issparse(X):
-        if X.format != "csr":
-            raise ValueError(f"a sparse X must be CSR, got {X.format}")
-        check_float("X.data", X.data, ndim=1)
+        check_csr(X)
         n_samples, n_features = X.shape
-        indptr, indices = X.indptr, X.indices
-        for name, array in (("X.indptr", indptr), ("X.indices", indices)):
-            if not isinstance(array, np.ndarray) or array.dtype not in (
-                np.int32, np.int64
-            ):
-                raise TypeError(f"{name} must be an int32 or int64 ndarray")
-            if array.ndim != 1 or not array.flags.c_contiguous:
-                raise ValueError(f"{name} must be a 1-D C-contiguous array")
-        # NOTE: the kernels trust every CSR index: a malformed matrix is refused here.
-        if (
-            indptr.shape != (n_samples + 1,)
-            or indptr[0] != 0
-            or indptr[-1] > min(X.data.shape[0], indices.shape[0])
-            or np.any(indptr[1:] < indptr[:-1])
-        ):
-            raise ValueError("X is not a valid CSR matrix (indptr)")
-        used = indices[: indptr[-1]]
-        if used.size and (used.min() < 0 or used.max() >= n_features):
-            raise ValueError(
-                "X is not a valid CSR matrix (a column index is out of range)"
-            )
         return X.data.dtype, n_samples, n_features
     check_float("X", X, ndim=2)
     return (X.dtype, *X.shape)

@@ -12,6 +12,7 @@ import scipy.sparse
 from fastnn.ops._loader import sag_csr_kernels, sag_dense_kernels
 from fastnn.ops.checks import (
     INTP,
+    check_csr,
     check_float,
     check_positive_int,
     check_sample_weight,
@@ -23,38 +24,6 @@ from fastnn.ops.checks import (
 
 # sag_epochs' outcomes
 RAN_ALL, CONVERGED, DIVERGED = 0, 1, -1
-
-_CSR_INDEX = (np.dtype(np.int32), np.dtype(np.int64))
-
-
-def _csr_arrays(X):
-    """X's data, indices and indptr, checked (the kernel trusts every index)."""
-    if X.format != "csr":
-        raise ValueError(f"a sparse X must be CSR, got {X.format}")
-    data, indices, indptr = X.data, X.indices, X.indptr
-    check_float("X.data", data, ndim=1)
-    n_samples, n_features = X.shape
-    for name, array in (("indices", indices), ("indptr", indptr)):
-        if not isinstance(array, np.ndarray) or array.dtype not in _CSR_INDEX:
-            raise TypeError(f"X.{name} must be an int32 or int64 numpy.ndarray")
-        if array.ndim != 1 or not array.flags.c_contiguous:
-            raise ValueError(f"X.{name} must be a 1-D C-contiguous array")
-    if indptr.dtype != indices.dtype:  # n_samples + 1 entries: a small copy
-        indptr = indptr.astype(indices.dtype)
-    # NOTE: the kernel reads data[indptr[i]:indptr[i + 1]] and W[indices[p]] unchecked:
-    # a malformed matrix is refused here, once per fit, not once per epoch.
-    if (
-        indptr.shape != (n_samples + 1,)
-        or indptr[0] != 0
-        or indptr[-1] > min(data.shape[0], indices.shape[0])
-        or np.any(indptr[1:] < indptr[:-1])
-    ):
-        raise ValueError("X is not a valid CSR matrix (indptr)")
-    used = indices[: indptr[-1]]
-    if used.size and (used.min() < 0 or used.max() >= n_features):
-        raise ValueError("X is not a valid CSR matrix (a column index is out of range)")
-    return data, indices, indptr
-
 
 class SagData:
     """The rows SAG draws from, checked once for many epochs.
@@ -68,7 +37,7 @@ class SagData:
     def __init__(self, X, y, n_outputs, sample_weight=None):
         self.sparse = scipy.sparse.issparse(X)
         if self.sparse:
-            self.data, self.indices, self.indptr = _csr_arrays(X)
+            self.data, self.indices, self.indptr = check_csr(X)
             self.dtype = self.data.dtype
         else:
             check_float("X", X, ndim=2)

@@ -26,6 +26,7 @@ __all__ = [
     "FLOATS", "check_float", "check_like", "check_positive_int", "check_scalar",
     "check_writeable", "may_overlap", "output",
     "INTP", "BLAS_MAX_DIM", "PARALLEL_MIN_SIZE", "fit_dtype", "check_sample_weight",
+    "check_csr",
 ]
 
 INTP = np.dtype(np.intp)
@@ -33,6 +34,7 @@ BLAS_MAX_DIM = 2**31 - 1  # BLAS takes 32-bit ints
 # Elements below which the kernels run serially (a thread team costs more than it saves).
 PARALLEL_MIN_SIZE = cpu_features.PARALLEL_MIN_SIZE
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+_CSR_INDEX = (np.dtype(np.int32), np.dtype(np.int64))
 
 
 def fit_dtype(dtype, **scalars):
@@ -60,3 +62,36 @@ def check_sample_weight(sample_weight, n_samples, dtype, reference="logits"):
             f"sample_weight has {sample_weight.shape[0]} entries for {n_samples} samples"
         )
     return sample_weight
+
+
+def check_csr(X):
+    """A CSR matrix's ``(data, indices, indptr)``, checked for kernels that read through
+    them unchecked: float data, int32 or int64 1-D C-contiguous index arrays (``indptr``
+    cast to the indices' dtype, a copy of n_samples + 1 entries, when they differ), a
+    non-decreasing ``indptr`` from 0 within the stored entries, and every column index
+    of a stored entry in [0, n_features)."""
+    if X.format != "csr":
+        raise ValueError(f"a sparse X must be CSR, got {X.format}")
+    data, indices, indptr = X.data, X.indices, X.indptr
+    check_float("X.data", data, ndim=1)
+    n_samples, n_features = X.shape
+    for name, array in (("indices", indices), ("indptr", indptr)):
+        if not isinstance(array, np.ndarray) or array.dtype not in _CSR_INDEX:
+            raise TypeError(f"X.{name} must be an int32 or int64 numpy.ndarray")
+        if array.ndim != 1 or not array.flags.c_contiguous:
+            raise ValueError(f"X.{name} must be a 1-D C-contiguous array")
+    if indptr.dtype != indices.dtype:
+        indptr = indptr.astype(indices.dtype)
+    # NOTE: a malformed matrix is refused here, once, before any loop (or SciPy's
+    # unchecked compiled conversions) reads through it.
+    if (
+        indptr.shape != (n_samples + 1,)
+        or indptr[0] != 0
+        or indptr[-1] > min(data.shape[0], indices.shape[0])
+        or np.any(indptr[1:] < indptr[:-1])
+    ):
+        raise ValueError("X is not a valid CSR matrix (indptr)")
+    used = indices[: indptr[-1]]
+    if used.size and (used.min() < 0 or used.max() >= n_features):
+        raise ValueError("X is not a valid CSR matrix (a column index is out of range)")
+    return data, indices, indptr
