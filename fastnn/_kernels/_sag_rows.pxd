@@ -19,6 +19,27 @@ cdef enum:
     DIVERGED = -1    # a weight, intercept or loss became inf or NaN in the last epoch
 
 
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define FASTNN_PREFETCH(p) __builtin_prefetch(p)
+    #else
+    #define FASTNN_PREFETCH(p) ((void)0)
+    #endif
+    """
+    void FASTNN_PREFETCH(const void* p) noexcept nogil
+
+
+cdef inline void _prefetch_row(const void* row, Py_ssize_t n_bytes) noexcept nogil:
+    # NOTE: rows are drawn at random, so the hardware prefetcher cannot guess the next
+    # one; asking for it one row ahead hides the memory latency behind this row's work.
+    cdef const char* p = <const char*>row
+    cdef Py_ssize_t offset = 0
+    while offset < n_bytes:
+        FASTNN_PREFETCH(p + offset)
+        offset = offset + 64
+
+
 cdef inline uint64_t _next_random(uint64_t* state) noexcept nogil:
     # NOTE: splitmix64: one add and two multiply-xorshift rounds; full period 2**64
     # and well mixed, so consecutive draws from a user's seed are independent enough.

@@ -10,30 +10,9 @@ from libc.stdint cimport uint64_t
 
 from fastnn._kernels._loss_rows cimport _weighted
 from fastnn._kernels._sag_rows cimport (
-    CONVERGED, DIVERGED, RAN_ALL, _draw_row, _epoch_end, _remember, _row_gradient,
-    _soft_threshold, _step_intercept,
+    CONVERGED, DIVERGED, RAN_ALL, _draw_row, _epoch_end, _prefetch_row, _remember,
+    _row_gradient, _soft_threshold, _step_intercept,
 )
-
-cdef extern from *:
-    """
-    #if defined(__GNUC__) || defined(__clang__)
-    #define FASTNN_PREFETCH(p) __builtin_prefetch(p)
-    #else
-    #define FASTNN_PREFETCH(p) ((void)0)
-    #endif
-    """
-    void FASTNN_PREFETCH(const void* p) noexcept nogil
-
-
-cdef inline void _prefetch_row(const void* row, Py_ssize_t n_bytes) noexcept nogil:
-    # NOTE: rows are drawn at random, so the hardware prefetcher cannot guess the next
-    # one; asking for it one row ahead hides the memory latency behind this row's work.
-    cdef const char* p = <const char*>row
-    cdef Py_ssize_t offset = 0
-    while offset < n_bytes:
-        FASTNN_PREFETCH(p + offset)
-        offset = offset + 64
-
 
 cdef inline floating _fused_step(
     const floating* x, const floating* x_prev, floating* w, floating* s, Py_ssize_t d,
