@@ -221,8 +221,7 @@ def sag_epochs_csr(
                         for c in range(k):
                             s[j * k + c] = s[j * k + c] + v * z[c]
                 if fit_intercept:
-                    _step_intercept(&b[0], &b_sum[0], z, k, step_f, n_seen_f, b_decay,
-                                    correction)
+                    _step_intercept(&b[0], &b_sum[0], z, k, g_step, b_decay, correction)
                 C[t + 1] = c_now + g_step * inv_scale
                 if prox:
                     P[t + 1] = P[t] + step_f * l1_f * inv_scale

@@ -158,10 +158,9 @@ def sag_epochs_dense(
                 # NOTE: SAGA's unbiasing term uses (1 - 1/seen): scikit-learn's form,
                 # which is 0 for the first row and tends to 1.
                 correction = step_f * (1 - 1 / n_seen_f) if saga else 0
-                if fit_intercept:
-                    _step_intercept(&b[0], &b_sum[0], dg, k, step_f, n_seen_f, 1,
-                                    correction)
                 g_step = step_f / n_seen_f
+                if fit_intercept:
+                    _step_intercept(&b[0], &b_sum[0], dg, k, g_step, 1, correction)
                 pending_decay = decay
                 prox = prox_step
                 previous = i
