@@ -75,6 +75,32 @@ cdef inline floating _fused_step_prox(
     return z0 + z1
 
 
+cdef inline floating _fused_step_column(
+    const floating* x, const floating* x_prev, floating* w, floating* s, Py_ssize_t d,
+    Py_ssize_t k, floating dg, floating decay, floating correction, floating g_step,
+    floating prox,
+) noexcept nogil:
+    # One class column of a softmax W (stride k): _fused_step, then the L1 proximal
+    # step when prox > 0; returns x . w at the new w.
+    # NOTE: a class at a time keeps dg and the logit in registers: over all classes
+    # per feature, the compiler must reload dg[c] and z[c] after every store to s, w.
+    cdef Py_ssize_t j
+    cdef floating v, sj, wj, z0 = 0, z1 = 0
+    for j in range(d):
+        v = x_prev[j] * dg
+        sj = s[j * k] + v
+        s[j * k] = sj
+        wj = decay * w[j * k] - correction * v - g_step * sj
+        if prox > 0:
+            wj = _soft_threshold(wj, prox)
+        w[j * k] = wj
+        if j % 2 == 0:
+            z0 = z0 + x[j] * wj
+        else:
+            z1 = z1 + x[j] * wj
+    return z0 + z1
+
+
 def sag_epochs_dense(
     const floating[:, ::1] X, const Py_ssize_t[::1] y, const floating[::1] sample_weight,
     floating weight_scale, floating[:, ::1] W, floating[::1] b,
@@ -128,16 +154,10 @@ def sag_epochs_dense(
                             z[0] = _fused_step(x, x_prev, w, s, d, dg0, pending_decay,
                                                correction, g_step)
                     else:
-                        for j in range(d):
-                            for c in range(k):
-                                v = x_prev[j] * dg[c]
-                                s[j * k + c] = s[j * k + c] + v
-                                wj = pending_decay * w[j * k + c] - correction * v
-                                wj = wj - g_step * s[j * k + c]
-                                if prox > 0:
-                                    wj = _soft_threshold(wj, prox)
-                                w[j * k + c] = wj
-                                z[c] = z[c] + x[j] * wj
+                        for c in range(k):
+                            z[c] = _fused_step_column(x, x_prev, w + c, s + c, d, k, dg[c],
+                                                      pending_decay, correction, g_step,
+                                                      prox)
                 else:
                     for j in range(d):
                         for c in range(k):
