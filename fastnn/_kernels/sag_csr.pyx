@@ -12,14 +12,24 @@ from libc.stdint cimport int32_t, int64_t, uint64_t
 
 from fastnn._kernels._loss_rows cimport _weighted
 from fastnn._kernels._sag_rows cimport (
-    CONVERGED, DIVERGED, RAN_ALL, _draw_row, _epoch_end, _remember, _row_gradient,
-    _soft_threshold, _step_intercept,
+    CONVERGED, DIVERGED, RAN_ALL, _draw_row, _epoch_end, _prefetch_row, _remember,
+    _row_gradient, _soft_threshold, _step_intercept,
 )
 
 ctypedef fused csr_index:
     int32_t
     int64_t
 
+
+cdef inline void _prefetch_csr_row(
+    const floating* data, const csr_index* indices, const csr_index* indptr,
+    const floating* memory, Py_ssize_t i, Py_ssize_t k,
+) noexcept nogil:
+    # Ask for row i's values, column indices and gradient memory before they are read.
+    cdef Py_ssize_t start = indptr[i], nnz = indptr[i + 1] - indptr[i]
+    _prefetch_row(data + start, nnz * <Py_ssize_t>sizeof(floating))
+    _prefetch_row(indices + start, nnz * <Py_ssize_t>sizeof(csr_index))
+    _prefetch_row(memory + i * k, k * <Py_ssize_t>sizeof(floating))
 
 
 cdef inline floating _prox_catch_up(
@@ -114,11 +124,12 @@ def sag_epochs_csr(
     """Run up to n_epochs epochs on a CSR X; returns (epochs run, outcome). C, P,
     seen_at have n_samples + 1 entries, last n_features."""
     cdef Py_ssize_t n = indptr.shape[0] - 1, d = W.shape[0], k = W.shape[1]
-    cdef Py_ssize_t epoch = 0, t, i, j, c, p, start, stop
+    cdef Py_ssize_t epoch = 0, t, i, i_next, j, c, p, h, start, stop, n_seen_i = -1
     cdef floating* w = &W[0, 0]
     cdef floating* s = &S[0, 0]
     cdef floating* z = &scratch[0]
-    cdef floating weight, n_seen_f, v, correction, scaled_correction
+    cdef floating weight, n_seen_f = 1, v, dg0, z0, correction = 0, scaled_correction
+    cdef floating inv_scale, inv_seen = 1, g_step, c_now, l1_step
     cdef floating step_f = <floating>step, l1_f = <floating>l1, b_decay = <floating>intercept_decay
     cdef bint has_weights = sample_weight.shape[0] > 0, converged = False
     cdef bint prox = saga and l1 > 0
@@ -135,44 +146,85 @@ def sag_epochs_csr(
             last[j] = 0
         while epoch < n_epochs:
             loss = 0
+            i_next = _draw_row(&random_state[0], n)
             for t in range(n):
-                i = _draw_row(&random_state[0], n)
+                i = i_next
                 start, stop = indptr[i], indptr[i + 1]
+                if t + 1 < n:
+                    # the same draws in the same order, one row ahead
+                    i_next = _draw_row(&random_state[0], n)
+                    _prefetch_csr_row(&data[0], &indices[0], &indptr[0], &memory[0, 0],
+                                      i_next, k)
                 if not seen[i]:
                     seen[i] = 1
                     n_seen[0] = n_seen[0] + 1
-                n_seen_f = <floating>n_seen[0]
-                seen_at[t + 1] = n_seen[0]
-                for c in range(k):
-                    z[c] = 0
-                for p in range(start, stop):
-                    j = indices[p]
-                    if last[j] < t:
-                        _catch_up(w + j * k, s + j * k, k, last[j], t, &C[0], &P[0],
-                                  &seen_at[0], l1_f, prox)
-                        last[j] = t
-                    v = data[p]
+                if n_seen[0] != n_seen_i:
+                    # NOTE: 1/seen changes only when a new row is seen: one division
+                    # then, not one per row.
+                    n_seen_i = n_seen[0]
+                    n_seen_f = <floating>n_seen_i
+                    inv_seen = 1 / n_seen_f
+                if prox:
+                    seen_at[t + 1] = n_seen_i
+                c_now = C[t]
+                if k == 1 and not prox:
+                    # NOTE: the logit sums in a local: through the pointers the compiler
+                    # must assume each store to w may change it, and reload it.
+                    z0 = 0
+                    for p in range(start, stop):
+                        j = indices[p]
+                        h = last[j]
+                        if h < t:
+                            w[j] = w[j] - (c_now - C[h]) * s[j]
+                            last[j] = t
+                        z0 = z0 + data[p] * w[j]
+                    z[0] = z0
+                else:
                     for c in range(k):
-                        z[c] = z[c] + v * w[j * k + c]
+                        z[c] = 0
+                    for p in range(start, stop):
+                        j = indices[p]
+                        if last[j] < t:
+                            _catch_up(w + j * k, s + j * k, k, last[j], t, &C[0], &P[0],
+                                      &seen_at[0], l1_f, prox)
+                            last[j] = t
+                        v = data[p]
+                        for c in range(k):
+                            z[c] = z[c] + v * w[j * k + c]
                 for c in range(k):
                     z[c] = w_scale * z[c] + (b[c] if fit_intercept else 0)
                 weight = (sample_weight[i] if has_weights else 1) * weight_scale
                 loss = loss + _weighted(weight, <floating>_row_gradient(z, y[i], weight, k))
                 _remember(z, &memory[i, 0], k)  # z is now dg
                 w_scale = w_scale * decay
-                correction = step_f * (1 - 1 / n_seen_f) if saga else 0
-                scaled_correction = correction / w_scale
-                for p in range(start, stop):
-                    j = indices[p]
-                    v = data[p]
-                    for c in range(k):
-                        s[j * k + c] = s[j * k + c] + v * z[c]
-                        w[j * k + c] = w[j * k + c] - scaled_correction * v * z[c]
+                # NOTE: one division for 1/w_scale per row; every step below multiplies.
+                inv_scale = 1 / w_scale
+                g_step = step_f * inv_seen
+                if saga:
+                    correction = step_f - g_step  # step (1 - 1/seen)
+                    scaled_correction = correction * inv_scale
+                    for p in range(start, stop):
+                        j = indices[p]
+                        v = data[p]
+                        for c in range(k):
+                            s[j * k + c] = s[j * k + c] + v * z[c]
+                            w[j * k + c] = w[j * k + c] - scaled_correction * v * z[c]
+                elif k == 1:
+                    dg0 = z[0]
+                    for p in range(start, stop):
+                        j = indices[p]
+                        s[j] = s[j] + data[p] * dg0
+                else:
+                    for p in range(start, stop):
+                        j = indices[p]
+                        v = data[p]
+                        for c in range(k):
+                            s[j * k + c] = s[j * k + c] + v * z[c]
                 if fit_intercept:
-                    _step_intercept(&b[0], &b_sum[0], z, k, step_f, n_seen_f, b_decay,
-                                    correction)
-                C[t + 1] = C[t] + step_f / (w_scale * n_seen_f)
-                P[t + 1] = P[t] + step_f * l1_f / w_scale
+                    _step_intercept(&b[0], &b_sum[0], z, k, g_step, b_decay, correction)
+                C[t + 1] = c_now + g_step * inv_scale
+                if prox:
+                    P[t + 1] = P[t] + step_f * l1_f * inv_scale
                 if w_scale < <floating>1e-9:
                     _catch_up_all(w, s, d, k, t + 1, &C[0], &P[0], &seen_at[0],
                                   &last[0], l1_f, prox, w_scale)

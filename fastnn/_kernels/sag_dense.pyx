@@ -10,30 +10,9 @@ from libc.stdint cimport uint64_t
 
 from fastnn._kernels._loss_rows cimport _weighted
 from fastnn._kernels._sag_rows cimport (
-    CONVERGED, DIVERGED, RAN_ALL, _draw_row, _epoch_end, _remember, _row_gradient,
-    _soft_threshold, _step_intercept,
+    CONVERGED, DIVERGED, RAN_ALL, _draw_row, _epoch_end, _prefetch_row, _remember,
+    _row_gradient, _soft_threshold, _step_intercept,
 )
-
-cdef extern from *:
-    """
-    #if defined(__GNUC__) || defined(__clang__)
-    #define FASTNN_PREFETCH(p) __builtin_prefetch(p)
-    #else
-    #define FASTNN_PREFETCH(p) ((void)0)
-    #endif
-    """
-    void FASTNN_PREFETCH(const void* p) noexcept nogil
-
-
-cdef inline void _prefetch_row(const void* row, Py_ssize_t n_bytes) noexcept nogil:
-    # NOTE: rows are drawn at random, so the hardware prefetcher cannot guess the next
-    # one; asking for it one row ahead hides the memory latency behind this row's work.
-    cdef const char* p = <const char*>row
-    cdef Py_ssize_t offset = 0
-    while offset < n_bytes:
-        FASTNN_PREFETCH(p + offset)
-        offset = offset + 64
-
 
 cdef inline floating _fused_step(
     const floating* x, const floating* x_prev, floating* w, floating* s, Py_ssize_t d,
@@ -96,6 +75,32 @@ cdef inline floating _fused_step_prox(
     return z0 + z1
 
 
+cdef inline floating _fused_step_column(
+    const floating* x, const floating* x_prev, floating* w, floating* s, Py_ssize_t d,
+    Py_ssize_t k, floating dg, floating decay, floating correction, floating g_step,
+    floating prox,
+) noexcept nogil:
+    # One class column of a softmax W (stride k): _fused_step, then the L1 proximal
+    # step when prox > 0; returns x . w at the new w.
+    # NOTE: a class at a time keeps dg and the logit in registers: over all classes
+    # per feature, the compiler must reload dg[c] and z[c] after every store to s, w.
+    cdef Py_ssize_t j
+    cdef floating v, sj, wj, z0 = 0, z1 = 0
+    for j in range(d):
+        v = x_prev[j] * dg
+        sj = s[j * k] + v
+        s[j * k] = sj
+        wj = decay * w[j * k] - correction * v - g_step * sj
+        if prox > 0:
+            wj = _soft_threshold(wj, prox)
+        w[j * k] = wj
+        if j % 2 == 0:
+            z0 = z0 + x[j] * wj
+        else:
+            z1 = z1 + x[j] * wj
+    return z0 + z1
+
+
 def sag_epochs_dense(
     const floating[:, ::1] X, const Py_ssize_t[::1] y, const floating[::1] sample_weight,
     floating weight_scale, floating[:, ::1] W, floating[::1] b,
@@ -149,16 +154,10 @@ def sag_epochs_dense(
                             z[0] = _fused_step(x, x_prev, w, s, d, dg0, pending_decay,
                                                correction, g_step)
                     else:
-                        for j in range(d):
-                            for c in range(k):
-                                v = x_prev[j] * dg[c]
-                                s[j * k + c] = s[j * k + c] + v
-                                wj = pending_decay * w[j * k + c] - correction * v
-                                wj = wj - g_step * s[j * k + c]
-                                if prox > 0:
-                                    wj = _soft_threshold(wj, prox)
-                                w[j * k + c] = wj
-                                z[c] = z[c] + x[j] * wj
+                        for c in range(k):
+                            z[c] = _fused_step_column(x, x_prev, w + c, s + c, d, k, dg[c],
+                                                      pending_decay, correction, g_step,
+                                                      prox)
                 else:
                     for j in range(d):
                         for c in range(k):
@@ -179,10 +178,9 @@ def sag_epochs_dense(
                 # NOTE: SAGA's unbiasing term uses (1 - 1/seen): scikit-learn's form,
                 # which is 0 for the first row and tends to 1.
                 correction = step_f * (1 - 1 / n_seen_f) if saga else 0
-                if fit_intercept:
-                    _step_intercept(&b[0], &b_sum[0], dg, k, step_f, n_seen_f, 1,
-                                    correction)
                 g_step = step_f / n_seen_f
+                if fit_intercept:
+                    _step_intercept(&b[0], &b_sum[0], dg, k, g_step, 1, correction)
                 pending_decay = decay
                 prox = prox_step
                 previous = i
