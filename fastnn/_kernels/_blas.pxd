@@ -122,3 +122,40 @@ cdef inline void _syrk(
         scipy_ssyrk_(&uplo, &trans, &n, &k, &alpha, A, &lda, &beta, C, &ldc)
     else:
         scipy_dsyrk_(&uplo, &trans, &n, &k, &alpha, A, &lda, &beta, C, &ldc)
+
+
+cdef inline void _block_logits(
+    const floating* x, Py_ssize_t rows, Py_ssize_t d, const floating* W,
+    const floating* b, bint with_bias, floating* Z, Py_ssize_t k,
+) noexcept nogil:
+    # Z (rows, k) = x W + b for a row-major block x (rows, d) and W (d, k); b is not
+    # read without with_bias (Z starts at 0). d = 0 leaves Z = b: BLAS takes no zero
+    # leading dimension.
+    cdef Py_ssize_t r, c
+    for r in range(rows):
+        for c in range(k):
+            Z[r * k + c] = b[c] if with_bias else 0
+    if d == 0:
+        return
+    if k == 1:
+        # column-major x^T is (d x rows): z = (x^T)^T w (GEMM is slow with one column)
+        _gemv(c"T", <int>d, <int>rows, 1, x, <int>d, W, 1, Z)
+    else:
+        # column-major Z^T (k x rows) = W^T (k x d) x^T (d x rows)
+        _gemm(c"N", c"N", <int>k, <int>rows, <int>d, 1, W, <int>k, x, <int>d, 1, Z,
+              <int>k)
+
+
+cdef inline void _block_add_xt(
+    const floating* x, Py_ssize_t rows, Py_ssize_t d, const floating* G,
+    floating* out, Py_ssize_t k,
+) noexcept nogil:
+    # out (d, k) += x^T G for a row-major block x (rows, d) and G (rows, k).
+    if d == 0:
+        return
+    if k == 1:
+        _gemv(c"N", <int>d, <int>rows, 1, x, <int>d, G, 1, out)
+    else:
+        # column-major out^T (k x d) += G^T (k x rows) x (rows x d)
+        _gemm(c"N", c"T", <int>k, <int>d, <int>rows, 1, G, <int>k, x, <int>d, 1, out,
+              <int>k)

@@ -9,7 +9,7 @@
 from cython cimport floating
 from cython.parallel cimport prange
 
-from fastnn._kernels._blas cimport _gemm, _gemv
+from fastnn._kernels._blas cimport _block_add_xt, _block_logits
 from fastnn._kernels._loss_rows cimport _row_bce_label, _row_ce_label
 
 
@@ -191,16 +191,7 @@ cdef double _loss_grad_rows(
     while start < n:
         rows = block if start + block < n else n - start
         x = X + start * d
-        for r in range(rows):
-            for c in range(k):
-                Z[r * k + c] = b[c] if with_bias else 0
-        if k == 1:
-            # column-major X_block^T is (d x rows): z = (X_block^T)^T w
-            _gemv(c"T", <int>d, <int>rows, 1, x, <int>d, W, 1, Z)
-        else:
-            # column-major Z^T (k x rows) = W^T (k x d) X_block^T (d x rows)
-            _gemm(c"N", c"N", <int>k, <int>rows, <int>d, 1, W, <int>k,
-                  x, <int>d, 1, Z, <int>k)
+        _block_logits(x, rows, d, W, b, with_bias, Z, k)
         for r in range(rows):
             weight = sw[start + r] if sw != NULL else 1
             total = total + weight * _row_loss_grad(
@@ -209,12 +200,7 @@ cdef double _loss_grad_rows(
             if with_bias:
                 for c in range(k):
                     db[c] = db[c] + Z[r * k + c]
-        if k == 1:
-            _gemv(c"N", <int>d, <int>rows, 1, x, <int>d, Z, 1, dW)
-        else:
-            # column-major dW^T (k x d) += G^T (k x rows) X_block (rows x d)
-            _gemm(c"N", c"T", <int>k, <int>d, <int>rows, 1, Z, <int>k,
-                  x, <int>d, 1, dW, <int>k)
+        _block_add_xt(x, rows, d, Z, dW, k)
         start = start + rows
     return total
 

@@ -12,7 +12,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport sqrt
 
-from fastnn._kernels._blas cimport _gemm, _gemv, _syrk
+from fastnn._kernels._blas cimport _block_add_xt, _block_logits, _syrk
 from fastnn._kernels._loss_rows cimport _weighted
 from fastnn._kernels._newton_rows cimport (
     GRADIENT, HESSIAN, _row_gradient, _row_hessp, _row_proba_loss,
@@ -98,18 +98,7 @@ cdef double _pass_rows(
     while start < n:
         rows = block if start + block < n else n - start
         x = X + start * d
-        for r in range(rows):
-            for c in range(k):
-                Z[r * k + c] = b[c] if with_bias else 0
-        if d > 0:
-            if k == 1:
-                # column-major X_b^T is (d x rows): z = (X_b^T)^T w (GEMM is slow with
-                # one column)
-                _gemv(c"T", <int>d, <int>rows, 1, x, <int>d, W, 1, Z)
-            else:
-                # column-major Z^T (k x rows) = W^T (k x d) X_b^T (d x rows)
-                _gemm(c"N", c"N", <int>k, <int>rows, <int>d, 1, W, <int>k,
-                      x, <int>d, 1, Z, <int>k)
+        _block_logits(x, rows, d, W, b, with_bias, Z, k)
         for r in range(rows):
             weight = sw[start + r] if sw != NULL else 1
             total = total + _weighted(
@@ -128,13 +117,7 @@ cdef double _pass_rows(
                 if with_bias:
                     for c in range(k):
                         db[c] = db[c] + Z[r * k + c]
-            if d > 0:
-                if k == 1:
-                    _gemv(c"N", <int>d, <int>rows, 1, x, <int>d, Z, 1, dW)
-                else:
-                    # column-major dW^T (k x d) += G^T (k x rows) X_b (rows x d)
-                    _gemm(c"N", c"T", <int>k, <int>d, <int>rows, 1, Z, <int>k,
-                          x, <int>d, 1, dW, <int>k)
+            _block_add_xt(x, rows, d, Z, dW, k)
         start = start + rows
     if mode == HESSIAN and k > 1:
         _scatter_class_blocks(D, H, n_dof, k)
@@ -201,25 +184,14 @@ cdef void _hessp_rows(
     while start < n:
         rows = block if start + block < n else n - start
         x = X + start * d
-        for r in range(rows):
-            for c in range(k):
-                Z[r * k + c] = vb[c] if with_bias else 0
-        if k == 1:
-            _gemv(c"T", <int>d, <int>rows, 1, x, <int>d, V, 1, Z)
-        else:
-            _gemm(c"N", c"N", <int>k, <int>rows, <int>d, 1, V, <int>k,
-                  x, <int>d, 1, Z, <int>k)
+        _block_logits(x, rows, d, V, vb, with_bias, Z, k)
         for r in range(rows):
             _row_hessp(Z + r * k, P + (start + r) * k,
                        scale * (sw[start + r] if sw != NULL else 1), k)
             if with_bias:
                 for c in range(k):
                     outb[c] = outb[c] + Z[r * k + c]
-        if k == 1:
-            _gemv(c"N", <int>d, <int>rows, 1, x, <int>d, Z, 1, out)
-        else:
-            _gemm(c"N", c"T", <int>k, <int>d, <int>rows, 1, Z, <int>k,
-                  x, <int>d, 1, out, <int>k)
+        _block_add_xt(x, rows, d, Z, out, k)
         start = start + rows
 
 
