@@ -300,7 +300,8 @@ def fit_newton_cholesky(problem, W, b):
                 break
             coef, current = found
             max_grad = float(np.max(np.abs(current.grad)))
-            rate = max_grad / g_max**2 if g_max > 0 else 0.0
+            # (g_max**2 underflows to 0 for gradients below 1e-154: no rate then)
+            rate = max_grad / g_max**2 if g_max**2 > 0 else 0.0
             if verbose:
                 print("  Check Convergence")
                 print(f"    1. max |gradient| {max_grad} <= {tol} {max_grad <= tol}")
