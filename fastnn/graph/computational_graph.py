@@ -5,7 +5,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from fastnn.graph.gates import _as_float, _as_output
+from fastnn.graph.gates import _as_float, _as_output, gradients_of
 
 
 class ComputationalGraph:
@@ -144,7 +144,7 @@ class ComputationalGraph:
         for name in reversed(self._order):
             if name not in gradients:
                 continue  # the output does not depend on this gate
-            grads = self.gates[name].backward(gradients[name])
+            grads = gradients_of(self.gates[name], gradients[name])
             for wire, grad in zip(self.wires[name], grads):
                 # A value read by several gates (or twice by one) sums their gradients.
                 gradients[wire] = gradients[wire] + grad if wire in gradients else grad

@@ -1,7 +1,9 @@
 """The lecture's gates: each one small function with its local derivative.
 
 ``forward(*inputs)`` stores what ``backward`` needs and returns the output;
-``backward(dout)`` returns one gradient per input, each of that input's shape.
+``backward(dout)`` returns the gradient of each input, of that input's shape: the
+gradient itself for a one-input gate (so gates chain by hand, as in the lecture:
+``d = sigmoid.backward(1.0); da, dw2 = add.backward(d)``), a tuple for more.
 """
 
 import numpy as np
@@ -30,6 +32,16 @@ def _sum_to_shape(grad, shape):
     return _as_output(np.array(grad))
 
 
+def gradients_of(gate, dout):
+    """One gradient per input of any gate, as a tuple: a :class:`Gate`'s
+    ``input_gradients``, or a gate written as the lecture writes them, whose
+    ``backward`` returns a list (or, with one input, the gradient itself)."""
+    if isinstance(gate, Gate):
+        return gate.input_gradients(dout)
+    grads = gate.backward(dout)
+    return tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
+
+
 class Gate:
     """One node of a computational graph: a function and its local derivative.
 
@@ -48,7 +60,7 @@ class Gate:
     ...         return (2 * self.x * dout,)
     >>> gate = SquareGate()
     >>> print(gate.forward(3.0), gate.backward(1.0))
-    9.0 (np.float64(6.0),)
+    9.0 6.0
     """
 
     n_inputs = 1
@@ -67,8 +79,16 @@ class Gate:
         return _as_output(output)
 
     def backward(self, dout):
-        """Gradients of the final result w.r.t. each input, given ``dout`` for the
-        output. A scalar ``dout`` on an array output stands for ``dout`` everywhere."""
+        """The gradient of the final result w.r.t. the input, given ``dout`` for the
+        output: one gradient for a one-input gate (scalar in, scalar out; array in,
+        array out), a tuple of one per input otherwise. A scalar ``dout`` on an array
+        output stands for ``dout`` everywhere."""
+        grads = self.input_gradients(dout)
+        return grads[0] if self.n_inputs == 1 else grads
+
+    def input_gradients(self, dout):
+        """As :meth:`backward`, always a tuple of one gradient per input (what a graph
+        walks)."""
         name = type(self).__name__
         if self._input_shapes is None:
             raise RuntimeError(f"{name}.backward called before {name}.forward")
@@ -122,7 +142,7 @@ class ScaleGate(Gate):
 
     >>> gate = ScaleGate(-1.0)
     >>> print(gate.forward(1.0), gate.backward(0.5))
-    -1.0 (np.float64(-0.5),)
+    -1.0 -0.5
     """
 
     def __init__(self, factor):
@@ -140,7 +160,7 @@ class AddConstantGate(Gate):
 
     >>> gate = AddConstantGate(1.0)
     >>> print(gate.forward(0.37), gate.backward(-0.53))
-    1.37 (np.float64(-0.53),)
+    1.37 -0.53
     """
 
     def __init__(self, constant):
@@ -206,7 +226,7 @@ class ExpGate(Gate):
 
     >>> gate = ExpGate()
     >>> print(gate.forward(0.0), gate.backward(2.0))
-    1.0 (np.float64(2.0),)
+    1.0 2.0
     """
 
     def _forward(self, x):
@@ -222,7 +242,7 @@ class ReciprocalGate(Gate):
 
     >>> gate = ReciprocalGate()
     >>> print(gate.forward(2.0), gate.backward(1.0))
-    0.5 (np.float64(-0.25),)
+    0.5 -0.25
     """
 
     def _forward(self, x):
@@ -241,7 +261,7 @@ class TanhGate(Gate):
 
     >>> gate = TanhGate()
     >>> print(gate.forward(0.0), gate.backward(1.0))
-    0.0 (np.float64(1.0),)
+    0.0 1.0
     """
 
     def _forward(self, x):
@@ -257,7 +277,7 @@ class ReLUGate(Gate):
 
     >>> gate = ReLUGate()
     >>> print(gate.forward([-1.0, 2.0]), gate.backward(1.0))
-    [0. 2.] (array([0., 1.]),)
+    [0. 2.] [0. 1.]
     """
 
     def _forward(self, x):
@@ -273,7 +293,7 @@ class SigmoidGate(Gate):
 
     >>> gate = SigmoidGate()
     >>> print(gate.forward(0.0), gate.backward(1.0))
-    0.5 (np.float64(0.25),)
+    0.5 0.25
     """
 
     def _forward(self, x):

@@ -222,3 +222,39 @@ def test_lecture_style_gate_without_the_base_class():
     graph.add(LectureMultiplyGate(), graph.add(AddGate(), "x", "y"), "z")
     assert graph.forward({"x": -2, "y": 5, "z": -4}) == -12
     assert graph.backward() == {"x": -4, "y": -4, "z": 3}
+
+
+def test_the_lectures_first_example_chained_by_hand():
+    """f(x, y, z) = (x + y) z at x=-2, y=5, z=-4, one gate's backward feeding the next."""
+    add, multiply = AddGate(), MultiplyGate()
+    q = add.forward(-2.0, 5.0)
+    assert multiply.forward(q, -4.0) == -12
+    dq, dz = multiply.backward(1.0)
+    dx, dy = add.backward(dq)
+    assert (dx, dy, dz) == (-4, -4, 3)
+
+
+def test_the_lectures_sigmoid_neuron_chained_by_hand():
+    """f(w, x) = σ(w0 x0 + w1 x1 + w2), the lecture's way: d = sigmoid.backward(1.0);
+    da, dw2 = add.backward(d); ... (a one-input gate returns its gradient itself)."""
+    mul0, mul1, add01, add2, sigmoid = (MultiplyGate(), MultiplyGate(), AddGate(),
+                                        AddGate(), SigmoidGate())
+    dot = add01.forward(mul0.forward(2.0, -1.0), mul1.forward(-3.0, -2.0))
+    f = sigmoid.forward(add2.forward(dot, -3.0))
+    d = sigmoid.backward(1.0)
+    assert np.ndim(d) == 0 and not isinstance(d, tuple)
+    ddot, dw2 = add2.backward(d)
+    d0, d1 = add01.backward(ddot)
+    dw0, dx0 = mul0.backward(d0)
+    dw1, dx1 = mul1.backward(d1)
+    assert_allclose(f, 1 / (1 + np.exp(-1.0)))
+    expected = np.array([-1.0, -2.0, 1.0, 2.0, -3.0]) * f * (1 - f)  # x0, x1, 1, w0, w1
+    assert_allclose([dw0, dw1, dw2, dx0, dx1], expected)
+    # the same with single gates for the sigmoid, and with arrays: array in, array out
+    exp, scale = ExpGate(), ScaleGate(-1.0)
+    plus_one, reciprocal = AddConstantGate(1.0), ReciprocalGate()
+    z = np.array([1.0, -2.0])
+    g = reciprocal.forward(plus_one.forward(exp.forward(scale.forward(z))))
+    dz = scale.backward(exp.backward(plus_one.backward(reciprocal.backward(1.0))))
+    assert isinstance(dz, np.ndarray) and dz.shape == z.shape
+    assert_allclose(dz, g * (1 - g))
