@@ -18,6 +18,7 @@ from fastnn.ops.checks import (
     INTP,
     check_csr,
     check_float,
+    check_index_array,
     check_scalar,
     check_writeable,
 )
@@ -91,16 +92,9 @@ def _vector(name, array, n, writeable=False):
 
 
 def _indices(name, array, high, writeable=True):
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(array).__name__}")
-    if array.dtype != INTP:
-        raise TypeError(f"{name} must have dtype intp, got {array.dtype}")
-    if array.ndim != 1 or not array.flags.c_contiguous:
-        raise ValueError(f"{name} must be a 1-D C-contiguous array")
+    check_index_array(name, array, None, high)
     if writeable:
         check_writeable(name, array)
-    if array.size and (array.min() < 0 or array.max() >= high):
-        raise ValueError(f"{name} must hold values in [0, {high})")
     if array.size and np.bincount(array, minlength=high).max() > 1:
         raise ValueError(f"{name} must not repeat an index")
     return array

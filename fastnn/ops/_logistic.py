@@ -10,8 +10,8 @@ import scipy.sparse
 from fastnn.ops._loader import logistic_kernels
 from fastnn.ops.checks import (
     BLAS_MAX_DIM,
-    INTP,
     check_float,
+    check_index_array,
     check_positive_int,
     check_sample_weight,
     check_scalar,
@@ -20,20 +20,6 @@ from fastnn.ops.checks import (
     may_overlap,
     output,
 )
-
-
-def _check_intp_range(name, array, n, high):
-    """``array`` must be a 1-D C-contiguous intp array of length ``n`` in [0, high)."""
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(array).__name__}")
-    if array.dtype != INTP:
-        raise TypeError(f"{name} must have dtype intp, got {array.dtype}")
-    if array.ndim != 1 or not array.flags.c_contiguous:
-        raise ValueError(f"{name} must be a 1-D C-contiguous array")
-    if n is not None and array.shape[0] != n:
-        raise ValueError(f"{name} must have {n} entries, got {array.shape[0]}")
-    if array.size and (array.min() < 0 or array.max() >= high):
-        raise ValueError(f"{name} must hold values in [0, {high})")
 
 
 def logistic_sgd_epoch(
@@ -87,8 +73,8 @@ def logistic_sgd_epoch(
         raise ValueError(f"b must have shape ({k},), got {b.shape}")
     if may_overlap(W, b):
         raise ValueError("W overlaps b; pass separate arrays")
-    _check_intp_range("y", y, n_samples, max(k, 2))
-    _check_intp_range("order", order, None, max(n_samples, 1))
+    check_index_array("y", y, n_samples, max(k, 2))
+    check_index_array("order", order, None, max(n_samples, 1))
     if order.shape[0] and n_samples == 0:
         raise ValueError("order indexes rows of an X that has none")
     lr = check_scalar("learning_rate", learning_rate, low=0.0)
@@ -163,7 +149,7 @@ def logistic_loss_grad(
         raise ValueError(f"b must have shape ({k},), got {b.shape}")
     if max(n_samples, n_features, k) > BLAS_MAX_DIM:
         raise ValueError("dimensions must be below 2**31 (BLAS uses 32-bit ints)")
-    _check_intp_range("y", y, n_samples, max(k, 2))
+    check_index_array("y", y, n_samples, max(k, 2))
     scale = check_scalar("scale", scale)
     fit_dtype(dtype, scale=scale)
     weights = check_sample_weight(sample_weight, n_samples, dtype, reference="X")

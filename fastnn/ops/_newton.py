@@ -16,11 +16,11 @@ import numpy as np
 import scipy.sparse
 
 from fastnn.ops._loader import newton_csr_kernels, newton_dense_kernels
-from fastnn.ops._logistic import _check_intp_range
 from fastnn.ops.checks import (
     BLAS_MAX_DIM,
     check_csr,
     check_float,
+    check_index_array,
     check_positive_int,
     check_sample_weight,
     check_scalar,
@@ -126,7 +126,7 @@ def logistic_newton_pass(
         raise ValueError("dimensions must be below 2**31 (BLAS uses 32-bit ints)")
     if not sparse and n_features < 1:
         raise ValueError("X must have at least one feature")
-    _check_intp_range("y", y, n_samples, max(k, 2))
+    check_index_array("y", y, n_samples, max(k, 2))
     scale = check_scalar("scale", scale)
     fit_dtype(dtype, scale=scale)
     weights = check_sample_weight(sample_weight, n_samples, dtype, reference="X")

@@ -11,9 +11,9 @@ import scipy.sparse
 
 from fastnn.ops._loader import sag_csr_kernels, sag_dense_kernels
 from fastnn.ops.checks import (
-    INTP,
     check_csr,
     check_float,
+    check_index_array,
     check_positive_int,
     check_sample_weight,
     check_scalar,
@@ -48,15 +48,7 @@ class SagData:
         self.n_outputs = check_positive_int("n_outputs", n_outputs)
         if self.n_outputs == 2:
             raise ValueError("n_outputs is 1 (sigmoid) for two classes, or >= 3 (softmax)")
-        if not isinstance(y, np.ndarray):
-            raise TypeError(f"y must be a numpy.ndarray, got {type(y).__name__}")
-        if y.dtype != INTP:
-            raise TypeError(f"y must have dtype intp, got {y.dtype}")
-        if y.shape != (self.n_samples,) or not y.flags.c_contiguous:
-            raise ValueError(f"y must be a C-contiguous array of shape ({self.n_samples},)")
-        high = max(self.n_outputs, 2)
-        if y.min() < 0 or y.max() >= high:
-            raise ValueError(f"y must hold labels in [0, {high})")
+        check_index_array("y", y, self.n_samples, max(self.n_outputs, 2))
         self.y = y
         self.sample_weight = check_sample_weight(
             sample_weight, self.n_samples, self.dtype, reference="X"

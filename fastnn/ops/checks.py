@@ -26,7 +26,7 @@ __all__ = [
     "FLOATS", "check_float", "check_like", "check_positive_int", "check_scalar",
     "check_writeable", "may_overlap", "output",
     "INTP", "BLAS_MAX_DIM", "PARALLEL_MIN_SIZE", "fit_dtype", "check_sample_weight",
-    "check_csr",
+    "check_csr", "check_index_array",
 ]
 
 INTP = np.dtype(np.intp)
@@ -95,3 +95,18 @@ def check_csr(X):
     if used.size and (used.min() < 0 or used.max() >= n_features):
         raise ValueError("X is not a valid CSR matrix (a column index is out of range)")
     return data, indices, indptr
+
+
+def check_index_array(name, array, n, high):
+    """``array`` must be a 1-D C-contiguous intp array of length ``n`` (None: any)
+    holding values in [0, high): labels, row orders, active sets."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(array).__name__}")
+    if array.dtype != INTP:
+        raise TypeError(f"{name} must have dtype intp, got {array.dtype}")
+    if array.ndim != 1 or not array.flags.c_contiguous:
+        raise ValueError(f"{name} must be a 1-D C-contiguous array")
+    if n is not None and array.shape[0] != n:
+        raise ValueError(f"{name} must have {n} entries, got {array.shape[0]}")
+    if array.size and (array.min() < 0 or array.max() >= high):
+        raise ValueError(f"{name} must hold values in [0, {high})")
