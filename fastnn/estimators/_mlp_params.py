@@ -7,6 +7,8 @@ network (a :class:`fastnn.Sequential` that holds every weight in one flat vector
   into one of their arrays changes the network. A list or an item the user replaces
   is checked and copied into the network before the next prediction, training step or
   save; the attributes then hold the network's views again (:meth:`_sync_weights`).
+- ``_optimizer``: the learning rate the stochastic solvers train with, as scikit-learn's
+  optimizers report it (:class:`LearningRate`).
 """
 
 import math
@@ -15,8 +17,10 @@ from itertools import pairwise
 import numpy as np
 
 from fastnn.estimators._mlp_network import _MAXOUT_PIECES, _network
+from fastnn.nn.optimizers import SGD, Adam
+from fastnn.ops.optimizers import adam_step_size
 
-__all__ = ["MLPParams", "weights_in_sync"]
+__all__ = ["LearningRate", "MLPParams", "weights_in_sync"]
 
 _MUTATORS = ("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend",
              "insert", "pop", "remove", "clear", "sort", "reverse")
@@ -109,6 +113,41 @@ def _network_views(model):
     affine = [layer for layer in model.layers if layer.params]
     return ([layer.params[0] for layer in affine],
             [layer.params[1] for layer in affine])
+
+
+class LearningRate:
+    """What scikit-learn's ``MLPClassifier._optimizer`` tells of a stochastic solver:
+    its ``learning_rate``, read from the optimizer the network trains with (fastnn's
+    :class:`fastnn.optimizers.SGD` or :class:`fastnn.optimizers.Adam`).
+
+    Attributes
+    ----------
+    learning_rate : float
+        'sgd': the rate of the next update; ``learning_rate_init`` when a ``fit``
+        starts (each fit, warm start or not, starts a new optimizer, a ``partial_fit``
+        goes on with the last one), then after each epoch
+        ``learning_rate_init / (t_ + 1) ** power_t`` for 'invscaling', divided by 5 at
+        each plateau for 'adaptive'. 'adam': the step size of the last update,
+        ``learning_rate_init * sqrt(1 - beta_2**t) / (1 - beta_1**t)`` after ``t``
+        updates (``learning_rate_init`` before any).
+    """
+
+    __slots__ = ("_optimizer",)
+
+    def __init__(self, optimizer):
+        self._optimizer = optimizer
+
+    @property
+    def learning_rate(self):
+        optimizer = self._optimizer
+        if isinstance(optimizer, Adam) and optimizer.iterations:
+            return adam_step_size(optimizer.learning_rate, optimizer.iterations,
+                                  optimizer.beta_1, optimizer.beta_2)
+        return optimizer.current_learning_rate()
+
+    def __repr__(self):
+        return (f"LearningRate({type(self._optimizer).__name__}, "
+                f"learning_rate={self.learning_rate!r})")
 
 
 class MLPParams:
@@ -205,3 +244,19 @@ class MLPParams:
                 given.changed = False
             else:
                 setattr(self, name, _Views(views, model, name))
+
+    # ----------------------------------------------------------------- _optimizer
+
+    @property
+    def _optimizer(self):
+        """The learning rate of the stochastic solvers (:class:`LearningRate`), as
+        scikit-learn's ``_optimizer`` shows it; AttributeError before a stochastic
+        solver trained the network, or after 'lbfgs' did."""
+        model = self.__dict__.get("_model")
+        optimizer = None if model is None else model.optimizer
+        if not isinstance(optimizer, (SGD, Adam)):
+            raise AttributeError(
+                "_optimizer: no stochastic solver ('sgd' or 'adam') trained this "
+                "network last"
+            )
+        return LearningRate(optimizer)

@@ -1,6 +1,7 @@
 """MLPClassifier's parameters as scikit-learn shows them: the coefs_ and intercepts_ a
-user assigns are what the network predicts, trains and saves from, checked against
-scikit-learn 1.9 doing the same."""
+user assigns are what the network predicts, trains and saves from; _optimizer reports
+the learning rate the training used. Each is checked against scikit-learn 1.9 doing the
+same."""
 
 import copy
 import pickle
@@ -236,3 +237,44 @@ def test_copies_of_coefs_are_plain_lists_of_arrays(data):
     deep = copy.deepcopy(clf.coefs_)
     deep[0][...] = 0
     assert clf.coefs_[0].any()
+
+
+# --------------------------------------------------------------------- _optimizer
+
+@pytest.mark.parametrize("params", [
+    dict(learning_rate="constant"),
+    dict(learning_rate="invscaling", power_t=0.25),
+    dict(learning_rate="adaptive", tol=0.5, n_iter_no_change=1, learning_rate_init=0.3),
+    dict(solver="adam"),
+])
+def test_optimizer_learning_rate_is_sklearns(data, params):
+    X, y = data
+    ref, clf = _both(X, y, hidden_layer_sizes=(8,), max_iter=6, warm_start=True,
+                     **params)
+    rates = [(clf._optimizer.learning_rate, ref._optimizer.learning_rate)]
+    for step in (ref, clf):
+        _quiet(step.fit, X, y)  # a warm start begins a new optimizer, as scikit-learn
+    rates.append((clf._optimizer.learning_rate, ref._optimizer.learning_rate))
+    ref.partial_fit(X, y)
+    clf.partial_fit(X, y)  # goes on at that rate
+    rates.append((clf._optimizer.learning_rate, ref._optimizer.learning_rate))
+    for ours, theirs in rates:
+        assert ours == pytest.approx(theirs, rel=1e-13, abs=0)
+    assert_allclose(clf.coefs_[0], ref.coefs_[0], rtol=1e-8, atol=1e-12)
+    if params.get("learning_rate") == "adaptive":
+        assert rates[0][0] < 0.3 / 5  # the plateaus did lower it
+
+
+def test_optimizer_exists_after_stochastic_training_only(data, tmp_path):
+    X, y = data
+    assert not hasattr(MLPClassifier(), "_optimizer")
+    lbfgs = _quiet(MLPClassifier((4,), solver="lbfgs", max_iter=3).fit, X, y)
+    assert not hasattr(lbfgs, "_optimizer")
+    _, clf = _both(X, y, learning_rate="invscaling")
+    rate = clf._optimizer.learning_rate
+    assert rate == 0.001 / (3 * len(y) + 1) ** 0.5
+    save_model(clf, tmp_path / "m.fnn")
+    for copied in (pickle.loads(pickle.dumps(clf)), load_model(tmp_path / "m.fnn")):
+        assert copied._optimizer.learning_rate == rate
+    with pytest.raises(AttributeError):
+        clf._optimizer.learning_rate = 1.0  # read-only: the schedule sets it
