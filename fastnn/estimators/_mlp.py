@@ -6,8 +6,8 @@ backprop path in the codebase), a :class:`fastnn.models.Callback` applies
 scikit-learn's per-epoch rules (learning-rate schedules, ``tol`` stopping, early
 stopping), and ``lbfgs`` minimizes :meth:`fastnn.Sequential.objective` over the
 model's flat weight vector. ``coefs_`` and ``intercepts_`` are views into that vector;
-what a user assigns to them, and scikit-learn's ``_optimizer``, are in
-:mod:`fastnn.estimators._mlp_params`.
+what a user assigns to them, and scikit-learn's ``_optimizer`` and
+``_loss_grad_lbfgs``, are in :mod:`fastnn.estimators._mlp_params`.
 """
 
 from numbers import Integral, Real

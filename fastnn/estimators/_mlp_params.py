@@ -9,14 +9,18 @@ network (a :class:`fastnn.Sequential` that holds every weight in one flat vector
   save; the attributes then hold the network's views again (:meth:`_sync_weights`).
 - ``_optimizer``: the learning rate the stochastic solvers train with, as scikit-learn's
   optimizers report it (:class:`LearningRate`).
+- ``_loss_grad_lbfgs``: the training objective and its gradient over scikit-learn's
+  packing of the parameters (every ``coefs_`` raveled, then every ``intercepts_``).
 """
 
 import math
 from itertools import pairwise
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from fastnn.estimators._mlp_network import _MAXOUT_PIECES, _network
+from fastnn.estimators._mlp_network import _MAXOUT_PIECES, _loss_for, _network
 from fastnn.nn.optimizers import SGD, Adam
 from fastnn.ops.optimizers import adam_step_size
 
@@ -260,3 +264,71 @@ class MLPParams:
                 "network last"
             )
         return LearningRate(optimizer)
+
+    # ---------------------------------------------------------- _loss_grad_lbfgs
+
+    def _loss_grad_lbfgs(self, packed_coef_inter, X, y, sample_weight=None,
+                         activations=None, deltas=None, coef_grads=None,
+                         intercept_grads=None):
+        """The training objective at ``packed_coef_inter`` and its gradient, packed as
+        scikit-learn packs them; the network then holds those weights (as
+        scikit-learn's ``_loss_grad_lbfgs`` leaves them in ``coefs_``).
+
+        Parameters
+        ----------
+        packed_coef_inter : ndarray of shape (n_params,)
+            Every ``coefs_[i].ravel()``, then every ``intercepts_[i]``.
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples, n_outputs_)
+            The binarized labels, as ``_label_binarizer.transform`` gives them.
+        sample_weight : array-like of shape (n_samples,), default=None
+        activations, deltas, coef_grads, intercept_grads : ignored
+            scikit-learn's work buffers: fastnn's network keeps its own.
+
+        Returns
+        -------
+        loss : float
+            The mean log-loss plus ``alpha / (2 * sum(sample_weight)) * sum(||W||**2)``.
+        grad : ndarray of shape (n_params,), float64
+        """
+        check_is_fitted(self)
+        self._sync_weights()
+        model = self._model
+        order = self._packing()
+        packed = np.asarray(packed_coef_inter)
+        if packed.dtype.kind not in "iuf":
+            raise TypeError(f"packed_coef_inter must hold real numbers, got dtype "
+                            f"{packed.dtype}")
+        if packed.shape != order.shape:
+            raise ValueError(f"packed_coef_inter must be {order.size} real numbers, "
+                             f"got shape {packed.shape}")
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
+                          dtype=model.dtype, order="C")
+        if sp.issparse(X):
+            X = np.ascontiguousarray(X.toarray())
+        Y = np.asarray(y)
+        Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
+        if Y.shape != (X.shape[0], self.n_outputs_):
+            raise ValueError(f"y must be the binarized labels, shape "
+                             f"({X.shape[0]}, {self.n_outputs_}); got {Y.shape}")
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype,
+                                                 ensure_non_negative=True)
+        if model.loss is None:  # loaded from a file that kept no optimizer
+            model.compile(optimizer=SGD(), loss=_loss_for(self.out_activation_))
+            model.optimizer = None
+        fun = model.objective(X, self._targets(Y, X.dtype), sample_weight)
+        weights = np.empty(order.size)
+        weights[order] = packed
+        loss, grad = fun(weights)
+        return loss, grad[order]
+
+    def _packing(self):
+        """The index in the network's flat vector of each entry of scikit-learn's
+        packed vector (the network's layout is each layer's matrix then its bias)."""
+        pieces, start = [], 0
+        for layer in self._model.layers:
+            for param in layer.params:
+                pieces.append(np.arange(start, start + param.size))
+                start += param.size
+        return np.concatenate(pieces[0::2] + pieces[1::2])

@@ -1,7 +1,7 @@
 """MLPClassifier's parameters as scikit-learn shows them: the coefs_ and intercepts_ a
 user assigns are what the network predicts, trains and saves from; _optimizer reports
-the learning rate the training used. Each is checked against scikit-learn 1.9 doing the
-same."""
+the learning rate the training used; _loss_grad_lbfgs is scikit-learn's objective over
+its packing of the weights. Each is checked against scikit-learn 1.9 doing the same."""
 
 import copy
 import pickle
@@ -278,3 +278,53 @@ def test_optimizer_exists_after_stochastic_training_only(data, tmp_path):
         assert copied._optimizer.learning_rate == rate
     with pytest.raises(AttributeError):
         clf._optimizer.learning_rate = 1.0  # read-only: the schedule sets it
+
+
+# --------------------------------------------------------------- _loss_grad_lbfgs
+
+@pytest.mark.parametrize("labels", ["multiclass", "binary", "multilabel"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_loss_grad_lbfgs_is_sklearns(data, labels, weighted):
+    X, y = data
+    y = {"multiclass": y, "binary": y % 2,
+         "multilabel": np.c_[y % 2, y % 3 == 0, y > 4]}[labels]
+    ref, clf = _both(X, y, hidden_layer_sizes=(7, 4), solver="lbfgs", alpha=0.3,
+                     activation="tanh")
+    n_params = sum(W.size for W in ref.coefs_ + ref.intercepts_)
+    theta = np.random.default_rng(0).normal(0, 0.3, n_params)
+    Y = ref._label_binarizer.transform(y)
+    weights = np.random.default_rng(1).uniform(0, 2, len(y)) if weighted else None
+    buffers = [[X] + [None] * 3, [None] * 3, [None] * 3, [None] * 3]
+    theirs = ref._loss_grad_lbfgs(theta, X, Y, weights, *buffers)
+    ours = clf._loss_grad_lbfgs(theta, X, Y, weights, None, None, None, None)
+    assert ours[0] == pytest.approx(theirs[0], rel=1e-12)
+    assert ours[1].dtype == np.float64
+    assert_allclose(ours[1], theirs[1], rtol=1e-10, atol=1e-14)
+    # both leave the network at theta
+    assert_allclose(clf.predict_proba(X), ref.predict_proba(X), rtol=1e-10)
+
+
+def test_loss_grad_lbfgs_of_maxout_float32_and_loaded_models(data, tmp_path):
+    X, y = data
+    clf = _quiet(MLPClassifier((5,), activation="maxout", solver="lbfgs", max_iter=2,
+                               random_state=0).fit, X.astype(np.float32), y)
+    theta = np.hstack([W.ravel() for W in clf.coefs_ + clf.intercepts_]).astype(float)
+    Y = clf._label_binarizer.transform(y)
+    loss, grad = clf._loss_grad_lbfgs(theta, X, Y, None, [], [], [], [])
+    assert grad.shape == theta.shape and grad.dtype == np.float64
+    # a central difference along the gradient, in float64
+    clf64 = _quiet(MLPClassifier((5,), activation="maxout", solver="lbfgs", max_iter=2,
+                                 random_state=0).fit, X, y)
+    loss64, grad64 = clf64._loss_grad_lbfgs(theta, X, Y, None, [], [], [], [])
+    assert loss == pytest.approx(loss64, rel=1e-5)
+    step = 1e-6 * grad64 / np.linalg.norm(grad64)
+    difference = (clf64._loss_grad_lbfgs(theta + step, X, Y, None, [], [], [], [])[0]
+                  - clf64._loss_grad_lbfgs(theta - step, X, Y, None, [], [], [], [])[0])
+    assert difference / 2 == pytest.approx(step @ grad64, rel=1e-5)
+    save_model(clf64, tmp_path / "m.fnn")  # L-BFGS keeps no optimizer in the file
+    loaded = load_model(tmp_path / "m.fnn")
+    assert loaded._loss_grad_lbfgs(theta, X, Y, None, [], [], [], [])[0] == loss64
+    with pytest.raises(ValueError, match="must be 710 real numbers"):
+        clf64._loss_grad_lbfgs(theta[1:], X, Y, None, [], [], [], [])
+    with pytest.raises(ValueError, match="binarized labels"):
+        clf64._loss_grad_lbfgs(theta, X, y, None, [], [], [], [])
