@@ -6,7 +6,6 @@ picks the solver (``_logistic_solvers``: L-BFGS and SGD; ``_logistic_newton``,
 hold the predictions and ``partial_fit``."""
 
 import numbers
-import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
@@ -210,18 +209,6 @@ class LogisticRegression(
         tags.input_tags.sparse = True
         return tags
 
-    def set_callbacks(self, *callbacks):
-        """Set scikit-learn callbacks (``sklearn.callback``): the fit is their task and
-        each L-BFGS iteration a subtask, as in scikit-learn (other solvers report the
-        fit only, and warn)."""
-        if self.solver != "lbfgs":
-            warnings.warn(
-                f"Callbacks are only supported in {self.__class__.__name__} for"
-                f" solver='lbfgs'. This estimator has solver='{self.solver}', callbacks"
-                " will be ignored during the solving of the regression."
-            )
-        return super().set_callbacks(*callbacks)
-
     # ----------------------------------------------------------------------- fitting
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -242,8 +229,8 @@ class LogisticRegression(
         solver = self.solver
         X, y = self._validate_fit_data(X, y, reset=True)
         classes, y_index = np.unique(y, return_inverse=True)
-        # NOTE: the callbacks' root task spans the fit; with L-BFGS each iteration is a
-        # subtask (at least one, as scikit-learn counts them).
+        # NOTE: the callbacks' root task spans the fit; each of the solver's iterations
+        # is a subtask (at least one, as scikit-learn counts them).
         callbacks = self._init_callback_context(max_subtasks=max(self.max_iter, 1) + 1)
         metadata = None if sample_weight is None else {"sample_weight": sample_weight}
         callbacks.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
@@ -262,8 +249,9 @@ class LogisticRegression(
         weights, weight_sum = self._sample_weights(X, y, sample_weight)
         W, b = self._initial_params(X, len(classes), warm)
         problem = self._problem(X, y_index, weights, weight_sum, len(classes), penalty)
-        if solver == "lbfgs" and hasattr(self, "_skl_callbacks"):
-            iterations = _IterationTasks(callbacks, self, X, y, metadata, classes, W, b)
+        if hasattr(self, "_skl_callbacks") or hasattr(self, "_parent_callback_ctx"):
+            iterations = _IterationTasks(callbacks, f"{solver}-iter", self, X, y,
+                                         metadata, classes, W, b)
             problem.on_iteration = iterations.end_and_begin
             try:
                 n_iter = solve(self, problem, W, b)
@@ -378,40 +366,48 @@ def _check_liblinear(X, n_classes):
 
 
 class _IterationTasks:
-    """L-BFGS's iterations as subtasks of the callbacks' fit task (scikit-learn's
-    ``_LbfgsCallbackBridge``): the first begins at the starting weights, and each
-    iteration's end begins the next; ``close`` ends the last, which never ran."""
+    """The solver's iterations as subtasks of the callbacks' fit task (scikit-learn's
+    ``_LbfgsCallbackBridge``, for every solver): the first begins at the starting
+    weights, and each iteration's end begins the next; ``close`` ends the last, which
+    never ran. The ``fitted_estimator`` a callback gets at an iteration predicts with
+    that iteration's weights and has ``loss_``, the objective the solver minimises
+    there, when the solver computes it (L-BFGS, Newton, SGD)."""
 
-    def __init__(self, context, estimator, X, y, metadata, classes, W, b):
-        self.context, self.estimator = context, estimator
+    def __init__(self, context, task_name, estimator, X, y, metadata, classes, W, b):
+        self.context, self.task_name, self.estimator = context, task_name, estimator
         self.data = {"X": X, "y": y, "metadata": metadata}
         self.classes = classes
-        self.task = self._begin(W, b)
+        self.task = self._begin(W, b, None)
 
-    def _fitted(self, W, b):
-        """The attributes that make a copy of the estimator a fitted one, at W, b."""
-        W, b = W.copy(), b.copy()
+    def _fitted(self, W, b, loss):
+        """The attributes that make a copy of the estimator a fitted one, at W, b;
+        built only if a callback asks for the fitted estimator."""
         estimator = self.estimator
 
         def attributes():
-            return {"classes_": self.classes, "coef_": np.ascontiguousarray(W.T),
-                    "intercept_": b if estimator.fit_intercept else np.zeros_like(b)}
+            fitted = {"classes_": self.classes, "coef_": W.T.copy(),
+                      "intercept_": b.copy() if estimator.fit_intercept
+                      else np.zeros_like(b)}
+            if loss is not None:
+                fitted["loss_"] = float(loss)
+            return fitted
 
         return attributes
 
-    def _begin(self, W, b):
-        task = self.context.subcontext(task_name="lbfgs-iter")
+    def _begin(self, W, b, loss):
+        task = self.context.subcontext(task_name=self.task_name)
         task.call_on_fit_task_begin(estimator=self.estimator, **self.data,
-                                    reconstruction_attributes=self._fitted(W, b))
+                                    reconstruction_attributes=self._fitted(W, b, loss))
         return task
 
-    def end_and_begin(self, W, b):
-        """One iteration ended at ``W``, ``b``; returns whether a callback asks to stop."""
+    def end_and_begin(self, W, b, loss):
+        """One iteration ended at ``W``, ``b`` (objective ``loss`` or None); returns
+        whether a callback asks to stop."""
         stop = self.task.call_on_fit_task_end(
             estimator=self.estimator, **self.data,
-            reconstruction_attributes=self._fitted(W, b),
+            reconstruction_attributes=self._fitted(W, b, loss),
         )
-        self.task = self._begin(W, b)
+        self.task = self._begin(W, b, loss)
         return bool(stop)
 
     def close(self):
