@@ -17,6 +17,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from fastnn.estimators import _saved as saved
+from fastnn.estimators._callbacks import IterationTasks, has_callbacks
 from fastnn.estimators._logistic_params import read_penalty
 from fastnn.estimators._logistic_partial import LogisticPartialFit
 from fastnn.estimators._logistic_predict import LogisticPredictions
@@ -249,9 +250,9 @@ class LogisticRegression(
         weights, weight_sum = self._sample_weights(X, y, sample_weight)
         W, b = self._initial_params(X, len(classes), warm)
         problem = self._problem(X, y_index, weights, weight_sum, len(classes), penalty)
-        if hasattr(self, "_skl_callbacks") or hasattr(self, "_parent_callback_ctx"):
-            iterations = _IterationTasks(callbacks, f"{solver}-iter", self, X, y,
-                                         metadata, classes, W, b)
+        if has_callbacks(self):
+            iterations = IterationTasks(callbacks, f"{solver}-iter", self, X, y,
+                                        metadata, self._fitted_at(classes), W, b, None)
             problem.on_iteration = iterations.end_and_begin
             try:
                 n_iter = solve(self, problem, W, b)
@@ -267,6 +268,23 @@ class LogisticRegression(
             estimator=self, X=X, y=y, metadata=metadata, reconstruction_attributes={}
         )
         return self
+
+    def _fitted_at(self, classes):
+        """For the callbacks' IterationTasks: the attributes of a copy fitted at a
+        solver's ``W``, ``b`` and objective ``loss`` (None if unknown)."""
+        fit_intercept = self.fit_intercept
+
+        def fitted_at(W, b, loss):
+            def attributes():
+                fitted = {"classes_": classes, "coef_": W.T.copy(),
+                          "intercept_": b.copy() if fit_intercept else np.zeros_like(b)}
+                if loss is not None:
+                    fitted["loss_"] = float(loss)
+                return fitted
+
+            return attributes
+
+        return fitted_at
 
     def _validate_fit_data(self, X, y, reset):
         # NOTE: order="C" keeps a C-contiguous float ndarray as is (no copy), and
@@ -363,52 +381,3 @@ def _check_liblinear(X, n_classes):
             "value > 1e30 results in a frozen fit. Please choose another "
             "solver or rescale the input X."
         )
-
-
-class _IterationTasks:
-    """The solver's iterations as subtasks of the callbacks' fit task (scikit-learn's
-    ``_LbfgsCallbackBridge``, for every solver): the first begins at the starting
-    weights, and each iteration's end begins the next; ``close`` ends the last, which
-    never ran. The ``fitted_estimator`` a callback gets at an iteration predicts with
-    that iteration's weights and has ``loss_``, the objective the solver minimises
-    there, when the solver computes it (L-BFGS, Newton, SGD)."""
-
-    def __init__(self, context, task_name, estimator, X, y, metadata, classes, W, b):
-        self.context, self.task_name, self.estimator = context, task_name, estimator
-        self.data = {"X": X, "y": y, "metadata": metadata}
-        self.classes = classes
-        self.task = self._begin(W, b, None)
-
-    def _fitted(self, W, b, loss):
-        """The attributes that make a copy of the estimator a fitted one, at W, b;
-        built only if a callback asks for the fitted estimator."""
-        estimator = self.estimator
-
-        def attributes():
-            fitted = {"classes_": self.classes, "coef_": W.T.copy(),
-                      "intercept_": b.copy() if estimator.fit_intercept
-                      else np.zeros_like(b)}
-            if loss is not None:
-                fitted["loss_"] = float(loss)
-            return fitted
-
-        return attributes
-
-    def _begin(self, W, b, loss):
-        task = self.context.subcontext(task_name=self.task_name)
-        task.call_on_fit_task_begin(estimator=self.estimator, **self.data,
-                                    reconstruction_attributes=self._fitted(W, b, loss))
-        return task
-
-    def end_and_begin(self, W, b, loss):
-        """One iteration ended at ``W``, ``b`` (objective ``loss`` or None); returns
-        whether a callback asks to stop."""
-        stop = self.task.call_on_fit_task_end(
-            estimator=self.estimator, **self.data,
-            reconstruction_attributes=self._fitted(W, b, loss),
-        )
-        self.task = self._begin(W, b, loss)
-        return bool(stop)
-
-    def close(self):
-        self.task.call_on_fit_task_end(estimator=self.estimator)

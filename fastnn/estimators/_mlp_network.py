@@ -42,3 +42,10 @@ def _network(architecture, seed):
     layers.append(Dense(units[-1], output, kernel_l2=alpha))
     model = Sequential(layers, seed=seed)
     return model.build(units[0], dtype)
+
+
+def weight_views(model):
+    """``model``'s weights as scikit-learn's ``coefs_`` and ``intercepts_``: lists of
+    views into its flat weight vector, one per Dense (or Maxout) layer."""
+    affine = [layer for layer in model.layers if layer.params]
+    return [layer.params[0] for layer in affine], [layer.params[1] for layer in affine]

@@ -18,7 +18,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from fastnn import LogisticRegression
+from fastnn import LogisticRegression, MLPClassifier
 
 # (solver, extra parameters, number of classes): every solver and every route
 LOGISTIC_SOLVERS = [
@@ -132,3 +132,85 @@ def test_pipeline_and_grid_search_propagate_callbacks_to_logistic_regression():
              is LogisticRegression]
     assert len(roots) == 5
     assert len(iterations) >= 5 * 2
+
+
+# ---------------------------------------------------------------- MLPClassifier
+
+MLP_SOLVERS = [("sgd", "epoch"), ("adam", "epoch"), ("lbfgs", "lbfgs-iter")]
+
+
+def _mlp(solver, **params):
+    return MLPClassifier(**{"hidden_layer_sizes": (8,), "solver": solver,
+                            "max_iter": 12, "random_state": 0, **params})
+
+
+@pytest.mark.parametrize("solver, task_name", MLP_SOLVERS)
+def test_mlp_reports_each_epoch_without_changing_the_fit(solver, task_name):
+    X, y = _data(3)
+    recorder = RecordingCallback()
+    clf = _quiet_fit(_mlp(solver).set_callbacks(recorder), X, y)
+    plain = _quiet_fit(_mlp(solver), X, y)
+    for ours, theirs in zip(clf.coefs_ + clf.intercepts_,
+                            plain.coefs_ + plain.intercepts_):
+        np.testing.assert_array_equal(ours, theirs)  # same path, same seed
+    epochs = _ends(recorder, task_name)
+    assert len(epochs) == clf.n_iter_ + 1
+    assert recorder.count_hooks("on_fit_task_begin") == 1 + clf.n_iter_ + 1
+    ran = [r["kwargs"]["fitted_estimator"] for r in epochs[:-1]]
+    assert epochs[-1]["kwargs"]["fitted_estimator"] is None
+    assert [fitted.n_iter_ for fitted in ran] == list(range(1, clf.n_iter_ + 1))
+    assert_allclose(ran[-1].predict_proba(X), clf.predict_proba(X), rtol=1e-6)
+    assert not np.allclose(ran[0].predict_proba(X), clf.predict_proba(X))
+    assert ran[0]._model is not clf._model  # a network of its own
+    if solver != "lbfgs":
+        assert [fitted.loss_ for fitted in ran] == clf.loss_curve_
+    assert ran[-1].loss_ == pytest.approx(clf.loss_, rel=1e-6)
+
+
+@pytest.mark.parametrize("solver, task_name", MLP_SOLVERS)
+def test_a_callback_stops_the_mlp(solver, task_name):
+    X, y = _data(2)
+
+    class StopAtThird(RecordingCallback):
+        def on_fit_task_end(self, estimator, context, **kwargs):
+            super().on_fit_task_end(estimator, context, **kwargs)
+            return context.task_name == task_name and context.task_id == 2
+
+    clf = _mlp(solver, tol=0.0, max_iter=200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a stop that was asked for is no failure
+        clf.set_callbacks(StopAtThird()).fit(X, y)
+    assert clf.n_iter_ == 3
+    if solver != "lbfgs":
+        assert len(clf.loss_curve_) == 3
+
+
+def test_mlp_partial_fit_is_a_task_of_one_epoch():
+    X, y = _data(3)
+    recorder = RecordingCallback()
+    clf = _mlp("adam").set_callbacks(recorder)
+    clf.partial_fit(X, y, classes=np.unique(y))
+    clf.partial_fit(X, y)
+    roots = _ends(recorder, "partial_fit")
+    assert len(roots) == 2 and len(_ends(recorder, "epoch")) == 2 * 2
+
+
+def test_scoring_monitor_on_the_mlp_and_through_a_search():
+    X, y = _data(3)
+    monitor = ScoringMonitor(scoring="accuracy")
+    clf = _quiet_fit(_mlp("adam").set_callbacks(monitor), X, y)
+    rows = monitor.get_logs().data
+    assert len(rows) == clf.n_iter_ + 1
+    fit_row = [row for row in rows if row["task_name"] == "fit"][0]
+    assert fit_row["accuracy"] == pytest.approx(clf.score(X, y))
+
+    recorder = RecordingAutoPropagatedCallback()
+    search = GridSearchCV(make_pipeline(StandardScaler(), _mlp("adam")),
+                          {"mlpclassifier__alpha": [1e-4, 1e-2]}, cv=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search.set_callbacks(recorder).fit(X, y)
+    roots = [r for r in _ends(recorder, "fit") if isinstance(r["estimator"],
+                                                              MLPClassifier)]
+    assert len(roots) == 5  # 2 candidates x 2 folds, and the refit
+    assert len(_ends(recorder, "epoch")) == 5 * (12 + 1)
