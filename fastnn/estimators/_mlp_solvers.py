@@ -64,7 +64,8 @@ def fit_lbfgs(clf, X, targets, sample_weight, iterations=None):
         if clf.verbose:
             print(f"Iteration {iteration[0]}, loss = {intermediate_result.fun:.8f}")
         if iterations is not None:
-            clf.n_iter_ = iteration[0]
+            # the estimator's own n_iter_ and loss_ follow the fit, as with SGD's epochs
+            clf.n_iter_, clf.loss_ = iteration[0], float(intermediate_result.fun)
             if iterations.end_and_begin(intermediate_result.x,
                                         float(intermediate_result.fun)):
                 raise StopIteration  # scipy ends with status 99

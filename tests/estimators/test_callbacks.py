@@ -214,3 +214,17 @@ def test_scoring_monitor_on_the_mlp_and_through_a_search():
                                                               MLPClassifier)]
     assert len(roots) == 5  # 2 candidates x 2 folds, and the refit
     assert len(_ends(recorder, "epoch")) == 5 * (12 + 1)
+
+
+def test_scikit_learns_progress_bar_draws_every_estimator(capsys):
+    pytest.importorskip("rich")
+    from sklearn.callback import ProgressBar
+
+    X, y = _data(3)
+    for estimator in (_mlp("adam"), _mlp("lbfgs"), LogisticRegression(solver="sag"),
+                      GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=2)):
+        _quiet_fit(estimator.set_callbacks(ProgressBar(max_propagation_depth=None)),
+                   X, y)
+    drawn = capsys.readouterr().out
+    assert "MLPClassifier - fit" in drawn and "LogisticRegression - fit" in drawn
+    assert "candidate-split-evaluation | LogisticRegression - fit" in drawn
