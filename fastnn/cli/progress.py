@@ -1,56 +1,34 @@
-"""The progress bar of `fastnn train`: one tqdm bar on stderr, fed by the estimator's
-``verbose`` lines, finished at 100 % with the reason when training ends early."""
+"""The progress bar of `fastnn train`: one tqdm bar on stderr, fed by scikit-learn's
+callbacks (``sklearn.callback``) that the estimators report their iterations to, and
+finished at 100 % with the reason when training ends early."""
 
-import io
-import re
 import sys
 import time
 
 import fastnn
 
-__all__ = ["AnnouncedLogisticRegression", "Progress", "plain_estimators"]
-
-_CLASS_STARTS = "fastnn-cli: the next binary classifier starts"
+__all__ = ["IterationProgress", "TrainingProgress"]
 
 
-class AnnouncedLogisticRegression(fastnn.LogisticRegression):
-    """One-vs-all's binary template for the command line: says when each fit starts,
-    so the bar can number iterations per class (``plain_estimators`` undoes it)."""
-
-    def fit(self, X, y, sample_weight=None):
-        if self.verbose:
-            print(_CLASS_STARTS)
-        return super().fit(X, y, sample_weight=sample_weight)
-
-
-def plain_estimators(ova):
-    """Make ``ova``'s binary classifiers plain LogisticRegression again, so the model
-    saves and loads as one."""
-    # NOTE: the subclass adds a method and no state, so its instances are already
-    # LogisticRegression objects in every attribute.
-    for binary in ova.estimators_:
-        binary.__class__ = fastnn.LogisticRegression
-    ova.estimator = fastnn.LogisticRegression(**ova.estimator.get_params())
-
-
-class Progress(io.TextIOBase):
-    """Where the estimator's ``verbose`` lines go while it trains (stdout is redirected
-    here): each value becomes a step of one progress bar on stderr.
+class TrainingProgress:
+    """A scikit-learn callback (set with ``estimator.set_callbacks``) drawing one
+    progress bar on stderr while the estimator trains.
 
     ``kind`` is "mlp" (a step per epoch), "logistic" (a step per L-BFGS iteration) or
     "ova" (a step per binary classifier, the postfix numbering iterations per class,
-    ``names`` naming the classes). ``curves`` holds the values, one list per class for
-    one-vs-all.
+    ``names`` naming the classes); the latter two take :class:`IterationProgress`.
+    ``curves`` holds each epoch's loss (each iteration's objective), one list per
+    binary classifier for one-vs-all. With ``quiet`` nothing is drawn but the curves
+    are still kept.
     """
 
-    # NOTE: the estimators report through print (MLPClassifier: "Iteration k, loss =
-    # x" per epoch, LogisticRegression: "L-BFGS objective x" per iteration); reading
-    # those lines keeps the estimators free of any progress-bar code.
-    _VALUE = re.compile(r"(?:Iteration \d+, loss = |L-BFGS objective )(\S+)")
+    # NOTE: auto-propagated (it has max_propagation_depth), so one-vs-all hands it to
+    # each binary LogisticRegression it fits: their iterations are the bar's postfix.
+    max_propagation_depth = None
 
     def __init__(self, kind, max_iter, quiet, names=()):
         self.kind, self.max_iter, self.names = kind, max_iter, list(names)
-        self.buffer, self.curves, self.stop_reason = "", [], None
+        self.curves = []
         self.what = "loss" if kind == "mlp" else "objective"
         self.bar = None
         if quiet:
@@ -65,32 +43,32 @@ class Progress(io.TextIOBase):
         self.bar = tqdm(total=total, unit=unit, desc=desc, file=sys.stderr,
                         leave=True, dynamic_ncols=True)
 
-    def writable(self):
-        return True
+    # -- scikit-learn's callback hooks
 
-    def write(self, text):
-        self.buffer += text
-        *lines, self.buffer = self.buffer.split("\n")
-        for line in lines:
-            self._line(line.strip())
-        return len(text)
+    def setup(self, estimator, context):
+        pass
 
-    def _line(self, line):
-        if line == _CLASS_STARTS:
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        if self.kind == "ova" and isinstance(estimator, fastnn.LogisticRegression) \
+                and context.task_name == "fit":  # the next binary classifier starts
             if self.curves and self.bar is not None:
-                self.bar.update(1)  # the previous classifier is done
+                self.bar.update(1)  # the previous one is done
             self.curves.append([])
-            return
-        if line.endswith("Stopping."):  # MLPClassifier's n_iter_no_change rule
-            what = "validation score" if line.startswith("Validation") else "loss"
-            self.stop_reason = f"{what} stopped improving"
-            return
-        match = self._VALUE.match(line)
-        if match is None:
-            return
+
+    def on_fit_task_end(self, estimator, context, *, X=None):
+        # NOTE: an epoch that ran (the one begun after the last never runs, and ends
+        # without X). MLPClassifier's loss_ is the last epoch's by then: reading it
+        # spares the fitted copy (a network of its own) that asking for
+        # fitted_estimator would build at every epoch.
+        if context.max_subtasks == 0 and X is not None:
+            self._step(float(estimator.loss_))
+
+    def _step(self, value):
         if not self.curves:
             self.curves.append([])
-        value = float(match.group(1))
         self.curves[-1].append(value)
         if self.bar is None:
             return
@@ -105,7 +83,9 @@ class Progress(io.TextIOBase):
             self.bar.set_postfix_str(f"{self.what} {value:.4f}", refresh=False)
             self.bar.update(1)
 
-    def finish(self, converged):
+    # -- the end of training
+
+    def finish(self, estimator, converged):
         """Training ended normally: complete the bar and say how it ended.
         ``converged`` is, for L-BFGS, the number of classifiers that converged."""
         if self.bar is None:
@@ -120,8 +100,10 @@ class Progress(io.TextIOBase):
                                 refresh=False)
         else:
             word = ""
-            if self.kind == "mlp" and self.stop_reason and steps < self.max_iter:
-                word = f"stopped early: {self.stop_reason}"
+            if self.kind == "mlp" and steps < self.max_iter:
+                # scikit-learn's n_iter_no_change rule ended it
+                what = ("validation score" if estimator.early_stopping else "loss")
+                word = f"stopped early: {what} stopped improving"
             elif self.kind == "logistic":
                 word = "converged" if converged else "did not converge"
             bar.total = bar.n  # 100 %: ended early is not interrupted
@@ -131,4 +113,14 @@ class Progress(io.TextIOBase):
     def close(self):
         if self.bar is not None:
             self.bar.close()
-        super().close()
+
+
+class IterationProgress(TrainingProgress):
+    """:class:`TrainingProgress` for LogisticRegression (alone or one-vs-all's), whose
+    objective at an iteration is its fitted copy's ``loss_`` there (cheap: the
+    coefficients)."""
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        # an iteration that ran (the one begun after the last has no fitted copy)
+        if context.max_subtasks == 0 and fitted_estimator is not None:
+            self._step(float(fitted_estimator.loss_))

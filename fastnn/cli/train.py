@@ -3,7 +3,6 @@ progress bar on stderr, then print train/test accuracy, log-loss, the confusion 
 and the time on stdout; save the model (safe format, with the feature names, target
 and standardization in its metadata) and plot the training if asked."""
 
-import contextlib
 import os
 import sys
 import time
@@ -22,7 +21,7 @@ from fastnn.cli.checks import (
     standardize,
 )
 from fastnn.cli.csv import read_csv
-from fastnn.cli.progress import AnnouncedLogisticRegression, Progress, plain_estimators
+from fastnn.cli.progress import IterationProgress, TrainingProgress
 
 __all__ = ["UserError", "train"]
 
@@ -174,15 +173,15 @@ def _estimator(args):
         if args.learning_rate:
             kwargs["learning_rate_init"] = args.learning_rate
         estimator = fastnn.MLPClassifier(
-            hidden, activation, random_state=args.seed, verbose=True,
+            hidden, activation, random_state=args.seed,
             early_stopping=args.early_stopping, **kwargs)
         widths = " -> ".join(str(width) for width in hidden)
         return estimator, f"MLPClassifier (hidden {widths}, {activation}, adam)"
     max_iter = args.epochs or 100
     if args.model == "logistic":
-        return (fastnn.LogisticRegression(max_iter=max_iter, verbose=1),
+        return (fastnn.LogisticRegression(max_iter=max_iter),
                 "LogisticRegression (L-BFGS)")
-    binary = AnnouncedLogisticRegression(max_iter=max_iter, verbose=1)
+    binary = fastnn.LogisticRegression(max_iter=max_iter)
     return fastnn.OneVsAllClassifier(binary), "OneVsAllClassifier (LogisticRegression)"
 
 
@@ -201,26 +200,25 @@ def _fit(estimator, X, y, args):
 
     names = _binary_names(estimator, np.unique(y)) if args.model == "ova" else ()
     max_iter = args.epochs or (200 if args.model == "mlp" else 100)
-    progress = Progress(args.model, max_iter, args.quiet, names)
+    kind = TrainingProgress if args.model == "mlp" else IterationProgress
+    progress = kind(args.model, max_iter, args.quiet, names)
+    estimator.set_callbacks(progress)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         try:
-            with contextlib.redirect_stdout(progress):
-                estimator.fit(X, y)
-            progress.finish(_converged(estimator, caught))
+            estimator.fit(X, y)
+            progress.finish(estimator, _converged(estimator, caught))
         except ValueError as error:
             raise _training_error(error, args) from None
         finally:
             progress.close()
-    if args.model == "ova":
-        plain_estimators(estimator)
+            estimator.set_callbacks()  # the saved model holds no callback
     notes = [str(w.message) for w in caught if issubclass(w.category,
                                                           ConvergenceWarning)]
     notes = list(dict.fromkeys(_in_cli_words(note, args) for note in notes))
     for w in caught:
         if not issubclass(w.category, ConvergenceWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    _quiet(estimator)
     return progress.curves, notes
 
 
@@ -257,17 +255,6 @@ def _training_error(error, args):
         return UserError(f"training failed: the model's arithmetic overflowed float64 "
                          f"(the features are too large); {fix}")
     return UserError(f"training failed: {message}")  # e.g. divergence: what to do
-
-
-def _quiet(estimator):
-    """verbose back off before the model is saved or used."""
-    if isinstance(estimator, fastnn.MLPClassifier):
-        estimator.set_params(verbose=False)
-    elif isinstance(estimator, fastnn.OneVsAllClassifier):
-        for binary in [estimator.estimator, *estimator.estimators_]:
-            binary.set_params(verbose=0)
-    else:
-        estimator.set_params(verbose=0)
 
 
 def _iterations(estimator):

@@ -6,7 +6,6 @@ picks the solver (``_logistic_solvers``: L-BFGS and SGD; ``_logistic_newton``,
 hold the predictions and ``partial_fit``."""
 
 import numbers
-import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
@@ -18,6 +17,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from fastnn.estimators import _saved as saved
+from fastnn.estimators._callbacks import IterationTasks, has_callbacks
 from fastnn.estimators._logistic_params import read_penalty
 from fastnn.estimators._logistic_partial import LogisticPartialFit
 from fastnn.estimators._logistic_predict import LogisticPredictions
@@ -210,18 +210,6 @@ class LogisticRegression(
         tags.input_tags.sparse = True
         return tags
 
-    def set_callbacks(self, *callbacks):
-        """Set scikit-learn callbacks (``sklearn.callback``): the fit is their task and
-        each L-BFGS iteration a subtask, as in scikit-learn (other solvers report the
-        fit only, and warn)."""
-        if self.solver != "lbfgs":
-            warnings.warn(
-                f"Callbacks are only supported in {self.__class__.__name__} for"
-                f" solver='lbfgs'. This estimator has solver='{self.solver}', callbacks"
-                " will be ignored during the solving of the regression."
-            )
-        return super().set_callbacks(*callbacks)
-
     # ----------------------------------------------------------------------- fitting
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -242,8 +230,8 @@ class LogisticRegression(
         solver = self.solver
         X, y = self._validate_fit_data(X, y, reset=True)
         classes, y_index = np.unique(y, return_inverse=True)
-        # NOTE: the callbacks' root task spans the fit; with L-BFGS each iteration is a
-        # subtask (at least one, as scikit-learn counts them).
+        # NOTE: the callbacks' root task spans the fit; each of the solver's iterations
+        # is a subtask (at least one, as scikit-learn counts them).
         callbacks = self._init_callback_context(max_subtasks=max(self.max_iter, 1) + 1)
         metadata = None if sample_weight is None else {"sample_weight": sample_weight}
         callbacks.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
@@ -262,8 +250,9 @@ class LogisticRegression(
         weights, weight_sum = self._sample_weights(X, y, sample_weight)
         W, b = self._initial_params(X, len(classes), warm)
         problem = self._problem(X, y_index, weights, weight_sum, len(classes), penalty)
-        if solver == "lbfgs" and hasattr(self, "_skl_callbacks"):
-            iterations = _IterationTasks(callbacks, self, X, y, metadata, classes, W, b)
+        if has_callbacks(self):
+            iterations = IterationTasks(callbacks, f"{solver}-iter", self, X, y,
+                                        metadata, self._fitted_at(classes), W, b, None)
             problem.on_iteration = iterations.end_and_begin
             try:
                 n_iter = solve(self, problem, W, b)
@@ -279,6 +268,23 @@ class LogisticRegression(
             estimator=self, X=X, y=y, metadata=metadata, reconstruction_attributes={}
         )
         return self
+
+    def _fitted_at(self, classes):
+        """For the callbacks' IterationTasks: the attributes of a copy fitted at a
+        solver's ``W``, ``b`` and objective ``loss`` (None if unknown)."""
+        fit_intercept = self.fit_intercept
+
+        def fitted_at(W, b, loss):
+            def attributes():
+                fitted = {"classes_": classes, "coef_": W.T.copy(),
+                          "intercept_": b.copy() if fit_intercept else np.zeros_like(b)}
+                if loss is not None:
+                    fitted["loss_"] = float(loss)
+                return fitted
+
+            return attributes
+
+        return fitted_at
 
     def _validate_fit_data(self, X, y, reset):
         # NOTE: order="C" keeps a C-contiguous float ndarray as is (no copy), and
@@ -375,44 +381,3 @@ def _check_liblinear(X, n_classes):
             "value > 1e30 results in a frozen fit. Please choose another "
             "solver or rescale the input X."
         )
-
-
-class _IterationTasks:
-    """L-BFGS's iterations as subtasks of the callbacks' fit task (scikit-learn's
-    ``_LbfgsCallbackBridge``): the first begins at the starting weights, and each
-    iteration's end begins the next; ``close`` ends the last, which never ran."""
-
-    def __init__(self, context, estimator, X, y, metadata, classes, W, b):
-        self.context, self.estimator = context, estimator
-        self.data = {"X": X, "y": y, "metadata": metadata}
-        self.classes = classes
-        self.task = self._begin(W, b)
-
-    def _fitted(self, W, b):
-        """The attributes that make a copy of the estimator a fitted one, at W, b."""
-        W, b = W.copy(), b.copy()
-        estimator = self.estimator
-
-        def attributes():
-            return {"classes_": self.classes, "coef_": np.ascontiguousarray(W.T),
-                    "intercept_": b if estimator.fit_intercept else np.zeros_like(b)}
-
-        return attributes
-
-    def _begin(self, W, b):
-        task = self.context.subcontext(task_name="lbfgs-iter")
-        task.call_on_fit_task_begin(estimator=self.estimator, **self.data,
-                                    reconstruction_attributes=self._fitted(W, b))
-        return task
-
-    def end_and_begin(self, W, b):
-        """One iteration ended at ``W``, ``b``; returns whether a callback asks to stop."""
-        stop = self.task.call_on_fit_task_end(
-            estimator=self.estimator, **self.data,
-            reconstruction_attributes=self._fitted(W, b),
-        )
-        self.task = self._begin(W, b)
-        return bool(stop)
-
-    def close(self):
-        self.task.call_on_fit_task_end(estimator=self.estimator)

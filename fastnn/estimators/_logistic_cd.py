@@ -71,7 +71,7 @@ def fit_cd(problem, W, b):
     scale-free). Warns (ConvergenceWarning) when ``max_iter`` iterations did not get
     there; stops quietly when no step decreases the objective any more (the
     precision of float64 is reached first, at a tol near 1e-15) or when
-    ``problem.on_iteration(W, b)`` returns True. ``max_iter=0`` returns 0 at once.
+    ``problem.on_iteration(W, b, None)`` returns True. ``max_iter=0`` returns 0 at once.
     X is stored by columns once (a CSC copy of a CSR X, a column-major copy of a dense
     X; see fastnn.ops._cd); the model is float64, W and b keep X's dtype.
     """
@@ -166,7 +166,7 @@ class _Fit:
                 self.refresh_logits()  # liblinear's remedy: drop the accumulated drift
             if problem.on_iteration is not None:
                 self.write(W, b)
-                if problem.on_iteration(W, b):
+                if problem.on_iteration(W, b, None):
                     break
         return n_iter
 

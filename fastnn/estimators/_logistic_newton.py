@@ -312,9 +312,9 @@ def fit_newton_cholesky(problem, W, b):
             if converged and verbose:
                 print(f"  Solver did converge at loss = {current.value}.")
             iteration += 1
-            if problem.on_iteration is not None and not converged:
+            if problem.on_iteration is not None:
                 passes.unpack(coef, W, b)
-                if problem.on_iteration(W, b):
+                if problem.on_iteration(W, b, current.value):
                     stopped = True
                     break
     if not (converged or stopped):
@@ -349,6 +349,7 @@ def fit_newton_cg(problem, W, b):
     """
     passes = _Passes(problem, want_hessian=False)
     last = {"coef": None, "evaluation": None}
+    reported = _IterationReports(problem, passes, W, b)
 
     def evaluate(coef):
         if last["coef"] is None or not np.array_equal(coef, last["coef"]):
@@ -358,19 +359,24 @@ def fit_newton_cg(problem, W, b):
 
     def grad_hess(coef):
         evaluation = evaluate(coef)
+        reported.starting_at(coef, evaluation.value)
         return evaluation.grad.copy(), lambda v: passes.hessp(evaluation.P, v)
 
     x0 = passes.pack(W, b)
     with passes.threads():
-        coef, n_iter = _newton_cg(
-            grad_hess=grad_hess,
-            func=lambda coef: evaluate(coef).value,
-            grad=lambda coef: evaluate(coef).grad.copy(),
-            x0=x0,
-            maxiter=problem.max_iter,
-            tol=problem.tol,
-            verbose=problem.verbose,
-        )
+        try:
+            coef, n_iter = _newton_cg(
+                grad_hess=grad_hess,
+                func=lambda coef: evaluate(coef).value,
+                grad=lambda coef: evaluate(coef).grad.copy(),
+                x0=x0,
+                maxiter=problem.max_iter,
+                tol=problem.tol,
+                verbose=problem.verbose,
+            )
+            reported.ended_at(coef, n_iter, lambda: evaluate(coef).value)
+        except _StopAsked as stop:
+            coef, n_iter = stop.coef, stop.n_iter
     if not np.all(np.isfinite(coef)):
         raise ValueError(
             "newton-cg produced non-finite weights; scale the features "
@@ -378,3 +384,39 @@ def fit_newton_cg(problem, W, b):
         )
     passes.unpack(coef, W, b)
     return n_iter
+
+
+class _StopAsked(Exception):
+    """A callback asked newton-cg to stop after iteration ``n_iter``, at ``coef``."""
+
+    def __init__(self, coef, n_iter):
+        super().__init__(coef, n_iter)
+        self.coef, self.n_iter = coef, n_iter
+
+
+class _IterationReports:
+    """``problem.on_iteration`` for scikit-learn's ``_newton_cg`` driver, which has no
+    callback: iteration k has ended when the driver asks for the gradient and Hessian
+    at its k-th iterate (every call but the first), or when the driver returns after
+    its last iteration without asking."""
+
+    def __init__(self, problem, passes, W, b):
+        self.on_iteration = problem.on_iteration
+        self.passes, self.W, self.b = passes, W, b
+        self.calls = 0
+
+    def _report(self, coef, value, n_iter):
+        self.passes.unpack(coef, self.W, self.b)
+        if self.on_iteration(self.W, self.b, value):
+            raise _StopAsked(np.array(coef, copy=True), n_iter)
+
+    def starting_at(self, coef, value):
+        """The driver begins an iteration at ``coef``: the previous one ended there."""
+        if self.on_iteration is not None and self.calls > 0:
+            self._report(coef, value, self.calls)
+        self.calls += 1
+
+    def ended_at(self, coef, n_iter, value):
+        """The driver returned ``coef`` after ``n_iter`` iterations."""
+        if self.on_iteration is not None and n_iter == self.calls:
+            self._report(coef, value(), n_iter)

@@ -54,8 +54,10 @@ class LogisticProblem:
         self.max_iter = int(max_iter)
         self.verbose = verbose
         self.random_state = random_state
-        # on_iteration(W, b) -> bool: called by L-BFGS after each iteration with the
-        # current weights; True asks the solver to stop (scikit-learn's callbacks).
+        # on_iteration(W, b, loss) -> bool: called by every solver after each of its
+        # iterations (an epoch for SAG and SGD) with the current weights and the
+        # objective there (None where the solver does not compute it); True asks the
+        # solver to stop (scikit-learn's callbacks).
         self.on_iteration = on_iteration
 
     @property

@@ -76,6 +76,14 @@ def _fit_liblinear(problem, W, b, intercept_scaling):
         random_state=problem.random_state,
     )
     W_ones = np.concatenate([W, b.reshape(1, 1) / intercept_scaling]).astype(W.dtype)
+    if problem.on_iteration is not None:
+
+        def on_iteration(W_ones, _, loss):  # the caller's W, b from [X, 1]'s weights
+            W[:] = W_ones[:-1]
+            b[:] = intercept_scaling * W_ones[-1]
+            return problem.on_iteration(W, b, loss)
+
+        augmented.on_iteration = on_iteration
     zero = np.zeros(1, W.dtype)
     n_iter = (_fit_l1(augmented, W_ones, zero) if problem.l1
               else fit_lbfgs(augmented, W_ones, zero))

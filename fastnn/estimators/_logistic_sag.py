@@ -46,7 +46,7 @@ def fit_sag(problem, W, b, saga=False):
     epoch #N. ...") with ``W``, ``b`` restored when a weight, the intercept or the loss
     becomes inf or NaN, and scikit-learn's ``ZeroDivisionError`` when its step size
     would zero the weights' L2 scale (X all zeros without an intercept).
-    ``problem.on_iteration(W, b)`` is called after every epoch; True stops the fit.
+    ``problem.on_iteration(W, b, None)`` is called after every epoch; True stops the fit.
     """
     if problem.l1 != 0 and not saga:
         raise ValueError("solver='sag' supports only an L2 penalty; use 'saga'")
@@ -86,7 +86,7 @@ def fit_sag(problem, W, b, saga=False):
             raise ValueError(_DIVERGED.format(epoch=n_iter))
         if problem.verbose:
             print(f"{'SAGA' if saga else 'SAG'} epoch {n_iter}")
-        if on_iteration is not None and on_iteration(W, b):
+        if on_iteration is not None and on_iteration(W, b, None):
             return n_iter
         if outcome == sag_ops.CONVERGED:
             if problem.verbose:

@@ -49,7 +49,7 @@ def fit_lbfgs(problem, W, b):
             print(f"L-BFGS objective {intermediate_result.fun:.10g}")
         if on_iteration is not None:
             objective.unpack(intermediate_result.x, W, b)
-            if on_iteration(W, b):
+            if on_iteration(W, b, float(intermediate_result.fun)):
                 raise StopIteration
 
     with objective_threads(objective, problem.n_outputs):
@@ -108,6 +108,8 @@ def fit_sgd(estimator, problem, W, b, epochs, first, stop_early):
             raise ValueError(_DIVERGED.format(epoch=epoch + 1, lr=lr))
         if estimator.verbose:
             print(f"SGD epoch {epoch + 1}: objective {value:.10g}, learning rate {lr:.4g}")
+        if problem.on_iteration is not None and problem.on_iteration(W, b, value):
+            return epoch + 1
         if not stop_early:
             continue
         stalled = stalled + 1 if value > best - estimator.tol else 0

@@ -14,7 +14,8 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.callback import CallbackSupportMixin
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
@@ -29,7 +30,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from fastnn.estimators._mlp_network import _HIDDEN
 from fastnn.estimators._mlp_params import MLPParams, weights_in_sync
-from fastnn.estimators._mlp_solvers import fit_lbfgs, fit_stochastic
+from fastnn.estimators._mlp_solvers import fit_lbfgs, fit_stochastic, iteration_tasks
 from fastnn.estimators._mlp_state import MLPState
 from fastnn.estimators._serving import serves_row, skips_validation
 from fastnn.models import check_finite_output
@@ -37,7 +38,8 @@ from fastnn.models import check_finite_output
 __all__ = ["MLPClassifier"]
 
 
-class MLPClassifier(ClassifierMixin, MLPParams, MLPState, BaseEstimator):
+class MLPClassifier(CallbackSupportMixin, ClassifierMixin, MLPParams, MLPState,
+                    BaseEstimator):
     """Multi-layer perceptron classifier: scikit-learn's parameters, defaults and
     attributes, trained by fastnn's compiled engine.
 
@@ -193,10 +195,10 @@ class MLPClassifier(ClassifierMixin, MLPParams, MLPState, BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the network to ``X`` (n_samples, n_features) and labels ``y``
         (n_samples,) or a 2-D indicator matrix (multi-label); returns self."""
-        self._validate_params()
         return self._fit(X, y, sample_weight, incremental=False)
 
     def _check_solver(self):
@@ -208,10 +210,10 @@ class MLPClassifier(ClassifierMixin, MLPParams, MLPState, BaseEstimator):
         return True
 
     @available_if(_check_solver)
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over ``(X, y)``; the first call needs ``classes`` (all labels
         of the whole data set) unless ``y`` is a multi-label indicator matrix."""
-        self._validate_params()
         if "_model" not in self.__dict__:
             self.__dict__.pop("classes_", None)  # left by a first call that failed
         if _check_partial_fit_first_call(self, classes):
@@ -251,16 +253,30 @@ class MLPClassifier(ClassifierMixin, MLPParams, MLPState, BaseEstimator):
             if sample_weight is not None:
                 sample_weight = sample_weight.astype(X.dtype)
         targets = self._targets(Y, X.dtype)
-        if self.solver == "lbfgs":
-            fit_lbfgs(self, X, targets, sample_weight)
-        else:
-            fit_stochastic(self, X, Y, targets, sample_weight, incremental,
-                           random_state)
+        # NOTE: the callbacks' root task spans the fit; each epoch (L-BFGS: each
+        # iteration) is a subtask, plus the one begun after the last.
+        callbacks = self._init_callback_context(
+            task_name="partial_fit" if incremental else "fit",
+            max_subtasks=(1 if incremental else max(self.max_iter, 1)) + 1)
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        callbacks.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
+        iterations = iteration_tasks(self, callbacks, X, y, metadata)
+        try:
+            if self.solver == "lbfgs":
+                fit_lbfgs(self, X, targets, sample_weight, iterations)
+            else:
+                fit_stochastic(self, X, Y, targets, sample_weight, incremental,
+                               random_state, iterations)
+        finally:
+            if iterations is not None:
+                iterations.close()
         if not np.isfinite(self._model.flat_weights).all():
             raise ValueError(
                 "training diverged: the weights overflowed to NaN or inf. Scale the "
                 "inputs (e.g. StandardScaler) or lower learning_rate_init"
             )
+        callbacks.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=metadata,
+                                       reconstruction_attributes={})
         return self
 
     def _hidden_sizes(self):

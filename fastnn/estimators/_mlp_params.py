@@ -20,49 +20,17 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from fastnn.estimators._mlp_network import _MAXOUT_PIECES, _loss_for, _network
+from fastnn.estimators._mlp_network import (
+    _MAXOUT_PIECES,
+    _loss_for,
+    _network,
+    _Views,
+    weight_views,
+)
 from fastnn.nn.optimizers import SGD, Adam
 from fastnn.ops.optimizers import adam_step_size
 
 __all__ = ["LearningRate", "MLPParams", "weights_in_sync"]
-
-_MUTATORS = ("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend",
-             "insert", "pop", "remove", "clear", "sort", "reverse")
-
-
-class _Views(list):
-    """``coefs_`` or ``intercepts_`` as the estimator hands them out: a list of views
-    into ``model``'s weights that notes any change to itself (an item replaced, added,
-    removed or moved).
-
-    NOTE: a one-row prediction takes about 3 us. Comparing every item with the
-    network's arrays on each call would add 0.5 us; :func:`weights_in_sync` reads two
-    flags and two owners instead (about 0.1 us).
-    """
-
-    __slots__ = ("changed", "model", "name")
-
-    def __init__(self, views, model, name):
-        super().__init__(views)
-        self.model, self.name, self.changed = model, name, False
-
-    def __reduce__(self):  # a copy or a pickle of the list is a plain list of arrays
-        return list, (list(self),)
-
-
-def _noting(method):
-    def noted(self, *args):
-        self.changed = True
-        return method(self, *args)
-
-    noted.__name__ = noted.__qualname__ = method.__name__
-    noted.__doc__ = method.__doc__
-    return noted
-
-
-for _name in _MUTATORS:
-    setattr(_Views, _name, _noting(getattr(list, _name)))
-
 
 def weights_in_sync(state, model):
     """Whether the estimator's ``state`` (its ``__dict__``) still hands out ``model``'s
@@ -110,13 +78,6 @@ def _checked_weights(model, coefs, intercepts, units):
                                  f"{param.dtype})")
             arrays.append(array)
     return arrays
-
-
-def _network_views(model):
-    """The views of ``model``'s weight matrices and of its biases, layer by layer."""
-    affine = [layer for layer in model.layers if layer.params]
-    return ([layer.params[0] for layer in affine],
-            [layer.params[1] for layer in affine])
 
 
 class LearningRate:
@@ -225,8 +186,7 @@ class MLPParams:
     def _adopt(self, model):
         """Hold ``model``; point coefs_ and intercepts_ at its weights."""
         self._model = model
-        for name, views in zip(("coefs_", "intercepts_"), _network_views(model)):
-            setattr(self, name, _Views(views, model, name))
+        self.coefs_, self.intercepts_ = weight_views(model)
 
     def _sync_weights(self):
         """Copy ``coefs_`` and ``intercepts_`` into the network unless they are its
@@ -241,13 +201,13 @@ class MLPParams:
             raise ValueError("coefs_ or intercepts_ was deleted; refit the estimator")
         model.set_weights(_checked_weights(model, state["coefs_"], state["intercepts_"],
                                            self._architecture[0]))
-        for name, views in zip(("coefs_", "intercepts_"), _network_views(model)):
+        for name, views in zip(("coefs_", "intercepts_"), weight_views(model)):
             given = state[name]
             if type(given) is _Views and given.model is model and given.name == name:
                 list.__setitem__(given, slice(None), views)  # not a change to note
                 given.changed = False
             else:
-                setattr(self, name, _Views(views, model, name))
+                setattr(self, name, views)
 
     # ----------------------------------------------------------------- _optimizer
 

@@ -9,16 +9,51 @@ import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.optimize import _check_optimize_result
 
-from fastnn.estimators._mlp_network import _loss_for
+from fastnn.estimators._callbacks import IterationTasks, has_callbacks
+from fastnn.estimators._mlp_network import _loss_for, _network, weight_views
 from fastnn.estimators._mlp_split import validation_split
 from fastnn.models import Callback
 from fastnn.nn.optimizers import SGD, Adam
 
-__all__ = ["fit_lbfgs", "fit_stochastic"]
+__all__ = ["fit_lbfgs", "fit_stochastic", "iteration_tasks"]
 
 
-def fit_lbfgs(clf, X, targets, sample_weight):
-    """Fit ``clf``'s network by L-BFGS-B on :meth:`fastnn.Sequential.objective`."""
+def iteration_tasks(clf, context, X, y, metadata):
+    """The epochs (L-BFGS: iterations) of ``clf``'s fit as subtasks of the callbacks'
+    ``context`` (:class:`IterationTasks`), or None when nothing listens."""
+    if not has_callbacks(clf):
+        return None
+    name = "lbfgs-iter" if clf.solver == "lbfgs" else "epoch"
+    return IterationTasks(context, name, clf, X, y, metadata, _fitted_at(clf),
+                          clf._model.flat_weights, None)
+
+
+def _fitted_at(clf):
+    """For IterationTasks: the attributes of a copy of ``clf`` fitted at the flat
+    ``weights`` and loss ``loss`` (None before the first epoch). The copy gets a
+    network of its own: the one training goes on changing."""
+
+    def fitted_at(weights, loss):
+        def attributes():
+            model = _network(clf._architecture, None)
+            model.flat_weights[...] = weights
+            coefs, intercepts = weight_views(model)
+            fitted = {"_model": model, "coefs_": coefs, "intercepts_": intercepts,
+                      "n_iter_": clf.n_iter_}
+            if loss is not None:
+                fitted["loss_"] = float(loss)
+            if getattr(clf, "loss_curve_", None) is not None:
+                fitted["loss_curve_"] = list(clf.loss_curve_)
+            return fitted
+
+        return attributes
+
+    return fitted_at
+
+
+def fit_lbfgs(clf, X, targets, sample_weight, iterations=None):
+    """Fit ``clf``'s network by L-BFGS-B on :meth:`fastnn.Sequential.objective`;
+    ``iterations`` (IterationTasks or None) hears of each iteration and can stop it."""
     model = clf._model
     model.compile(optimizer=SGD(), loss=_loss_for(clf.out_activation_))
     fun = model.objective(X, targets, sample_weight)
@@ -26,22 +61,34 @@ def fit_lbfgs(clf, X, targets, sample_weight):
 
     def report(intermediate_result):
         iteration[0] += 1
-        print(f"Iteration {iteration[0]}, loss = {intermediate_result.fun:.8f}")
+        if clf.verbose:
+            print(f"Iteration {iteration[0]}, loss = {intermediate_result.fun:.8f}")
+        if iterations is not None:
+            # the estimator's own n_iter_ and loss_ follow the fit, as with SGD's epochs
+            clf.n_iter_, clf.loss_ = iteration[0], float(intermediate_result.fun)
+            if iterations.end_and_begin(intermediate_result.x,
+                                        float(intermediate_result.fun)):
+                raise StopIteration  # scipy ends with status 99
 
     result = scipy.optimize.minimize(
         fun, model.flat_weights.astype(np.float64), method="L-BFGS-B", jac=True,
         options={"maxfun": clf.max_fun, "maxiter": clf.max_iter, "gtol": clf.tol},
-        callback=report if clf.verbose else None,
+        callback=report if clf.verbose or iterations is not None else None,
     )
-    clf.n_iter_ = _check_optimize_result("lbfgs", result, clf.max_iter)
+    if result.status == 99:  # a callback asked to stop: no failure to converge
+        clf.n_iter_ = int(result.nit)
+    else:
+        clf.n_iter_ = _check_optimize_result("lbfgs", result, clf.max_iter)
     clf.loss_ = float(result.fun)
     model.flat_weights[...] = result.x
     model.optimizer = None  # a later stochastic fit starts its own, as scikit-learn
 
 
-def fit_stochastic(clf, X, Y, targets, sample_weight, incremental, random_state):
+def fit_stochastic(clf, X, Y, targets, sample_weight, incremental, random_state,
+                   iterations=None):
     """Fit ``clf``'s network by :meth:`fastnn.Sequential.fit` ('sgd' or 'adam'),
-    with scikit-learn's end-of-epoch rules as a callback (:class:`_Schedule`)."""
+    with scikit-learn's end-of-epoch rules as a callback (:class:`_Schedule`);
+    ``iterations`` (IterationTasks or None) hears of each epoch and can stop it."""
     model = clf._model
     if not hasattr(clf, "loss_curve_"):  # the weights came from 'lbfgs'
         clf._initialize_curves()
@@ -73,7 +120,7 @@ def fit_stochastic(clf, X, Y, targets, sample_weight, incremental, random_state)
                           "size. It is going to be clipped")
         batch_size = int(np.clip(clf.batch_size, 1, n_samples))
     clf.n_iter_ = 0
-    schedule = _Schedule(clf, n_samples, X_val, y_val, sw_val, incremental)
+    schedule = _Schedule(clf, n_samples, X_val, y_val, sw_val, incremental, iterations)
     try:
         model.fit(X, targets, batch_size=batch_size, epochs=1 if incremental else
                   clf.max_iter, verbose=0, shuffle=clf.shuffle,
@@ -89,11 +136,12 @@ def fit_stochastic(clf, X, Y, targets, sample_weight, incremental, random_state)
 class _Schedule(Callback):
     """scikit-learn's end-of-epoch rules, run by :meth:`fastnn.Sequential.fit`."""
 
-    def __init__(self, clf, n_samples, X_val, y_val, sw_val, incremental):
+    def __init__(self, clf, n_samples, X_val, y_val, sw_val, incremental, iterations):
         self.clf = clf
         self.n_samples = n_samples
         self.validation = (X_val, y_val, sw_val)
         self.incremental = incremental
+        self.iterations = iterations
 
     def on_epoch_end(self, epoch, logs=None):
         clf, model = self.clf, self.model
@@ -108,6 +156,10 @@ class _Schedule(Callback):
         sgd = isinstance(optimizer, SGD)
         if sgd and clf.learning_rate == "invscaling":
             optimizer.learning_rate = clf.learning_rate_init / (clf.t_ + 1) ** clf.power_t
+        if self.iterations is not None and self.iterations.end_and_begin(
+                model.flat_weights, clf.loss_):
+            model.stop_training = True  # a callback asked: no ConvergenceWarning
+            return
         if clf._no_improvement_count > clf.n_iter_no_change:
             what = "Validation score" if clf.early_stopping else "Training loss"
             message = (f"{what} did not improve more than tol={clf.tol:f} for "

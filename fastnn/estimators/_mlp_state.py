@@ -39,6 +39,15 @@ class MLPState:
             state["_network"] = self._network_state()
         return state
 
+    def __copy__(self):
+        # NOTE: a shallow copy, as copy.copy promises: the copy shares the fitted
+        # network. Without this, copy.copy would go through pickling's state, which
+        # rebuilds the network (about 1 ms); scikit-learn's callbacks copy the
+        # estimator at every epoch (and give the copy a network of its own).
+        copied = type(self).__new__(type(self))
+        copied.__dict__.update(self.__dict__)
+        return copied
+
     def __setstate__(self, state):
         network = state.pop("_network", None)
         super().__setstate__(state)

@@ -219,7 +219,8 @@ def test_on_iteration_can_stop(rng):
     X, y = _data(rng)
     seen = []
 
-    def on_iteration(W, b):
+    def on_iteration(W, b, loss):
+        assert loss is None
         seen.append(W.copy())
         return len(seen) == 2
 

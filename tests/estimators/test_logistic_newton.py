@@ -188,12 +188,21 @@ def test_on_iteration_can_stop_newton_cholesky():
     X, y = data(2)
     problem = problem_of(X, y, tol=1e-12)
     seen = []
-    problem.on_iteration = lambda W, b: seen.append(W.copy()) or len(seen) == 2
+    losses = []
+
+    def on_iteration(W, b, loss):
+        seen.append(W.copy())
+        losses.append((loss, problem.objective(W, b)))  # the objective at W, b
+        return len(seen) == 2
+
+    problem.on_iteration = on_iteration
     W, b = np.zeros((X.shape[1], 1)), np.zeros(1)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert fit_newton_cholesky(problem, W, b) == 2
     np.testing.assert_array_equal(W, seen[-1])
+    for loss, objective in losses:
+        assert loss == pytest.approx(objective, rel=1e-10)
 
 
 def test_single_feature_newton_cg():

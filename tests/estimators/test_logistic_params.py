@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.callback.tests._utils import RecordingCallback
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
@@ -123,38 +122,6 @@ def test_sparsify_keeps_the_predictions(three):
     assert_allclose(clf.decision_function(X), dense)
     assert_allclose(clf.decision_function(sp.csr_matrix(X)), dense)
     assert_allclose(clf.predict_proba(X[:1]), clf.densify().predict_proba(X[:1]))
-
-
-def test_callbacks_see_each_lbfgs_iteration(three):
-    X, y = three
-    recorder = RecordingCallback()
-    clf = LogisticRegression(max_iter=7).set_callbacks(recorder)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        clf.fit(X, y)
-    assert recorder.count_hooks("setup") == recorder.count_hooks("teardown") == 1
-    # the fit, each iteration, and the iteration begun after the last
-    assert recorder.count_hooks("on_fit_task_begin") == 1 + clf.n_iter_[0] + 1
-    assert recorder.count_hooks("on_fit_task_end") == 1 + clf.n_iter_[0] + 1
-
-
-def test_a_callback_can_stop_lbfgs(three):
-    X, y = three
-
-    class StopAfter(RecordingCallback):
-        def on_fit_task_end(self, estimator, context, **kwargs):
-            super().on_fit_task_end(estimator, context, **kwargs)
-            return context.task_name == "lbfgs-iter" and context.task_id >= 2
-
-    clf = LogisticRegression(max_iter=100).set_callbacks(StopAfter()).fit(X, y)
-    assert clf.n_iter_[0] == 3
-    assert clf.predict(X).shape == y.shape
-
-
-def test_callbacks_warn_for_other_solvers():
-    with pytest.warns(UserWarning, match="Callbacks are only supported in "
-                      "LogisticRegression for solver='lbfgs'"):
-        LogisticRegression(solver="sag").set_callbacks(RecordingCallback())
 
 
 def _saved_params(path):

@@ -237,7 +237,8 @@ def test_on_iteration_sees_every_epoch_and_can_stop():
     X, y = _data(2, "csr32")
     calls = []
 
-    def on_iteration(W, b):
+    def on_iteration(W, b, loss):
+        assert loss is None
         calls.append(W.copy())
         return len(calls) == 4
 
