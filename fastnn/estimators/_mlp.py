@@ -5,11 +5,11 @@ after each hidden layer when asked; the stochastic solvers run its ``fit`` (one
 backprop path in the codebase), a :class:`fastnn.models.Callback` applies
 scikit-learn's per-epoch rules (learning-rate schedules, ``tol`` stopping, early
 stopping), and ``lbfgs`` minimizes :meth:`fastnn.Sequential.objective` over the
-model's flat weight vector. ``coefs_`` and ``intercepts_`` are views into that vector.
+model's flat weight vector. ``coefs_`` and ``intercepts_`` are views into that vector;
+what a user assigns to them, and scikit-learn's ``_optimizer`` and
+``_loss_grad_lbfgs``, are in :mod:`fastnn.estimators._mlp_params`.
 """
 
-import math
-from itertools import pairwise
 from numbers import Integral, Real
 
 import numpy as np
@@ -28,12 +28,8 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from fastnn.estimators._mlp_network import (
-    _HIDDEN,
-    _MAXOUT_PIECES,
-    _network,
-    weight_views,
-)
+from fastnn.estimators._mlp_network import _HIDDEN
+from fastnn.estimators._mlp_params import MLPParams, weights_in_sync
 from fastnn.estimators._mlp_solvers import fit_lbfgs, fit_stochastic, iteration_tasks
 from fastnn.estimators._mlp_state import MLPState
 from fastnn.estimators._serving import serves_row, skips_validation
@@ -42,7 +38,8 @@ from fastnn.models import check_finite_output
 __all__ = ["MLPClassifier"]
 
 
-class MLPClassifier(CallbackSupportMixin, ClassifierMixin, MLPState, BaseEstimator):
+class MLPClassifier(CallbackSupportMixin, ClassifierMixin, MLPParams, MLPState,
+                    BaseEstimator):
     """Multi-layer perceptron classifier: scikit-learn's parameters, defaults and
     attributes, trained by fastnn's compiled engine.
 
@@ -104,7 +101,11 @@ class MLPClassifier(CallbackSupportMixin, ClassifierMixin, MLPState, BaseEstimat
     classes_ : ndarray of shape (n_classes,)
     coefs_, intercepts_ : list of ndarray
         The weight matrix (n_in, n_out) and bias of each layer: views into the
-        network's weights.
+        network's weights, so writing into them changes the network. Lists or items
+        assigned instead are copied into the network (in its dtype, shapes checked:
+        ValueError) by the next predict, fit, partial_fit or save, and the lists then
+        hold views again. Assigned before a first ``partial_fit`` or a ``fit`` with
+        ``warm_start=True``, they are the weights training starts from.
     loss_ : float
     loss_curve_ : list of float
         The loss of each epoch ('sgd', 'adam').
@@ -240,8 +241,14 @@ class MLPClassifier(CallbackSupportMixin, ClassifierMixin, MLPState, BaseEstimat
             )
         random_state = check_random_state(self.random_state)
         if first_pass:
-            self._initialize(X, Y, sizes, random_state)
-        elif X.dtype != self._model.dtype:
+            # coefs_ and intercepts_ set on an estimator never fitted: where a
+            # partial_fit or a warm start begins, as in scikit-learn
+            assigned = (self._assigned_weights() if "_model" not in self.__dict__
+                        and (self.warm_start or incremental) else None)
+            self._initialize(X, Y, sizes, random_state, assigned)
+        else:
+            self._sync_weights()
+        if X.dtype != self._model.dtype:
             X = X.astype(self._model.dtype)  # the network keeps the dtype it was built in
             if sample_weight is not None:
                 sample_weight = sample_weight.astype(X.dtype)
@@ -313,50 +320,6 @@ class MLPClassifier(CallbackSupportMixin, ClassifierMixin, MLPState, BaseEstimat
             return Y.argmax(axis=1).astype(np.intp)
         return np.ascontiguousarray(Y, dtype=dtype)
 
-    def _initialize(self, X, Y, sizes, random_state):
-        """Build the network with scikit-learn's initial weights (same draws)."""
-        self.n_iter_ = 0
-        self.t_ = 0
-        self.n_outputs_ = Y.shape[1]
-        units = [X.shape[1], *sizes, self.n_outputs_]
-        self.n_layers_ = len(units)
-        multiclass = self._label_binarizer.y_type_ == "multiclass"
-        self.out_activation_ = "softmax" if multiclass else "logistic"
-        factor = 2.0 if self.activation == "logistic" else 6.0
-        weights = []
-        for index, (fan_in, fan_out) in enumerate(pairwise(units)):
-            bound = math.sqrt(factor / (fan_in + fan_out))
-            hidden = index < len(sizes)
-            width = fan_out * (_MAXOUT_PIECES if hidden and self.activation == "maxout"
-                               else 1)
-            weights.append(random_state.uniform(-bound, bound, (fan_in, width)))
-            weights.append(random_state.uniform(-bound, bound, width))
-        self._architecture = (units, self.activation, float(self.dropout),
-                              float(self.alpha), self.out_activation_, X.dtype.name)
-        model = _network(self._architecture, int(random_state.randint(2**31 - 1)))
-        model.set_weights(weights)
-        self._adopt(model)
-        self._best_params = model.get_flat_weights()
-        if self.solver != "lbfgs":
-            self._initialize_curves()
-
-    def _initialize_curves(self):
-        self.loss_curve_ = []
-        self._no_improvement_count = 0
-        if self.early_stopping:
-            self.validation_scores_ = []
-            self.best_validation_score_ = -np.inf
-            self.best_loss_ = None
-        else:
-            self.best_loss_ = np.inf
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-
-    def _adopt(self, model):
-        """Hold ``model``; point coefs_ and intercepts_ at its weights."""
-        self._model = model
-        self.coefs_, self.intercepts_ = weight_views(model)
-
     def _labels_from_targets(self, targets):
         if targets.ndim == 1:
             return self.classes_[targets]
@@ -364,12 +327,9 @@ class MLPClassifier(CallbackSupportMixin, ClassifierMixin, MLPState, BaseEstimat
 
     # --------------------------------------------------------------- predicting
 
-    def _checked(self, X):
-        """``X`` as the network takes it; a C-contiguous ndarray of the network's
+    def _checked(self, X, model):
+        """``X`` as ``model`` takes it; a C-contiguous ndarray of the network's
         dtype and width (the serving path) skips scikit-learn's validation."""
-        model = self.__dict__.get("_model")
-        if model is None:
-            check_is_fitted(self)
         if skips_validation(self, X, self.n_features_in_, dtypes=(model.dtype,)):
             return X
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
@@ -379,16 +339,20 @@ class MLPClassifier(CallbackSupportMixin, ClassifierMixin, MLPState, BaseEstimat
     def _forward(self, X, logits):
         """The network's checked output for ``X``: a single row the serving path takes
         (``serves_row``) runs on bound buffers, whose finiteness tests are bound too;
-        any other ``X``, or a row that is not finite, is validated first."""
+        any other ``X``, or a row that is not finite, is validated first. The network
+        first takes the ``coefs_`` or ``intercepts_`` a user assigned, if any."""
         state = self.__dict__
         model = state.get("_model")
-        if model is not None and serves_row(self, X, state["n_features_in_"],
-                                            model.dtype):
+        if model is None:
+            check_is_fitted(self)
+        if not weights_in_sync(state, model):
+            self._sync_weights()  # coefs_ or intercepts_ assigned
+        if serves_row(self, X, state["n_features_in_"], model.dtype):
             Y = model.serve(X, logits)
             if Y is not None:
                 return Y
-        X = self._checked(X)
-        return check_finite_output(self._model.forward(X, logits))
+        X = self._checked(X, model)
+        return check_finite_output(model.forward(X, logits))
 
     def predict_proba(self, X):
         """Probability of each class, shape (n_samples, n_classes), in the order of

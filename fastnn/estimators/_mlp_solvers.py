@@ -7,11 +7,11 @@ import warnings
 import numpy as np
 import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils.optimize import _check_optimize_result
 
 from fastnn.estimators._callbacks import IterationTasks, has_callbacks
 from fastnn.estimators._mlp_network import _loss_for, _network, weight_views
+from fastnn.estimators._mlp_split import validation_split
 from fastnn.models import Callback
 from fastnn.nn.optimizers import SGD, Adam
 
@@ -102,13 +102,8 @@ def fit_stochastic(clf, X, Y, targets, sample_weight, incremental, random_state,
         model.compile(optimizer=optimizer, loss=_loss_for(clf.out_activation_))
     X_val = y_val = sw_val = None
     if clf.early_stopping:
-        # NOTE: stratified on the labels unless multi-label, as scikit-learn's
-        # documentation says (its code stratifies binary problems only).
-        stratify = targets if targets.ndim == 1 or Y.shape[1] == 1 else None
         arrays = [X, targets] + ([sample_weight] if sample_weight is not None else [])
-        split = train_test_split(*arrays, random_state=random_state,
-                                 test_size=clf.validation_fraction,
-                                 stratify=stratify)
+        split = validation_split(clf, arrays, Y, random_state)
         X, X_val, targets, y_val = split[:4]
         if sample_weight is not None:
             sample_weight, sw_val = split[4:]

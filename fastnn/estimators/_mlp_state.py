@@ -28,7 +28,10 @@ class MLPState:
         # generators, nothing bound: dask_ml's Incremental ships it with every block.
         state = dict(super().__getstate__())  # a copy: the live __dict__ stays whole
         model = state.pop("_model", None)
-        for key in ("_lock", "_serve", "coefs_", "intercepts_"):
+        # coefs_ and intercepts_ are the network's views, rebuilt with it; without a
+        # network they are weights a user set, to train from: kept
+        views = ("coefs_", "intercepts_") if model is not None else ()
+        for key in ("_lock", "_serve", *views):
             state.pop(key, None)
         if not self.early_stopping:
             state.pop("_best_params", None)  # only early stopping reads it
@@ -62,7 +65,9 @@ class MLPState:
         """The fitted network as plain values, the one definition of it (pickle and
         fastnn's files both use it): ``weights`` (the flat vector), ``rng`` and
         ``dropout_rngs`` (PCG64 states), ``optimizer`` (None, or its ``class_name``,
-        ``config``, ``iterations`` and ``slots``)."""
+        ``config``, ``iterations`` and ``slots``). The network first takes the
+        ``coefs_`` or ``intercepts_`` a user assigned, if any."""
+        self._sync_weights()
         model = self._model
         rng, dropout_rngs = model.get_random_state()
         optimizer = None

@@ -72,7 +72,7 @@ def test_adaptive_rate_and_tol_stopping_match_sklearn(small):
                   shuffle=False, random_state=0)
     ref, clf = _fit_both(X, y, **params)
     assert clf.n_iter_ == ref.n_iter_ < 60  # stopped once the rate fell below 1e-6
-    assert clf._model.optimizer.learning_rate == pytest.approx(ref._optimizer.learning_rate)
+    assert clf._optimizer.learning_rate == ref._optimizer.learning_rate < 1e-6
     assert_allclose(clf.loss_curve_, ref.loss_curve_, rtol=1e-8)
 
 
@@ -131,6 +131,52 @@ def test_early_stopping_matches_sklearn_and_keeps_the_best_weights(small):
     assert_allclose(clf.validation_scores_, ref.validation_scores_)
     assert clf.best_validation_score_ == max(clf.validation_scores_)
     assert_allclose(clf.coefs_[0], ref.coefs_[0], rtol=1e-7, atol=1e-10)
+
+
+_LABELS = {
+    "bool": np.array([True, False, False]),
+    "str": np.array(["cat", "dog", "emu"]),
+    "object": np.array(["cat", "dog", "emu"], dtype=object),
+    "int": np.array([3, -1, 7]),
+}
+
+
+@pytest.mark.parametrize("kind", _LABELS)
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_labels_keep_their_type_as_in_sklearn(small, kind, early_stopping):
+    X, y = small
+    y = _LABELS[kind][y % 3]
+    ref, clf = _fit_both(X, y, hidden_layer_sizes=(5,), max_iter=3, random_state=0,
+                         early_stopping=early_stopping)
+    assert clf.classes_.dtype == ref.classes_.dtype
+    assert_array_equal(clf.classes_, ref.classes_)
+    assert clf.predict(X).dtype == ref.predict(X).dtype
+    assert set(clf.predict(X)) <= set(y)
+
+
+@pytest.mark.parametrize("y, label", [
+    ([0, 0, 0, 0, 1], "[1]"),
+    ([True, True, True, True, False], "[False]"),
+    (["a", "a", "a", "a", "b"], "['b']"),
+])
+def test_early_stopping_split_errors_are_sklearns_and_name_the_label(y, label):
+    X = [[1, 2], [2, 3], [3, 4], [4, 5], [5, 6]]
+    with pytest.raises(ValueError) as theirs:
+        SkMLP(early_stopping=True).fit(X, y)
+    with pytest.raises(ValueError) as ours:
+        MLPClassifier(early_stopping=True).fit(X, y)
+    message = str(ours.value)
+    assert message.startswith(str(theirs.value))  # stratified on y == classes_[1]
+    assert message.endswith(f"The labels with too few members are {label}.)")
+
+
+def test_early_stopping_split_of_many_classes_names_the_labels():
+    X = np.arange(20.0).reshape(10, 2)
+    y = np.array(["ant", "bee", "cat"])[[0, 0, 0, 0, 1, 1, 1, 1, 1, 2]]
+    # scikit-learn's code stratifies binary labels only (its documentation: all but
+    # multi-label ones); fastnn stratifies these on the labels, and names them
+    with pytest.raises(ValueError, match=r"too few members are: \['cat'\]"):
+        MLPClassifier(early_stopping=True).fit(X, y)
 
 
 def test_early_stopping_holds_out_validation_fraction(small):
