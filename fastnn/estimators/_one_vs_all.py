@@ -4,8 +4,8 @@ It composes any scikit-learn classifier or regressor (fastnn's LogisticRegressio
 default) the way :class:`sklearn.multiclass.OneVsRestClassifier` does, for
 single-label and multilabel targets. The binary problems (fitting one, a constant
 label, an estimator's scores) are in ``_one_vs_all_binary``, ``partial_fit`` in
-``_one_vs_all_partial``, the saved state in ``_one_vs_all_state``, the one-row
-serving path in ``_stacked``.
+``_one_vs_all_partial``, the default estimator in ``_one_vs_all_default``, the saved
+state in ``_one_vs_all_state``, the one-row serving path in ``_stacked``.
 """
 
 from numbers import Integral
@@ -30,7 +30,6 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from fastnn.estimators._logistic import LogisticRegression
 from fastnn.estimators._one_vs_all_binary import (
     binarize,
     binary_positive,
@@ -42,6 +41,7 @@ from fastnn.estimators._one_vs_all_binary import (
     fit_binary,
     sparse_indicator,
 )
+from fastnn.estimators._one_vs_all_default import DefaultEstimator
 from fastnn.estimators._one_vs_all_partial import OneVsAllPartialFit
 from fastnn.estimators._one_vs_all_state import OneVsAllState
 from fastnn.estimators._serving import serves_row, skips_validation
@@ -53,6 +53,7 @@ class OneVsAllClassifier(
     ClassifierMixin,
     OneVsAllPartialFit,
     OneVsAllState,
+    DefaultEstimator,
     MetaEstimatorMixin,
     BaseEstimator,
 ):
@@ -80,9 +81,9 @@ class OneVsAllClassifier(
     estimator : estimator object, default=None
         The classifier or regressor to clone once per class; it implements ``fit``.
         ``None`` means fastnn's ``LogisticRegression()`` (scikit-learn's convention
-        for a default sub-estimator, as in ``AdaBoostClassifier(estimator=None)``);
-        pass the estimator explicitly to tune its parameters, e.g. ``estimator__C``
-        in ``GridSearchCV``.
+        for a default sub-estimator, as in ``AdaBoostClassifier(estimator=None)``).
+        Its parameters can be set and searched even then: ``estimator__C`` in
+        ``set_params`` or ``GridSearchCV`` makes the default explicit first.
 
     n_jobs : int, default=None
         The number of jobs fitting the binary estimators in parallel (joblib).
@@ -176,10 +177,6 @@ class OneVsAllClassifier(
     def __init__(self, estimator=None, *, n_jobs=None):
         self.estimator = estimator
         self.n_jobs = n_jobs
-
-    def _base_estimator(self):
-        """The template the binary estimators are cloned from."""
-        return LogisticRegression() if self.estimator is None else self.estimator
 
     def _validate(self, X, reset=False):
         """validate_data, allowing what the binary estimator accepts (sparse, NaN)."""
