@@ -90,6 +90,9 @@ class OneVsAllClassifier(
         ``None`` means 1 unless in a :obj:`joblib.parallel_backend` context, ``-1``
         all processors. The result does not depend on it.
 
+    verbose : int, default=0
+        joblib's verbosity while fitting the binary estimators.
+
     Attributes
     ----------
     estimators_ : list of estimators
@@ -172,11 +175,13 @@ class OneVsAllClassifier(
             None,
         ],
         "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
     }
 
-    def __init__(self, estimator=None, *, n_jobs=None):
+    def __init__(self, estimator=None, *, n_jobs=None, verbose=0):
         self.estimator = estimator
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def _validate(self, X, reset=False):
         """validate_data, allowing what the binary estimator accepts (sparse, NaN)."""
@@ -259,7 +264,7 @@ class OneVsAllClassifier(
             )
         sample_weight = checked_weight(self, estimator.fit, sample_weight, X)
         constant_label_warnings(Y, classes)
-        self.estimators_ = Parallel(n_jobs=self.n_jobs)(
+        self.estimators_ = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
             delayed(fit_binary)(estimator, X, column, sample_weight)
             for column in columns(Y)
         )

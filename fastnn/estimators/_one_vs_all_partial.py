@@ -101,7 +101,7 @@ class OneVsAllPartialFit:
         sample_weight = checked_weight(
             self, estimators[0].partial_fit, sample_weight, X
         )
-        self.estimators_ = Parallel(n_jobs=self.n_jobs)(
+        self.estimators_ = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
             delayed(partial_fit_binary)(estimator, X, column, sample_weight)
             for estimator, column in zip(estimators, columns(Y))
         )

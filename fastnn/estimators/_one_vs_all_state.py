@@ -71,11 +71,13 @@ class OneVsAllState:
     and written by :mod:`fastnn.saving` and pickle)."""
 
     from_config = classmethod(saved.from_config)
+    __fastnn_later_params__ = {"verbose": 0}  # a parameter added after version 1
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        # NOTE: a pickle of before multilabel targets: single-label, so its
-        # binarizer is the one classes_ tells.
+        # NOTE: a pickle of before multilabel targets and verbose: single-label,
+        # so its binarizer is the one classes_ tells.
+        self.__dict__.setdefault("verbose", 0)
         if "estimators_" in state and "label_binarizer_" not in state:
             self.label_binarizer_ = _binarizer(
                 self.classes_, _single_label_type(self.classes_), False)

@@ -1,5 +1,6 @@
 """OneVsAllClassifier's default estimator (None: fastnn's LogisticRegression) can be
-tuned like an explicit one, and stays what scikit-learn's checks ask of a default."""
+tuned like an explicit one, and stays what scikit-learn's checks ask of a default;
+``verbose`` is scikit-learn's OneVsRestClassifier parameter."""
 
 import numpy as np
 import pytest
@@ -44,7 +45,7 @@ def test_set_params_makes_the_default_explicit_first():
     params = clf.get_params()
     assert params["estimator"] is None
     assert params["estimator__C"] == LogisticRegression().C  # listed, so searchable
-    assert set(clf.get_params(deep=False)) == {"estimator", "n_jobs"}
+    assert set(clf.get_params(deep=False)) == {"estimator", "n_jobs", "verbose"}
 
     assert clf.set_params(estimator__C=0.25, n_jobs=2) is clf
     assert type(clf.estimator) is LogisticRegression
@@ -67,3 +68,13 @@ def test_set_params_refuses_unknown_parameters():
         OneVsAllClassifier().set_params(estimator__bogus=1)
     with pytest.raises(ValueError, match="Invalid parameter 'bogus'"):
         OneVsAllClassifier().set_params(bogus=1)
+
+
+def test_verbose_reaches_joblib(capfd):
+    X, y = load_iris(return_X_y=True)
+    OneVsAllClassifier(LogisticRegression(max_iter=500), verbose=10).fit(X, y)
+    assert "Done" in capfd.readouterr().err
+    OneVsAllClassifier(LogisticRegression(max_iter=500)).fit(X, y)
+    assert capfd.readouterr().err == ""
+    with pytest.raises(ValueError, match="'verbose' parameter"):
+        OneVsAllClassifier(verbose="loud").fit(X, y)

@@ -1,5 +1,5 @@
 """OneVsAllClassifier in fastnn's model files and pickles: multilabel targets (dense
-and sparse) and constant predictors round-trip; a single-label file is
+and sparse), constant predictors and ``verbose`` round-trip; a single-label file is
 written as before (so the fastnn of before reads it); a file whose target or constant
 does not hold together is refused."""
 
@@ -49,8 +49,9 @@ def _round_trip(clf, path):
 @pytest.mark.parametrize("sparse_target", [False, True])
 def test_multilabel_with_a_constant_label_round_trips(data, sparse_target, tmp_path):
     X, Y = data
-    clf = _fit(X, sp.csr_matrix(Y) if sparse_target else Y)
+    clf = _fit(X, sp.csr_matrix(Y) if sparse_target else Y, verbose=1)
     loaded = _round_trip(clf, tmp_path / "m.fnn")
+    assert loaded.verbose == 1
     assert loaded.multilabel_ and loaded.n_classes_ == 4
     assert loaded.label_binarizer_.sparse_input_ is sparse_target
     assert isinstance(loaded.estimators_[2], ConstantPredictor)
@@ -71,7 +72,8 @@ def test_multilabel_with_a_constant_label_round_trips(data, sparse_target, tmp_p
 
 
 def test_single_label_file_holds_what_it_always_did(tmp_path):
-    """No label_binarizer_: the fastnn of before reads the file."""
+    """No label_binarizer_ and no verbose at its default: the fastnn of before
+    reads the file."""
     X, y = load_iris(return_X_y=True)
     clf = OneVsAllClassifier(LogisticRegression(max_iter=500)).fit(X, y)
     loaded = _round_trip(clf, tmp_path / "m.fnn")
@@ -150,12 +152,12 @@ def test_multilabel_pickle_round_trip(data):
 
 
 def test_pickle_of_before_multilabel_targets_still_predicts():
-    """A classifier pickled before label_binarizer_ existed."""
+    """A classifier pickled before label_binarizer_ and verbose existed."""
     X, y = load_iris(return_X_y=True)
     clf = OneVsAllClassifier(LogisticRegression(max_iter=500)).fit(X, y)
     state = dict(clf.__getstate__())  # (a copy: the live __dict__ stays whole)
-    del state["label_binarizer_"]
+    del state["label_binarizer_"], state["verbose"]
     old = OneVsAllClassifier.__new__(OneVsAllClassifier)
     old.__setstate__(state)
-    assert old.label_binarizer_.y_type_ == "multiclass"
+    assert old.verbose == 0 and old.label_binarizer_.y_type_ == "multiclass"
     assert_array_equal(old.predict(X), clf.predict(X))
