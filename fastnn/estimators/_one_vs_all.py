@@ -19,6 +19,7 @@ from sklearn.base import (
     MultiOutputMixin,
     _fit_context,
 )
+from sklearn.pipeline import Pipeline
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.metaestimators import available_if
@@ -38,6 +39,7 @@ from fastnn.estimators._one_vs_all_binary import (
     columns,
     constant_label_warnings,
     estimators_have,
+    first_fitted,
     fit_binary,
     sparse_indicator,
 )
@@ -127,17 +129,22 @@ class OneVsAllClassifier(
     takes sparse input: CSR and CSC as they are, the others as one CSR copy; NaN
     only when the estimator allows it) and then handed to the binary estimators as
     is, so its dtype is theirs to choose: float32 stays float32 wherever the
-    estimator keeps it. A single row, when the binary estimators are fastnn
-    LogisticRegressions, is served in one pass instead: their weights, stacked into
-    one matrix when ``estimators_`` is set (by fit, partial_fit or loading), give
-    every class's score in one product, to rounding the same. A binary estimator
-    changed in place (refitted, its ``coef_`` written into) is seen by one-row
-    predictions once ``estimators_`` is set again.
+    estimator keeps it. A ``Pipeline`` as the estimator gets ``X`` unchecked, as in
+    scikit-learn: its steps decide what ``X`` may be (text before a vectorizer, NaN
+    before an imputer); ``n_features_in_`` is then the pipeline's, if it has one.
+
+    A single row, when the binary estimators are fastnn LogisticRegressions, is
+    served in one pass instead: their weights, stacked into one matrix when
+    ``estimators_`` is set (by fit, partial_fit or loading), give every class's
+    score in one product, to rounding the same. A binary estimator changed in place
+    (refitted, its ``coef_`` written into) is seen by one-row predictions once
+    ``estimators_`` is set again.
 
     Single-label probabilities are each estimator's, normalised to sum to 1 (a row
     every estimator gives 0 is uniform, where scikit-learn leaves it all zeros);
     multilabel ones are each label's own, not normalised. For text, put the
-    vectorizer in a ``Pipeline`` before this classifier.
+    vectorizer in a ``Pipeline`` before this classifier, or wrap a ``Pipeline`` as
+    ``estimator``.
 
     Examples
     --------
@@ -183,8 +190,20 @@ class OneVsAllClassifier(
         self.n_jobs = n_jobs
         self.verbose = verbose
 
+    def _passes_x_through(self):
+        """Whether ``X`` goes to the binary estimators unchecked, as scikit-learn's
+        OneVsRestClassifier hands it on: the estimator is a Pipeline, whose first
+        step decides what ``X`` may be (text, NaN before an imputer, ...)."""
+        return isinstance(self._base_estimator(), Pipeline)
+
     def _validate(self, X, reset=False):
-        """validate_data, allowing what the binary estimator accepts (sparse, NaN)."""
+        """validate_data, allowing what the binary estimator accepts (sparse, NaN);
+        ``X`` itself for a Pipeline (see ``_passes_x_through``)."""
+        if self._passes_x_through():
+            if reset:  # known again once a pipeline is fitted (fit takes its own)
+                self.__dict__.pop("n_features_in_", None)
+                self.__dict__.pop("feature_names_in_", None)
+            return X
         input_tags = get_tags(self._base_estimator()).input_tags
         return validate_data(
             self,
@@ -199,7 +218,7 @@ class OneVsAllClassifier(
         """The predict-time check of ``X``, lean for an input that is already right."""
         # NOTE: any layout (order=None): the binary estimators check X themselves.
         fitted = "estimators_" in self.__dict__
-        n_features = self.n_features_in_ if fitted else None
+        n_features = self.__dict__.get("n_features_in_") if fitted else None
         if skips_validation(self, X, n_features, order=None):
             return X
         check_is_fitted(self)
@@ -213,7 +232,7 @@ class OneVsAllClassifier(
         serve = state.get("_serve")
         if serve is None or "estimators_" not in state:
             return None
-        stacked = serve.stacked(state["estimators_"], state["n_features_in_"])
+        stacked = serve.stacked(state["estimators_"], state.get("n_features_in_"))
         if stacked is None or not serves_row(self, X, stacked.n_features,
                                              stacked.dtype):
             return None
@@ -268,6 +287,12 @@ class OneVsAllClassifier(
             delayed(fit_binary)(estimator, X, column, sample_weight)
             for column in columns(Y)
         )
+        if self._passes_x_through():
+            # as scikit-learn's: the width and names of the first pipeline, if known
+            first = first_fitted(self.estimators_)
+            for name in ("n_features_in_", "feature_names_in_"):
+                if hasattr(first, name):
+                    setattr(self, name, getattr(first, name))
         self.label_binarizer_ = binarizer
         self.classes_ = classes
         self._serve = StackedServing()

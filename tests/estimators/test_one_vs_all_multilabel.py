@@ -1,8 +1,8 @@
 """OneVsAllClassifier as scikit-learn's OneVsRestClassifier beyond single-label
 classifiers: multilabel targets (dense and sparse), labels every sample has or none
-has (constant predictors), regressors and classifiers without scores as the
-estimator, every sparse format of X. Each compared with scikit-learn's class on the
-same estimator."""
+has (constant predictors), regressors, classifiers without scores and Pipelines (X
+unchecked) as the estimator, every sparse format of X. Each compared with
+scikit-learn's class on the same estimator."""
 
 import warnings
 
@@ -12,10 +12,13 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import load_iris, make_multilabel_classification
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
 from sklearn.linear_model import Ridge, SGDClassifier
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.naive_bayes import MultinomialNB
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVR, LinearSVC
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
@@ -289,3 +292,36 @@ def test_fastnn_logistic_regression_on_sparse_multilabel(multilabel):
     sparse = OneVsAllClassifier(LogisticRegression()).fit(sp.lil_matrix(X), Y)
     assert_allclose(sparse.predict_proba(sp.dok_matrix(X)), dense.predict_proba(X),
                     rtol=1e-6)
+
+
+# A Pipeline as the estimator: X as the pipeline takes it ------------------------------
+
+
+def test_pipeline_estimator_takes_text():
+    texts = ["cheap pills now", "meeting at noon", "cheap flights now",
+             "noon lunch meeting", "pills and flights", "lunch at noon"] * 3
+    y = np.array(["spam", "work", "spam", "work", "spam", "work"] * 3)
+    pipe = make_pipeline(TfidfVectorizer(), SklearnLogisticRegression())
+    ova, ovr = _both(pipe, texts, y)
+    assert_array_equal(ova.predict(texts), ovr.predict(texts))
+    assert_array_equal(ova.predict_proba(texts), ovr.predict_proba(texts))
+    assert not hasattr(ova, "n_features_in_")  # a vectorizer has no width
+    Y = np.column_stack([y == "spam", [("noon" in t) for t in texts]]).astype(int)
+    ova, ovr = _both(pipe, texts, Y)
+    assert_array_equal(ova.predict(texts), ovr.predict(texts))
+
+
+def test_pipeline_estimator_imputes_nan(iris):
+    X, y = iris
+    X = X.copy()
+    X[::5, 1] = np.nan
+    pipe = make_pipeline(SimpleImputer(), SklearnLogisticRegression())
+    ova, ovr = _both(pipe, X, y)
+    assert ova.n_features_in_ == 4
+    assert_array_equal(ova.predict(X), ovr.predict(X))
+    with pytest.raises(ValueError, match="X has 3 features"):
+        ova.predict(X[:, :3])  # the pipeline's own check
+    # refitted with a pipeline of no width (text), the old width is forgotten
+    text = make_pipeline(TfidfVectorizer(), SklearnLogisticRegression())
+    ova.set_params(estimator=text).fit(["red sky", "blue sea"] * 10, np.arange(20) % 2)
+    assert not hasattr(ova, "n_features_in_")
