@@ -4,8 +4,9 @@ GEMM (``fastnn.ops.dense_forward``) instead of one ``predict_proba`` call per cl
 
 The sigmoid and the normalisation are those of the general path: ``expit`` of each
 score (of ``[-z, z]`` for two classes, as the binary LogisticRegression computes
-them), divided by their sum, uniform where the sum is 0. Only the order of the sums
-differs (one GEMM, then a GEMV for the row's total), so the answers agree to rounding.
+them), divided by their sum (uniform where the sum is 0; not divided for a
+multilabel classifier). Only the order of the sums differs (one GEMM, then a GEMV
+for the row's total), so the answers agree to rounding.
 """
 
 from math import isfinite
@@ -107,14 +108,17 @@ class Stacked:
         finally:
             self.bindings.give_back(row)
 
-    def proba(self, X):
-        """The class probabilities of the one row ``X`` (1, n_classes), as a new array;
-        None if ``X`` is not finite."""
+    def proba(self, X, normalize=True):
+        """The class probabilities of the one row ``X`` (1, n_columns), as a new array;
+        None if ``X`` is not finite. ``normalize``: divided by their sum (a
+        single-label classifier), else each label's own (multilabel)."""
         row = self.bindings.take()
         try:
             if not self._scored(row, X):
                 return None
             expit(row.Z, out=row.Z)
+            if not normalize:
+                return row.Z.copy()
             row.total()
             total = row.T[0, 0]  # a NumPy scalar: dividing by it skips broadcasting
             # NOTE: a row that every binary estimator gives 0 has no preference:

@@ -360,10 +360,15 @@ def test_partial_fit_classes_rules(iris):
     whole = OneVsAllClassifier(BernoulliNB()).fit(X[rows], y[rows])
     assert_allclose(clf.predict_proba(X), whole.predict_proba(X), rtol=1e-12)
 
-    with pytest.raises(ValueError, match="is not the same as on the first call"):
+    # scikit-learn's messages, word for word
+    with pytest.raises(ValueError, match=r"^`classes=\[0, 1, 2, 3\]` is not the same "
+                       r"as on last call to partial_fit, was: array\(\[0, 1, 2\]\)$"):
         clf.partial_fit(X[:10], y[:10], classes=[0, 1, 2, 3])
-    with pytest.raises(ValueError, match=r"labels \[7\] that are not in classes"):
+    with pytest.raises(ValueError, match=r"^Mini-batch contains \[0 1 7\] while "
+                       r"classes must be subset of \[0 1 2\]$"):
         clf.partial_fit(X[:3], [0, 1, 7])
+    # a refused call leaves the classifier as it was
+    assert_allclose(clf.predict_proba(X), whole.predict_proba(X), rtol=1e-12)
 
 
 class _NaiveBayesWithoutWeights(BernoulliNB):
@@ -421,6 +426,10 @@ def test_invalid_input_raises(iris):
         clf.fit(X, y + 0.5)
     with pytest.raises(ValueError, match="only one class: 2"):
         clf.fit(X, np.full(len(X), 2))
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        clf.fit(X, np.where(y == 1, np.nan, y))
+    with pytest.raises(ValueError, match="Multioutput target data is not supported"):
+        clf.fit(X, np.column_stack([y, y]))  # two columns of three classes
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         clf.fit(X, y[:-1])
 
