@@ -19,6 +19,7 @@ from sklearn.base import (
     MultiOutputMixin,
     _fit_context,
 )
+from sklearn.callback import CallbackSupportMixin
 from sklearn.pipeline import Pipeline
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods
@@ -31,6 +32,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from fastnn.estimators._callbacks import has_callbacks
 from fastnn.estimators._one_vs_all_binary import (
     binarize,
     binary_positive,
@@ -51,6 +53,7 @@ from fastnn.estimators._stacked import StackedServing
 
 
 class OneVsAllClassifier(
+    CallbackSupportMixin,
     MultiOutputMixin,
     ClassifierMixin,
     OneVsAllPartialFit,
@@ -283,9 +286,17 @@ class OneVsAllClassifier(
             )
         sample_weight = checked_weight(self, estimator.fit, sample_weight, X)
         constant_label_warnings(Y, classes)
+        # NOTE: the callbacks' task is the fit, each binary fit a subtask that the
+        # binary estimator's own task tree joins (scikit-learn's meta-estimators).
+        callbacks = self._init_callback_context(max_subtasks=Y.shape[1])
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        callbacks.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
+        tasks = ([(self, callbacks.subcontext(task_name="fit-binary"))
+                  for _ in range(Y.shape[1])] if has_callbacks(self)
+                 else [None] * Y.shape[1])
         self.estimators_ = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
-            delayed(fit_binary)(estimator, X, column, sample_weight)
-            for column in columns(Y)
+            delayed(fit_binary)(estimator, X, column, sample_weight, task)
+            for column, task in zip(columns(Y), tasks)
         )
         if self._passes_x_through():
             # as scikit-learn's: the width and names of the first pipeline, if known
@@ -296,6 +307,8 @@ class OneVsAllClassifier(
         self.label_binarizer_ = binarizer
         self.classes_ = classes
         self._serve = StackedServing()
+        callbacks.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=metadata,
+                                       reconstruction_attributes={})
         return self
 
     def _labels(self, positive):

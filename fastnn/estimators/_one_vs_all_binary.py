@@ -11,6 +11,7 @@ else its ``predict``; a regressor for its ``predict`` (above 0.5).
 
 import inspect
 import warnings
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import scipy.sparse as sp
@@ -186,17 +187,40 @@ def constant_label_warnings(Y, classes):
             )
 
 
-def fit_binary(estimator, X, y, sample_weight):
+def fit_binary(estimator, X, y, sample_weight, task=None):
     """A clone of ``estimator`` fitted on one label against the rest (0/1 ``y``), or a
-    ConstantPredictor if ``y`` has one value."""
+    ConstantPredictor if ``y`` has one value. ``task`` is the one-vs-all's callback
+    task for this label, ``(meta_estimator, context)``, or None: the clone's fit joins
+    its task tree and gets its propagated callbacks, as in scikit-learn's
+    meta-estimators."""
     if y.min() == y.max():
-        return ConstantPredictor().fit(X, y)
-    estimator = clone(estimator)
-    if sample_weight is None:
-        estimator.fit(X, y)
-    else:
-        estimator.fit(X, y, sample_weight=sample_weight)
-    return estimator
+        fitted = ConstantPredictor()
+        with _task(task, None, X, y):
+            return fitted.fit(X, y)
+    fitted = clone(estimator)
+    with _task(task, fitted, X, y):
+        if sample_weight is None:
+            fitted.fit(X, y)
+        else:
+            fitted.fit(X, y, sample_weight=sample_weight)
+    return fitted
+
+
+@contextmanager
+def _task(task, estimator, X, y):
+    """Run one binary fit as the one-vs-all's callback ``task`` (nothing if None):
+    its begin and end, the callbacks propagated to ``estimator`` (unless None: a
+    constant predictor has no fit to report) while it fits."""
+    if task is None:
+        yield
+        return
+    meta, context = task
+    propagated = (nullcontext() if estimator is None
+                  else context.propagate_callback_context(estimator))
+    with propagated:
+        context.call_on_fit_task_begin(estimator=meta, X=X, y=y)
+        yield
+        context.call_on_fit_task_end(estimator=meta, X=X, y=y)
 
 
 def partial_fit_binary(estimator, X, y, sample_weight):

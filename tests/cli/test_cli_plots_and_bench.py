@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import fastnn
 from fastnn.cli import bench as cli_bench
 
 from _cli_helpers import LABELS, ROOT, _animals, _main, _one_error_line
@@ -27,14 +28,19 @@ def test_plot_writes_a_png(tmp_path, capsys):
 
 
 def test_one_vs_all_objectives_make_one_curve_per_classifier():
-    from fastnn.cli.progress import _CLASS_STARTS, Progress
+    from sklearn.datasets import load_iris
 
-    progress = Progress("ova", 100, quiet=True, names=["'a'", "'b'", "'c'"])
-    for value in ([0.7, 0.4, 0.2], [0.1, 0.05], [0.7, 0.1]):  # 0.1 < 0.2: no rise
-        print(_CLASS_STARTS, file=progress)
-        for v in value:
-            print(f"L-BFGS objective {v}", file=progress)
-    assert progress.curves == [[0.7, 0.4, 0.2], [0.1, 0.05], [0.7, 0.1]]
+    from fastnn.cli.progress import IterationProgress
+
+    X, y = load_iris(return_X_y=True)
+    progress = IterationProgress("ova", 100, quiet=True, names=["'a'", "'b'", "'c'"])
+    ova = fastnn.OneVsAllClassifier(fastnn.LogisticRegression(max_iter=100))
+    ova.set_callbacks(progress).fit(X, y)
+    # one curve per binary classifier, a value per L-BFGS iteration, never rising
+    assert [len(curve) for curve in progress.curves] == [
+        int(binary.n_iter_[0]) for binary in ova.estimators_]
+    for curve in progress.curves:
+        assert all(later <= earlier for earlier, later in zip(curve, curve[1:]))
 
 
 def test_plot_without_matplotlib_says_how_to_install_it(tmp_path, capsys, monkeypatch):

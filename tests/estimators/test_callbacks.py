@@ -18,7 +18,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from fastnn import LogisticRegression, MLPClassifier
+from fastnn import LogisticRegression, MLPClassifier, OneVsAllClassifier
 
 # (solver, extra parameters, number of classes): every solver and every route
 LOGISTIC_SOLVERS = [
@@ -228,3 +228,53 @@ def test_scikit_learns_progress_bar_draws_every_estimator(capsys):
     drawn = capsys.readouterr().out
     assert "MLPClassifier - fit" in drawn and "LogisticRegression - fit" in drawn
     assert "candidate-split-evaluation | LogisticRegression - fit" in drawn
+
+
+# ----------------------------------------------------------- OneVsAllClassifier
+
+
+def _binary_roots(recorder):
+    return [r for r in _ends(recorder, "fit")
+            if isinstance(r["estimator"], LogisticRegression)]
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_one_vs_all_propagates_callbacks_to_each_binary_fit(n_jobs):
+    X, y = _data(3)
+    recorder = RecordingAutoPropagatedCallback()
+    ova = OneVsAllClassifier(LogisticRegression(), n_jobs=n_jobs)
+    ova.set_callbacks(recorder).fit(X, y)
+    assert recorder.count_hooks("setup") == recorder.count_hooks("teardown") == 1
+    roots = _binary_roots(recorder)
+    assert len(roots) == 3
+    # each binary fit joined the one-vs-all's tree in its class's place
+    assert sorted(r["context"].task_id for r in roots) == [0, 1, 2]
+    assert {r["context"].source_task_name for r in roots} == {"fit-binary"}
+    assert {r["context"].parent.task_name for r in roots} == {"fit"}
+    assert len(_ends(recorder, "lbfgs-iter")) == sum(
+        int(binary.n_iter_[0]) + 1 for binary in ova.estimators_)
+    assert all(not hasattr(binary, "_skl_callbacks") for binary in ova.estimators_)
+
+
+def test_one_vs_all_callbacks_its_own_and_the_binaries():
+    X, y = _data(3)
+    monitor = ScoringMonitor(scoring="accuracy")  # not propagated: the fit's score
+    ova = OneVsAllClassifier().set_callbacks(monitor).fit(X, y)
+    rows = monitor.get_logs().data
+    assert len(rows) == 1 and rows[0]["accuracy"] == pytest.approx(ova.score(X, y))
+
+
+def test_one_vs_all_constant_labels_and_estimators_without_callbacks():
+    from sklearn.svm import LinearSVC
+
+    X, _ = _data(3)
+    Y = np.column_stack([X[:, 0] > 0, X[:, 1] > 0, np.ones(len(X))]).astype(int)
+    recorder = RecordingAutoPropagatedCallback()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # label 2 in every sample
+        OneVsAllClassifier(LogisticRegression()).set_callbacks(recorder).fit(X, Y)
+    assert len(_binary_roots(recorder)) == 2  # the constant label's fit is no task
+    # an estimator without callbacks: scikit-learn's warning, the fit goes on
+    with pytest.warns(UserWarning, match="does not support callbacks"):
+        OneVsAllClassifier(LinearSVC()).set_callbacks(
+            RecordingAutoPropagatedCallback()).fit(X, Y[:, 0])
