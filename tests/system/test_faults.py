@@ -3,6 +3,7 @@ data. After each, the model is consistent: finite weights, working predict, fit 
 """
 
 import _thread
+import signal
 import threading
 import tracemalloc
 import warnings
@@ -130,6 +131,9 @@ def test_ctrl_c_stops_the_compiled_loop_on_a_completed_step(data):
     # for bit those of the Python path after as many steps.
     X, y = data
     model = _model()
+    # NOTE: a shell starts background jobs with SIGINT ignored, and interrupt_main
+    # does nothing then: Python's own handler for the test, as in a terminal.
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.3, _thread.interrupt_main)
     timer.start()
     try:
@@ -137,6 +141,7 @@ def test_ctrl_c_stops_the_compiled_loop_on_a_completed_step(data):
             model.fit(X, y, epochs=10**6, batch_size=32, verbose=0)
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, handler)
     steps = model.optimizer.iterations
     assert steps > 0
     reference = _model(recording=True)
