@@ -308,7 +308,7 @@ def fit_dask(estimator, X, y, sample_weight, penalty):
     if sample_weight is None and class_weights is None:
         weight_sum = float(X.shape[0])
     else:
-        weight_sum = float(sums @ (1.0 if class_weights is None else class_weights))
+        weight_sum = float(sums.sum() if class_weights is None else sums @ class_weights)
         if not weight_sum > 0:
             raise ValueError("the sample weights (times the class weights) sum to zero")
     targets = client.map(chunk_targets, rows, y_parts, weight_parts, classes=classes,
