@@ -150,7 +150,8 @@ class DaskObjective(Objective):
                      else client.submit(sum_parts, *group, pure=False)
                      for group in (parts[i:i + FAN_IN]
                                    for i in range(0, len(parts), FAN_IN))]
-        loss, grad = _wait(parts[0], "the chunks' loss and gradient")
+        loss, grad = _wait(parts[0], "the chunks' loss and gradient",
+                           self.chunks.workers)
         # NOTE: scaled here, once, in float64 (the in-process kernel scales each row's
         # gradient): equal to rounding.
         self.grad[:] = grad * self.scale
@@ -162,10 +163,17 @@ class _Chunks:
 
     def __init__(self, client, rows, targets=None):
         self.client, self.rows, self.targets = client, rows, targets
+        self.workers = set(client.scheduler_info()["workers"])
 
 
-def _wait(future, what):
-    """``future.result()`` within TIMEOUT seconds, with a clear error otherwise."""
+def _wait(future, what, workers=None):
+    """``future.result()`` within TIMEOUT seconds, with a clear error otherwise.
+
+    ``workers``: the addresses of the cluster's workers when the fit began, to name
+    those lost when the result cannot be had.
+    """
+    from concurrent.futures import CancelledError
+
     from distributed import KilledWorker
 
     try:
@@ -175,10 +183,15 @@ def _wait(future, what):
             f"the dask workers did not return {what} within {TIMEOUT:g} s "
             "(fastnn.estimators._logistic_dask.TIMEOUT)"
         ) from None
-    except KilledWorker as error:
+    except (KilledWorker, CancelledError) as error:
+        lost = ""
+        if workers is not None:
+            now = set(future.client.scheduler_info()["workers"])
+            lost = f" (lost: {', '.join(sorted(set(workers) - now)) or 'none'})"
         raise RuntimeError(
-            f"LogisticRegression's fit lost dask workers while computing {what}: "
-            f"{error}"
+            f"LogisticRegression's fit could not get {what} from the dask workers"
+            f"{lost}: data that dask cannot recompute (scattered data, say) was on a "
+            f"worker that died, or tasks killed their workers: {error}"
         ) from error
 
 

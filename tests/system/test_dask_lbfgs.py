@@ -204,21 +204,47 @@ def test_a_worker_killed_mid_fit_is_recovered(client, monkeypatch):
     dX, dy = to_dask(client, X, y, chunks)
     params = dict(tol=1e-8, max_iter=1000)
     undisturbed = within(TIMEOUT, LogisticRegression(**params).fit, dX, dy)
-    pids = client.run(os.getpid)
-    wait, waits, killed = _logistic_dask._wait, [], []
-
-    def kill_then_wait(future, what):
-        waits.append(what)
-        if len(waits) == 4:  # the chunks' tasks of the second L-BFGS evaluation
-            address, pid = sorted(pids.items())[0]
-            os.kill(pid, signal.SIGKILL)
-            killed.append(address)
-        return wait(future, what)
-
-    monkeypatch.setattr(_logistic_dask, "TIMEOUT", TIMEOUT)
-    monkeypatch.setattr(_logistic_dask, "_wait", kill_then_wait)
+    waits, killed = kill_a_worker_at_wait(client, monkeypatch, 4)
     recovered = within(2 * TIMEOUT, LogisticRegression(**params).fit, dX, dy)
     assert killed and len(waits) > 4
     assert_array_equal(recovered.coef_, undisturbed.coef_)
     assert_array_equal(recovered.n_iter_, undisturbed.n_iter_)
     client.wait_for_workers(2, timeout=TIMEOUT)  # the nanny's restart, for what follows
+
+
+def test_a_worker_lost_with_data_dask_cannot_recompute_is_named(client, monkeypatch):
+    """Chunks scattered from the client have no source to recompute them from: the
+    fit raises one error naming the dead worker, at once (no hang)."""
+    X, y = make(n_samples=4000)
+    # NOTE: alternate workers, so that the killed one surely held some chunks
+    workers = sorted(client.scheduler_info()["workers"])
+    parts = [client.scatter(X[start:start + 500], workers=[workers[i % 2]])
+             for i, start in enumerate(range(0, 4000, 500))]
+    dX = da.concatenate([da.from_delayed(part, shape=(500, X.shape[1]),
+                                         dtype=X.dtype) for part in parts])
+    dy = da.from_array(y, chunks=500)
+    _, killed = kill_a_worker_at_wait(client, monkeypatch, 3)
+    with pytest.raises(RuntimeError, match="lost: tcp://"):
+        within(TIMEOUT, LogisticRegression(tol=1e-8).fit, dX, dy)
+    assert killed
+    client.wait_for_workers(2, timeout=TIMEOUT)
+
+
+def kill_a_worker_at_wait(client, monkeypatch, number):
+    """SIGKILL a worker process just before the fit's ``number``-th wait for its
+    workers (1: the chunks' checks, 2: the first loss and gradient, ...), while
+    that wait's tasks run. Returns the lists of waits and of killed addresses."""
+    pids = client.run(os.getpid)
+    wait, waits, killed = _logistic_dask._wait, [], []
+
+    def kill_then_wait(future, what, *workers):
+        waits.append(what)
+        if len(waits) == number:
+            address, pid = sorted(pids.items())[0]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(address)
+        return wait(future, what, *workers)
+
+    monkeypatch.setattr(_logistic_dask, "TIMEOUT", TIMEOUT)
+    monkeypatch.setattr(_logistic_dask, "_wait", kill_then_wait)
+    return waits, killed
