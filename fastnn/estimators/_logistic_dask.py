@@ -12,6 +12,7 @@ weights beside its rows; then each L-BFGS evaluation sends the parameter vector 
 small task per chunk and brings back one loss and one gradient vector.
 """
 
+import time
 from contextlib import nullcontext
 
 import numpy as np
@@ -29,6 +30,9 @@ from fastnn.ops.checks import PARALLEL_MIN_SIZE
 # of a lost worker's chunks happens within it. Raise it for chunks that take longer.
 TIMEOUT = 600.0
 FAN_IN = 8  # the tree reduction adds this many partial sums per task
+GATHERED = 32  # the client sums at most this many partial results itself
+POLL = 1.0  # seconds between checks that the chunks' workers are alive
+RELOCATIONS = 5  # lost workers one evaluation survives
 DASK_SOLVERS = ("lbfgs",)
 
 
@@ -107,10 +111,6 @@ def sum_parts(*parts):
     return loss, grad
 
 
-def _together(*parts):
-    return parts
-
-
 def _block_method(X, estimator, method):
     return getattr(estimator, method)(X)
 
@@ -134,65 +134,136 @@ class DaskObjective(Objective):
         self.n_outputs = problem.n_outputs
 
     def data_loss_grad(self):
-        client = self.chunks.client
-        # NOTE: the parameters travel as a task argument, not as scattered data: the
-        # scheduler keeps them with the tasks, so a chunk lost with its worker is
-        # recomputed with them anywhere.
-        parts = client.map(
-            chunk_loss_grad, self.chunks.rows, self.chunks.targets,
-            params=self.params.copy(), n_outputs=self.n_outputs,
-            fit_intercept=self.fit_intercept, pure=False,
-        )
-        # NOTE: a fixed tree (groups of FAN_IN in chunk order) fixes the order of the
-        # float additions: the same chunking gives the same fit, bit for bit.
-        while len(parts) > 1:
-            parts = [group[0] if len(group) == 1
-                     else client.submit(sum_parts, *group, pure=False)
-                     for group in (parts[i:i + FAN_IN]
-                                   for i in range(0, len(parts), FAN_IN))]
-        loss, grad = _wait(parts[0], "the chunks' loss and gradient",
-                           self.chunks.workers)
+        for _ in range(RELOCATIONS):
+            try:
+                loss, grad = self._sums()
+                break
+            except _Relocated:  # a chunk's worker died: dask recomputes it elsewhere
+                self.chunks.locate()
+        else:
+            raise RuntimeError(
+                f"LogisticRegression's fit lost a dask worker {RELOCATIONS} times in "
+                f"one evaluation (lost: {self.chunks.lost()})"
+            )
         # NOTE: scaled here, once, in float64 (the in-process kernel scales each row's
         # gradient): equal to rounding.
         self.grad[:] = grad * self.scale
         return loss * self.scale
 
+    def _sums(self):
+        """The chunks' summed (loss, gradient) at ``self.params``."""
+        client = self.chunks.client
+        # NOTE: the parameters travel as a task argument, not as scattered data: the
+        # scheduler keeps them with the tasks, so a chunk lost with its worker is
+        # recomputed with them anywhere.
+        parts = self.chunks.map(
+            chunk_loss_grad, self.chunks.rows, self.chunks.targets,
+            params=self.params.copy(), n_outputs=self.n_outputs,
+            fit_intercept=self.fit_intercept,
+        )
+        # NOTE: a fixed tree (groups of FAN_IN in chunk order, while more than
+        # GATHERED partial sums are left) and the client's sum of the last ones in
+        # order fix the order of the float additions: the same chunking gives the
+        # same fit, bit for bit. Few chunks skip the tree: a level costs a round trip
+        # (about 10 ms on loopback), fetching a few more gradients less.
+        while len(parts) > GATHERED:
+            parts = [group[0] if len(group) == 1
+                     else client.submit(sum_parts, *group, pure=False)
+                     for group in (parts[i:i + FAN_IN]
+                                   for i in range(0, len(parts), FAN_IN))]
+        return sum_parts(*_wait(parts, "the chunks' loss and gradient", self.chunks,
+                                relocate=True))
+
+
+class _Relocated(Exception):
+    """A worker holding chunks left the cluster while their tasks waited for it."""
+
 
 class _Chunks:
-    """The client's futures of a dask X's row chunks and of their targets."""
+    """The client's futures of a dask X's row chunks (``rows``) and of their targets,
+    with the worker holding each chunk (``holders``, None while unknown)."""
 
-    def __init__(self, client, rows, targets=None):
-        self.client, self.rows, self.targets = client, rows, targets
-        self.workers = set(client.scheduler_info()["workers"])
+    def __init__(self, client, rows):
+        self.client, self.rows, self.targets = client, rows, None
+        self.workers = self.alive()  # at the fit's start, to name those lost
+        self.locate()
+
+    def alive(self):
+        return set(self.client.scheduler_info()["workers"])
+
+    def lost(self):
+        return ", ".join(sorted(self.workers - self.alive())) or "none"
+
+    def locate(self):
+        """Find each chunk's worker (none for a chunk dask is recomputing)."""
+        who = self.client.who_has(self.rows)
+        self.holders = [min(who.get(future.key) or [None]) for future in self.rows]
+
+    def map(self, function, *iterables, strict=True, **kwargs):
+        """``function`` over the chunks (one entry per chunk in each iterable), each
+        task held to the worker holding its chunk's rows (``strict``) or sent there
+        first (not ``strict``: for results dask may have to recompute later)."""
+        # NOTE: strict restrictions: dask's work stealing would otherwise move a task
+        # and copy its chunk to the thief (and the memory manager then drops one of
+        # the two copies, maybe the first). A holder that dies is noticed by _wait.
+        # A kept result (the targets) must not be strict: its recomputation after its
+        # worker died would wait for that worker for ever.
+        futures = [None] * len(self.rows)
+        groups = {}
+        for index, holder in enumerate(self.holders):
+            groups.setdefault(holder, []).append(index)
+        for holder, indices in groups.items():
+            where = {} if holder is None else {"workers": [holder],
+                                               "allow_other_workers": not strict}
+            mapped = self.client.map(
+                function, *([items[i] for i in indices] for items in iterables),
+                pure=False, **where, **kwargs)
+            for index, future in zip(indices, mapped):
+                futures[index] = future
+        return futures
 
 
-def _wait(future, what, workers=None):
-    """``future.result()`` within TIMEOUT seconds, with a clear error otherwise.
-
-    ``workers``: the addresses of the cluster's workers when the fit began, to name
-    those lost when the result cannot be had.
-    """
+def _wait(futures, what, chunks=None, relocate=False):
+    """The results of a list of ``futures`` within TIMEOUT seconds, with a clear
+    error otherwise (naming the workers lost since ``chunks`` were located); with
+    ``relocate``, _Relocated when one of the chunks' holders has left the cluster
+    meanwhile (the tasks held to it would wait for ever)."""
     from concurrent.futures import CancelledError
 
-    from distributed import KilledWorker
+    from distributed import KilledWorker, wait
 
+    client = futures[0].client
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            wait(futures, timeout=max(min(POLL, left), 0.0))
+            break
+        except TimeoutError:
+            if left <= POLL:
+                raise TimeoutError(
+                    f"the dask workers did not return {what} within {TIMEOUT:g} s "
+                    "(fastnn.estimators._logistic_dask.TIMEOUT)"
+                ) from None
+            if relocate and set(chunks.holders) - {None} - chunks.alive():
+                client.cancel(futures)
+                raise _Relocated from None
+        except (KilledWorker, CancelledError) as error:
+            raise _lost(what, chunks, error) from error
     try:
-        return future.result(timeout=TIMEOUT)
-    except TimeoutError:
-        raise TimeoutError(
-            f"the dask workers did not return {what} within {TIMEOUT:g} s "
-            "(fastnn.estimators._logistic_dask.TIMEOUT)"
-        ) from None
+        return client.gather(futures)
     except (KilledWorker, CancelledError) as error:
-        lost = ""
-        if workers is not None:
-            now = set(future.client.scheduler_info()["workers"])
-            lost = f" (lost: {', '.join(sorted(set(workers) - now)) or 'none'})"
-        raise RuntimeError(
-            f"LogisticRegression's fit could not get {what} from the dask workers"
-            f"{lost}: data that dask cannot recompute (scattered data, say) was on a "
-            f"worker that died, or tasks killed their workers: {error}"
-        ) from error
+        raise _lost(what, chunks, error) from error
+
+
+def _lost(what, chunks, error):
+    """The error of a fit whose results dask cannot give back."""
+    lost = "" if chunks is None else f" (lost: {chunks.lost()})"
+    return RuntimeError(
+        f"LogisticRegression's fit could not get {what} from the dask workers"
+        f"{lost}: data that dask cannot recompute (scattered data, say) was on a "
+        f"worker that died, or tasks killed their workers: {error}"
+    )
 
 
 def _client():
@@ -303,9 +374,10 @@ def fit_dask(estimator, X, y, sample_weight, penalty):
                          f"{X.shape[1]})) while a minimum of 1 is required.")
     rows, y_parts = _futures(client, X), _futures(client, y)
     weight_parts = _futures(client, sample_weight) or [None] * len(rows)
-    summaries = client.map(chunk_summary, rows, y_parts, weight_parts, pure=False)
-    summaries = _wait(client.submit(_together, *summaries, pure=False),
-                      "the chunks' checks")
+    _wait(rows, "X's chunks")
+    chunks = _Chunks(client, rows)
+    summaries = _wait(chunks.map(chunk_summary, rows, y_parts, weight_parts,
+                                 strict=False), "the chunks' checks", chunks)
     classes = np.unique(np.concatenate([labels for labels, _, _ in summaries]))
     counts, sums = np.zeros(len(classes), np.int64), np.zeros(len(classes))
     for labels, chunk_counts, chunk_sums in summaries:
@@ -324,9 +396,9 @@ def fit_dask(estimator, X, y, sample_weight, penalty):
         weight_sum = float(sums.sum() if class_weights is None else sums @ class_weights)
         if not weight_sum > 0:
             raise ValueError("the sample weights (times the class weights) sum to zero")
-    targets = client.map(chunk_targets, rows, y_parts, weight_parts, classes=classes,
-                         class_weights=class_weights, pure=False)
-    chunks = _Chunks(client, rows, targets)
+    chunks.targets = chunks.map(chunk_targets, rows, y_parts, weight_parts,
+                                strict=False, classes=classes,
+                                class_weights=class_weights)
 
     estimator.n_features_in_ = X.shape[1]
     estimator.__dict__.pop("feature_names_in_", None)
@@ -378,4 +450,4 @@ def score_blocks(estimator, X, y, sample_weight=None):
         client = _client()
     except ValueError:  # no cluster: dask's local scheduler
         return float(value.compute())
-    return float(_wait(client.compute(value), "the score"))
+    return float(_wait([client.compute(value)], "the score")[0])

@@ -90,12 +90,6 @@ class LogisticPredictions:
         finally:
             bindings.give_back(row)
 
-    def _scores(self, X):
-        """X @ coef_.T + intercept_; a served row or a ready float ndarray skips the
-        validation."""
-        scores = self._served(X, proba=False)
-        return self._validated_scores(X) if scores is None else scores
-
     def _validated_scores(self, X):
         """X @ coef_.T + intercept_ for any ``X``: a ready one is used as is, any other
         validated first."""

@@ -103,9 +103,12 @@ def test_reaches_the_in_process_optimum(client, n_classes):
     assert_allclose(remote.coef_, local.coef_, rtol=1e-5, atol=1e-6)
 
 
-def test_same_chunking_same_fit_and_chunks_stay_put(client):
+@pytest.mark.parametrize("chunks", [CHUNKS, (20,) * 50], ids=["gathered", "tree"])
+def test_same_chunking_same_fit_and_chunks_stay_put(client, chunks):
+    """Few chunks' results are summed on the client, many first in a tree of tasks:
+    in a fixed order either way."""
     X, y = make()
-    dX, dy = to_dask(client, X, y)
+    dX, dy = to_dask(client, X, y, chunks)
     where = client.who_has(dX)
     first = within(TIMEOUT, LogisticRegression().fit, dX, dy)
     second = within(TIMEOUT, LogisticRegression().fit, dX, dy)
@@ -114,6 +117,8 @@ def test_same_chunking_same_fit_and_chunks_stay_put(client):
     # no chunk of X was copied or moved to another worker
     assert client.who_has(dX) == where
     assert all(len(workers) == 1 for workers in where.values())
+    local = LogisticRegression().fit(X, y)
+    assert_allclose(first.coef_, local.coef_, rtol=1e-6, atol=1e-8)
 
 
 def test_float32_stays_float32(client):
@@ -204,9 +209,9 @@ def test_a_worker_killed_mid_fit_is_recovered(client, monkeypatch):
     dX, dy = to_dask(client, X, y, chunks)
     params = dict(tol=1e-8, max_iter=1000)
     undisturbed = within(TIMEOUT, LogisticRegression(**params).fit, dX, dy)
-    waits, killed = kill_a_worker_at_wait(client, monkeypatch, 4)
+    waits, killed = kill_a_worker_at_wait(client, monkeypatch, 5)
     recovered = within(2 * TIMEOUT, LogisticRegression(**params).fit, dX, dy)
-    assert killed and len(waits) > 4
+    assert killed and len(waits) > 5
     assert_array_equal(recovered.coef_, undisturbed.coef_)
     assert_array_equal(recovered.n_iter_, undisturbed.n_iter_)
     client.wait_for_workers(2, timeout=TIMEOUT)  # the nanny's restart, for what follows
@@ -223,7 +228,7 @@ def test_a_worker_lost_with_data_dask_cannot_recompute_is_named(client, monkeypa
     dX = da.concatenate([da.from_delayed(part, shape=(500, X.shape[1]),
                                          dtype=X.dtype) for part in parts])
     dy = da.from_array(y, chunks=500)
-    _, killed = kill_a_worker_at_wait(client, monkeypatch, 3)
+    _, killed = kill_a_worker_at_wait(client, monkeypatch, 4)
     with pytest.raises(RuntimeError, match="lost: tcp://"):
         within(TIMEOUT, LogisticRegression(tol=1e-8).fit, dX, dy)
     assert killed
@@ -232,18 +237,18 @@ def test_a_worker_lost_with_data_dask_cannot_recompute_is_named(client, monkeypa
 
 def kill_a_worker_at_wait(client, monkeypatch, number):
     """SIGKILL a worker process just before the fit's ``number``-th wait for its
-    workers (1: the chunks' checks, 2: the first loss and gradient, ...), while
+    workers (1: X's chunks, 2: their checks, 3: the first loss and gradient, ...), while
     that wait's tasks run. Returns the lists of waits and of killed addresses."""
     pids = client.run(os.getpid)
     wait, waits, killed = _logistic_dask._wait, [], []
 
-    def kill_then_wait(future, what, *workers):
+    def kill_then_wait(future, what, *chunks, **relocate):
         waits.append(what)
         if len(waits) == number:
             address, pid = sorted(pids.items())[0]
             os.kill(pid, signal.SIGKILL)
             killed.append(address)
-        return wait(future, what, *workers)
+        return wait(future, what, *chunks, **relocate)
 
     monkeypatch.setattr(_logistic_dask, "TIMEOUT", TIMEOUT)
     monkeypatch.setattr(_logistic_dask, "_wait", kill_then_wait)
