@@ -12,7 +12,6 @@ weights beside its rows; then each L-BFGS evaluation sends the parameter vector 
 small task per chunk and brings back one loss and one gradient vector.
 """
 
-import time
 from contextlib import nullcontext
 
 import numpy as np
@@ -21,17 +20,22 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 
 from fastnn._threads import single_thread_blas
+from fastnn.estimators._dask_chunks import (
+    Chunks,
+    Relocated,
+    aligned,
+    chunk_futures,
+    dask_X,
+    get_client,
+    wait_for,
+)
 from fastnn.estimators._logistic_objective import Objective, available_cores
 from fastnn.estimators._logistic_solvers import fit_lbfgs
 from fastnn.ops import _logistic as logistic_ops
 from fastnn.ops.checks import PARALLEL_MIN_SIZE
 
-# Seconds any one wait for the workers may last before TimeoutError; the recomputation
-# of a lost worker's chunks happens within it. Raise it for chunks that take longer.
-TIMEOUT = 600.0
 FAN_IN = 8  # the tree reduction adds this many partial sums per task
 GATHERED = 32  # the client sums at most this many partial results itself
-POLL = 1.0  # seconds between checks that the chunks' workers are alive
 RELOCATIONS = 5  # lost workers one evaluation survives
 DASK_SOLVERS = ("lbfgs",)
 
@@ -124,7 +128,7 @@ class DaskObjective(Objective):
     ----------
     problem : LogisticProblem
         Its ``X`` is the dask array (only its shape and dtype are read here).
-    chunks : _Chunks
+    chunks : Chunks
         The futures of the chunks' rows and of their targets.
     """
 
@@ -138,7 +142,7 @@ class DaskObjective(Objective):
             try:
                 loss, grad = self._sums()
                 break
-            except _Relocated:  # a chunk's worker died: dask recomputes it elsewhere
+            except Relocated:  # a chunk's worker died: dask recomputes it elsewhere
                 self.chunks.locate()
         else:
             raise RuntimeError(
@@ -171,174 +175,8 @@ class DaskObjective(Objective):
                      else client.submit(sum_parts, *group, pure=False)
                      for group in (parts[i:i + FAN_IN]
                                    for i in range(0, len(parts), FAN_IN))]
-        return sum_parts(*_wait(parts, "the chunks' loss and gradient", self.chunks,
+        return sum_parts(*wait_for(parts, "the chunks' loss and gradient", self.chunks,
                                 relocate=True))
-
-
-class _Relocated(Exception):
-    """A worker holding chunks left the cluster while their tasks waited for it."""
-
-
-class _Chunks:
-    """The client's futures of a dask X's row chunks (``rows``) and of their targets,
-    with the worker holding each chunk (``holders``, None while unknown)."""
-
-    def __init__(self, client, rows):
-        self.client, self.rows, self.targets = client, rows, None
-        self.workers = self.alive()  # at the fit's start, to name those lost
-        self.locate()
-
-    def alive(self):
-        return set(self.client.scheduler_info()["workers"])
-
-    def lost(self):
-        return ", ".join(sorted(self.workers - self.alive())) or "none"
-
-    def locate(self):
-        """Find each chunk's worker (none for a chunk dask is recomputing)."""
-        who = self.client.who_has(self.rows)
-        self.holders = [min(who.get(future.key) or [None]) for future in self.rows]
-
-    def map(self, function, *iterables, strict=True, **kwargs):
-        """``function`` over the chunks (one entry per chunk in each iterable), each
-        task held to the worker holding its chunk's rows (``strict``) or sent there
-        first (not ``strict``: for results dask may have to recompute later)."""
-        # NOTE: strict restrictions: dask's work stealing would otherwise move a task
-        # and copy its chunk to the thief (and the memory manager then drops one of
-        # the two copies, maybe the first). A holder that dies is noticed by _wait.
-        # A kept result (the targets) must not be strict: its recomputation after its
-        # worker died would wait for that worker for ever.
-        futures = [None] * len(self.rows)
-        groups = {}
-        for index, holder in enumerate(self.holders):
-            groups.setdefault(holder, []).append(index)
-        for holder, indices in groups.items():
-            where = {} if holder is None else {"workers": [holder],
-                                               "allow_other_workers": not strict}
-            mapped = self.client.map(
-                function, *([items[i] for i in indices] for items in iterables),
-                pure=False, **where, **kwargs)
-            for index, future in zip(indices, mapped):
-                futures[index] = future
-        return futures
-
-
-def _wait(futures, what, chunks=None, relocate=False):
-    """The results of a list of ``futures`` within TIMEOUT seconds, with a clear
-    error otherwise (naming the workers lost since ``chunks`` were located); with
-    ``relocate``, _Relocated when one of the chunks' holders has left the cluster
-    meanwhile (the tasks held to it would wait for ever)."""
-    from concurrent.futures import CancelledError
-
-    from distributed import KilledWorker, wait
-
-    client = futures[0].client
-    deadline = time.monotonic() + TIMEOUT
-    while True:
-        left = deadline - time.monotonic()
-        try:
-            wait(futures, timeout=max(min(POLL, left), 0.0))
-            break
-        except TimeoutError:
-            if left <= POLL:
-                raise TimeoutError(
-                    f"the dask workers did not return {what} within {TIMEOUT:g} s "
-                    "(fastnn.estimators._logistic_dask.TIMEOUT)"
-                ) from None
-            if relocate and set(chunks.holders) - {None} - chunks.alive():
-                client.cancel(futures)
-                raise _Relocated from None
-        except (KilledWorker, CancelledError) as error:
-            raise _lost(what, chunks, error) from error
-    try:
-        return client.gather(futures)
-    except (KilledWorker, CancelledError) as error:
-        raise _lost(what, chunks, error) from error
-
-
-def _lost(what, chunks, error):
-    """The error of a fit whose results dask cannot give back."""
-    lost = "" if chunks is None else f" (lost: {chunks.lost()})"
-    return RuntimeError(
-        f"LogisticRegression's fit could not get {what} from the dask workers"
-        f"{lost}: data that dask cannot recompute (scattered data, say) was on a "
-        f"worker that died, or tasks killed their workers: {error}"
-    )
-
-
-def _client():
-    try:
-        from distributed import get_client
-    except ImportError:  # pragma: no cover - dask without distributed
-        raise ValueError("LogisticRegression fits dask arrays with dask.distributed: "
-                         "pip install distributed") from None
-    try:
-        return get_client()
-    except ValueError:
-        raise ValueError(
-            "LogisticRegression fits dask arrays on a dask.distributed cluster: start "
-            "a distributed.Client first (Client(LocalCluster()) on one machine), or "
-            "fit on X.compute() and y.compute()"
-        ) from None
-
-
-def dask_X(X):
-    """A dense dask array X of floats, one chunk wide (ValueError, TypeError)."""
-    import dask.array as da
-
-    if not isinstance(X, da.Array):
-        raise TypeError(
-            "with dask inputs X must be a dense dask array, got "
-            f"{type(X).__name__} (a dask DataFrame: X.to_dask_array(lengths=True))"
-        )
-    if X.ndim != 2:
-        raise ValueError(f"Expected a 2D array, got a {X.ndim}D dask array instead")
-    if not isinstance(X._meta, np.ndarray):
-        raise TypeError(f"X's chunks must be NumPy arrays, not {type(X._meta).__name__}")
-    if any(np.isnan(size) for size in X.chunks[0]):
-        raise ValueError("X has unknown chunk sizes: call X.compute_chunk_sizes() first")
-    if X.dtype.kind not in "biuf":
-        raise TypeError(f"X must hold numbers, got dtype {X.dtype}")
-    if X.dtype not in (np.float32, np.float64):
-        X = X.astype(np.float64)
-    if len(X.chunks[1]) > 1:
-        # NOTE: the kernel needs whole rows: one column chunk (moves X once).
-        X = X.rechunk({1: -1})
-    return X
-
-
-def _aligned(name, values, X):
-    """``values`` (y or sample_weight) as a 1-D dask array chunked as X's rows."""
-    import dask.array as da
-
-    if values is None:
-        return None
-    n_samples = X.shape[0]
-    if name == "sample_weight" and np.ndim(values) == 0:
-        values = da.full(n_samples, float(values), chunks=(X.chunks[0],))
-    elif not isinstance(values, da.Array):
-        values = da.from_array(np.asarray(values), chunks=(X.chunks[0],))
-    if values.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {values.shape}")
-    if values.shape[0] != n_samples:
-        raise ValueError("Found input variables with inconsistent numbers of samples: "
-                         f"[{n_samples}, {values.shape[0]}]")
-    if values.chunks[0] != X.chunks[0]:
-        values = values.rechunk((X.chunks[0],))
-    return values
-
-
-def _futures(client, array):
-    """The futures of ``array``'s chunks in chunk order, once persisted."""
-    from dask.core import flatten
-    from distributed import futures_of
-
-    if array is None:
-        return None
-    # NOTE: persisting an already persisted array computes nothing: its chunks stay
-    # on the workers that hold them.
-    by_key = {future.key: future for future in futures_of(client.persist(array))}
-    return [by_key[key] for key in flatten(array.__dask_keys__())]
 
 
 def _check_params(estimator, penalty):
@@ -366,17 +204,17 @@ def fit_dask(estimator, X, y, sample_weight, penalty):
     """``estimator.fit(X, y, sample_weight)`` with dask arrays: data-parallel L-BFGS
     on the active distributed.Client. Returns the fitted estimator."""
     _check_params(estimator, penalty)
-    client = _client()
+    client = get_client()
     X = dask_X(X)
-    y, sample_weight = _aligned("y", y, X), _aligned("sample_weight", sample_weight, X)
+    y, sample_weight = aligned("y", y, X), aligned("sample_weight", sample_weight, X)
     if X.shape[0] < 1:
         raise ValueError("Found array with 0 sample(s) (shape=(0, "
                          f"{X.shape[1]})) while a minimum of 1 is required.")
-    rows, y_parts = _futures(client, X), _futures(client, y)
-    weight_parts = _futures(client, sample_weight) or [None] * len(rows)
-    _wait(rows, "X's chunks")
-    chunks = _Chunks(client, rows)
-    summaries = _wait(chunks.map(chunk_summary, rows, y_parts, weight_parts,
+    rows, y_parts = chunk_futures(client, X), chunk_futures(client, y)
+    weight_parts = chunk_futures(client, sample_weight) or [None] * len(rows)
+    wait_for(rows, "X's chunks")
+    chunks = Chunks(client, rows)
+    summaries = wait_for(chunks.map(chunk_summary, rows, y_parts, weight_parts,
                                  strict=False), "the chunks' checks", chunks)
     classes = np.unique(np.concatenate([labels for labels, _, _ in summaries]))
     counts, sums = np.zeros(len(classes), np.int64), np.zeros(len(classes))
@@ -440,14 +278,14 @@ def score_blocks(estimator, X, y, sample_weight=None):
     """Mean accuracy of ``estimator`` on dask ``X``, ``y``, computed on the workers."""
     predicted = predict_blocks(estimator, "predict", X)
     X = dask_X(X)
-    right = predicted == _aligned("y", y, X)
-    sample_weight = _aligned("sample_weight", sample_weight, X)
+    right = predicted == aligned("y", y, X)
+    sample_weight = aligned("sample_weight", sample_weight, X)
     if sample_weight is None:
         value = right.mean()
     else:
         value = (right * sample_weight).sum() / sample_weight.sum()
     try:
-        client = _client()
+        client = get_client()
     except ValueError:  # no cluster: dask's local scheduler
         return float(value.compute())
-    return float(_wait([client.compute(value)], "the score")[0])
+    return float(wait_for([client.compute(value)], "the score")[0])

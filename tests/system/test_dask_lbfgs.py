@@ -20,7 +20,7 @@ from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
 from sklearn.datasets import make_classification  # noqa: E402
 
 from fastnn import LogisticRegression  # noqa: E402
-from fastnn.estimators import _logistic_dask  # noqa: E402
+from fastnn.estimators import _dask_chunks, _logistic_dask  # noqa: E402
 from fastnn.estimators._logistic_problem import LogisticProblem  # noqa: E402
 
 pytestmark = pytest.mark.cluster  # a two-worker LocalCluster per module
@@ -240,16 +240,16 @@ def kill_a_worker_at_wait(client, monkeypatch, number):
     workers (1: X's chunks, 2: their checks, 3: the first loss and gradient, ...), while
     that wait's tasks run. Returns the lists of waits and of killed addresses."""
     pids = client.run(os.getpid)
-    wait, waits, killed = _logistic_dask._wait, [], []
+    wait, waits, killed = _logistic_dask.wait_for, [], []
 
     def kill_then_wait(future, what, *chunks, **relocate):
         waits.append(what)
         if len(waits) == number:
-            address, pid = sorted(pids.items())[0]
+            address, pid = min(pids.items())
             os.kill(pid, signal.SIGKILL)
             killed.append(address)
         return wait(future, what, *chunks, **relocate)
 
-    monkeypatch.setattr(_logistic_dask, "TIMEOUT", TIMEOUT)
-    monkeypatch.setattr(_logistic_dask, "_wait", kill_then_wait)
+    monkeypatch.setattr(_dask_chunks, "TIMEOUT", TIMEOUT)
+    monkeypatch.setattr(_logistic_dask, "wait_for", kill_then_wait)
     return waits, killed
