@@ -62,11 +62,12 @@ class Chunks:
         return futures
 
 
-def wait_for(futures, what, chunks=None, relocate=False):
-    """The results of a list of ``futures`` within TIMEOUT seconds, with a clear
-    error otherwise (naming the workers lost since ``chunks`` were located); with
-    ``relocate``, Relocated when one of the chunks' holders has left the cluster
-    meanwhile (the tasks held to it would wait for ever)."""
+def wait_for(futures, what, chunks=None, relocate=False, gather=True):
+    """The results of a list of ``futures`` within TIMEOUT seconds (None without
+    ``gather``: the data stays on the workers), with a clear error otherwise (naming
+    the workers lost since ``chunks`` were located); with ``relocate``, Relocated when
+    one of the chunks' holders has left the cluster meanwhile (the tasks held to it
+    would wait for ever)."""
     from concurrent.futures import CancelledError
 
     from distributed import KilledWorker, wait
@@ -89,6 +90,8 @@ def wait_for(futures, what, chunks=None, relocate=False):
                 raise Relocated from None
         except (KilledWorker, CancelledError) as error:
             raise _lost(what, chunks, error) from error
+    if not gather:
+        return None
     try:
         return client.gather(futures)
     except (KilledWorker, CancelledError) as error:

@@ -212,7 +212,7 @@ def fit_dask(estimator, X, y, sample_weight, penalty):
                          f"{X.shape[1]})) while a minimum of 1 is required.")
     rows, y_parts = chunk_futures(client, X), chunk_futures(client, y)
     weight_parts = chunk_futures(client, sample_weight) or [None] * len(rows)
-    wait_for(rows, "X's chunks")
+    wait_for(rows, "X's chunks", gather=False)  # (never X to the client)
     chunks = Chunks(client, rows)
     summaries = wait_for(chunks.map(chunk_summary, rows, y_parts, weight_parts,
                                  strict=False), "the chunks' checks", chunks)

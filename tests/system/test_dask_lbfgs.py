@@ -104,13 +104,24 @@ def test_reaches_the_in_process_optimum(client, n_classes):
 
 
 @pytest.mark.parametrize("chunks", [CHUNKS, (20,) * 50], ids=["gathered", "tree"])
-def test_same_chunking_same_fit_and_chunks_stay_put(client, chunks):
+def test_same_chunking_same_fit_and_chunks_stay_put(client, chunks, monkeypatch):
     """Few chunks' results are summed on the client, many first in a tree of tasks:
-    in a fixed order either way."""
+    in a fixed order either way. No chunk of X reaches the client."""
     X, y = make()
     dX, dy = to_dask(client, X, y, chunks)
     where = client.who_has(dX)
+    gathered, gather = [], client.gather
+
+    def recorded(futures, *args, **kwargs):
+        results = gather(futures, *args, **kwargs)
+        gathered.extend(results if isinstance(results, list) else [results])
+        return results
+
+    monkeypatch.setattr(client, "gather", recorded)
     first = within(TIMEOUT, LogisticRegression().fit, dX, dy)
+    assert gathered and not any(isinstance(result, np.ndarray) and result.ndim == 2
+                                for result in gathered)
+    monkeypatch.undo()
     second = within(TIMEOUT, LogisticRegression().fit, dX, dy)
     assert_array_equal(first.coef_, second.coef_)  # sum order fixed: bit for bit
     assert_array_equal(first.intercept_, second.intercept_)
