@@ -217,6 +217,10 @@ class LogisticRegression(
     def fit(self, X, y, sample_weight=None):
         """Fit the model to ``X`` (n_samples, n_features) and labels ``y``.
 
+        With a dask array ``X`` (dense) and an active ``distributed.Client``,
+        'lbfgs' fits data-parallel: each worker computes the loss and gradient of
+        the chunks it holds (docs/scale-out.md).
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)

@@ -1,15 +1,17 @@
 """LogisticRegression's L-BFGS on dask arrays, data-parallel as Spark MLlib's: SciPy's
 L-BFGS-B runs on the client while each worker computes the loss and gradient of the
-chunks it holds with fastnn's fused kernel. The per-chunk sums are added up in a tree,
-in chunk order, and ``Objective`` adds the penalty and the scaling on the client, so the
-function minimised is the in-process fit's. Also the predictions and the score on dask
+chunks it holds with fastnn's fused kernel. The per-chunk sums are added up in chunk
+order (by the client, after a tree of tasks when there are many chunks), and
+``Objective`` adds the penalty and the scaling on the client, so the function minimised
+is the in-process fit's. Also the predictions and the score on dask
 arrays (``map_blocks`` on the workers). dask and distributed are imported by this module
 only, and it is imported only once a dask collection reaches a LogisticRegression.
 
 Per fit: one pass over the chunks checks them (finite X, classification labels) and
 counts the labels and weights per class; a second builds each chunk's label indices and
 weights beside its rows; then each L-BFGS evaluation sends the parameter vector with one
-small task per chunk and brings back one loss and one gradient vector.
+small task per chunk, held to the chunk's worker (``_dask_chunks.Chunks``), and brings
+back one loss and one gradient vector per chunk (or per tree node).
 """
 
 from contextlib import nullcontext
