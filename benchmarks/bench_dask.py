@@ -288,16 +288,18 @@ def run_lbfgs_dask(args, X_path, y_path):
     # the kernel's time on each worker (the busiest one bounds the fit)
     busy = {}
     for task in stream.data:
-        if str(task["key"]).startswith("chunk_loss_grad"):
+        if str(task["key"]).startswith(("chunk_loss_grad", "chunks_loss_grad")):
             for part in task["startstops"]:
                 if part["action"] == "compute":
                     busy[task["worker"]] = (busy.get(task["worker"], 0.0)
                                             + part["stop"] - part["start"])
+    # up to 32 chunks: one task per worker (the chunks it holds), one result per chunk
     params = np.zeros(width + 1)
-    sent = len(pickle.dumps(params)) * dX.numblocks[0]
+    tasks = len(spread) if dX.numblocks[0] <= 32 else dX.numblocks[0]
+    sent = len(pickle.dumps(params)) * tasks
     received = len(pickle.dumps((0.0, params)))
     return clf, seconds, {"round_trip_ms": 1000 * messaging / evaluations,
-                          "chunks_per_worker": spread,
+                          "chunks_per_worker": spread, "tasks": tasks,
                           "fit_evaluations": timed["evaluations"],
                           "busiest_worker_kernel_s": max(busy.values(), default=0.0),
                           "fit_evaluation_wait_s": timed["seconds"],
@@ -353,10 +355,10 @@ def lbfgs_main(args):
               f"{median(name, 'objective') - reference:>+20.3g} | "
               f"{median(name, 'client_peak_rss_mb'):,.0f} MB")
     dask_run = results["dask 2x1"][-1]
-    print(f"dask, per evaluation: {dask_run['chunks']} chunk tasks carrying the "
+    print(f"dask, per evaluation: {dask_run['tasks']} tasks carrying the "
           f"parameters ({dask_run['params_bytes_out']:,} bytes pickled in all), a "
-          f"(loss, gradient) back from each ({dask_run['result_bytes_back']:,} bytes "
-          "pickled, each); round "
+          f"(loss, gradient) back for each of the {dask_run['chunks']} chunks "
+          f"({dask_run['result_bytes_back']:,} bytes pickled, each); round "
           f"trip with 2-row chunks (messaging only): "
           f"{median('dask 2x1', 'round_trip_ms'):.1f} ms; chunks per worker "
           f"{dask_run['chunks_per_worker']}; client peak RSS before the fit "

@@ -61,6 +61,24 @@ class Chunks:
                 futures[index] = future
         return futures
 
+    def map_groups(self, function, rows, targets, **kwargs):
+        """``function(rows, targets, **kwargs)`` once per worker on the lists of the
+        chunks it holds (strictly held there), and once per chunk of unknown place.
+        Returns [(chunk indices, future of the list of their results)]."""
+        groups = {}
+        for index, holder in enumerate(self.holders):
+            key = ("chunk", index) if holder is None else holder
+            groups.setdefault(key, []).append(index)
+        submitted = []
+        for key, indices in groups.items():
+            where = ({} if isinstance(key, tuple)
+                     else {"workers": [key], "allow_other_workers": False})
+            future = self.client.submit(
+                function, [rows[i] for i in indices], [targets[i] for i in indices],
+                pure=False, **where, **kwargs)
+            submitted.append((indices, future))
+        return submitted
+
 
 def wait_for(futures, what, chunks=None, relocate=False, gather=True):
     """The results of a list of ``futures`` within TIMEOUT seconds (None without
