@@ -88,6 +88,48 @@ def objective(clf, X, y, sample_weight=None):
     return problem.objective(clf.coef_.T, clf.intercept_)
 
 
+def test_without_a_client_the_fit_says_so_and_predictions_run_locally():
+    """(First in the file: before the module's cluster and its Client exist.)"""
+    from distributed import default_client
+
+    try:
+        default_client()
+        pytest.skip("a distributed.Client is already active")
+    except ValueError:
+        pass
+    X, y = make(2)
+    dX, dy = da.from_array(X, chunks=(CHUNKS, 8)), da.from_array(y, chunks=(CHUNKS,))
+    with pytest.raises(ValueError, match="start a distributed.Client first"):
+        LogisticRegression().fit(dX, dy)
+    clf = LogisticRegression().fit(X, y)
+    assert_array_equal(clf.predict(dX).compute(), clf.predict(X))
+    assert clf.score(dX, dy) == pytest.approx(clf.score(X, y), abs=1e-15)
+
+
+def test_callbacks_see_each_iteration_and_can_stop_the_fit(client):
+    from sklearn.callback.tests._utils import RecordingCallback
+
+    X, y = make()
+    dX, dy = to_dask(client, X, y)
+
+    class StopAtThird(RecordingCallback):
+        def on_fit_task_end(self, estimator, context, **kwargs):
+            super().on_fit_task_end(estimator, context, **kwargs)
+            return context.task_name.endswith("-iter") and context.task_id == 2
+
+    def hooks(recorder):
+        return [(r["name"], r["context"].task_name, r["context"].task_id)
+                for r in recorder.record]
+
+    remote, local = StopAtThird(), StopAtThird()
+    clf = LogisticRegression(max_iter=200, tol=1e-14).set_callbacks(remote)
+    within(TIMEOUT, clf.fit, dX, dy)
+    assert clf.n_iter_[0] == 3
+    LogisticRegression(max_iter=200, tol=1e-14).set_callbacks(local).fit(X, y)
+    assert hooks(remote) == hooks(local)  # the in-process fit's hooks, in order
+    assert ("on_fit_task_end", "lbfgs-iter", 3) in hooks(remote)
+
+
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_reaches_the_in_process_optimum(client, n_classes):
     X, y = make(n_classes)
