@@ -18,6 +18,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from fastnn.estimators import _saved as saved
 from fastnn.estimators._callbacks import IterationTasks, has_callbacks
+from fastnn.estimators._dask_input import is_dask
 from fastnn.estimators._logistic_params import read_penalty
 from fastnn.estimators._logistic_partial import LogisticPartialFit
 from fastnn.estimators._logistic_predict import LogisticPredictions
@@ -216,6 +217,10 @@ class LogisticRegression(
     def fit(self, X, y, sample_weight=None):
         """Fit the model to ``X`` (n_samples, n_features) and labels ``y``.
 
+        With a dask array ``X`` (dense) and an active ``distributed.Client``,
+        'lbfgs' fits data-parallel: each worker computes the loss and gradient of
+        the chunks it holds (docs/scale-out.md).
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -228,6 +233,11 @@ class LogisticRegression(
         """
         penalty = read_penalty(self)
         solver = self.solver
+        if is_dask(X, y, sample_weight):
+            # data-parallel L-BFGS on a dask.distributed cluster (dask imported there)
+            from fastnn.estimators._logistic_dask import fit_dask
+
+            return fit_dask(self, X, y, sample_weight, penalty)
         X, y = self._validate_fit_data(X, y, reset=True)
         classes, y_index = np.unique(y, return_inverse=True)
         # NOTE: the callbacks' root task spans the fit; each of the solver's iterations
@@ -250,16 +260,25 @@ class LogisticRegression(
         weights, weight_sum = self._sample_weights(X, y, sample_weight)
         W, b = self._initial_params(X, len(classes), warm)
         problem = self._problem(X, y_index, weights, weight_sum, len(classes), penalty)
-        if has_callbacks(self):
-            iterations = IterationTasks(callbacks, f"{solver}-iter", self, X, y,
-                                        metadata, self._fitted_at(classes), W, b, None)
-            problem.on_iteration = iterations.end_and_begin
-            try:
-                n_iter = solve(self, problem, W, b)
-            finally:
-                iterations.close()
-        else:
-            n_iter = solve(self, problem, W, b)
+        n_iter = self._run_solver(solve, problem, W, b, callbacks, X, y, metadata,
+                                  classes)
+        return self._fitted(classes, W, b, n_iter, callbacks, X, y, metadata)
+
+    def _run_solver(self, run, problem, W, b, callbacks, X, y, metadata, classes):
+        """``run(self, problem, W, b)``, each of its iterations a callbacks' subtask;
+        returns its iteration count."""
+        if not has_callbacks(self):
+            return run(self, problem, W, b)
+        iterations = IterationTasks(callbacks, f"{self.solver}-iter", self, X, y,
+                                    metadata, self._fitted_at(classes), W, b, None)
+        problem.on_iteration = iterations.end_and_begin
+        try:
+            return run(self, problem, W, b)
+        finally:
+            iterations.close()
+
+    def _fitted(self, classes, W, b, n_iter, callbacks, X, y, metadata):
+        """Set the fitted state of a fit that succeeded; returns self."""
         # NOTE: the fitted state changes only once the fit has succeeded.
         self.classes_ = classes
         self._set_params(W, b)

@@ -88,21 +88,26 @@ class Objective:
         # NOTE: L-BFGS-B works in float64; only the small parameter vector is cast to
         # X's dtype (never X), and the gradient back.
         self.params[:] = x
-        W, b = self.W, self.b
-        if self.sparse:
-            value = self._sparse_loss_grad(W, b)
-        else:
-            loss, _, _ = logistic_ops.logistic_loss_grad(
-                self.X, self.y_index, W, self.b_or_zero, sample_weight=self.weights,
-                scale=self.scale, with_bias=self.fit_intercept, dW=self.dW,
-                db=self.db_or_scratch, n_threads=self.n_threads,
-            )
-            value = loss * self.scale
+        value = self.data_loss_grad()
         if self.l2:
             W64 = x[: self.n_coef]
             value += 0.5 * self.l2 * float(W64 @ W64)
-            self.dW += self.l2 * W
+            self.dW += self.l2 * self.W
         return value, self.grad.astype(np.float64)
+
+    def data_loss_grad(self):
+        """The data term at ``self.params``: returns ``scale * sum_i s_i loss_i`` and
+        writes its gradient into ``self.grad`` (the penalty is added by the caller).
+        The dask path (``_logistic_dask.DaskObjective``) overrides this alone."""
+        W, b = self.W, self.b
+        if self.sparse:
+            return self._sparse_loss_grad(W, b)
+        loss, _, _ = logistic_ops.logistic_loss_grad(
+            self.X, self.y_index, W, self.b_or_zero, sample_weight=self.weights,
+            scale=self.scale, with_bias=self.fit_intercept, dW=self.dW,
+            db=self.db_or_scratch, n_threads=self.n_threads,
+        )
+        return loss * self.scale
 
     def _sparse_loss_grad(self, W, b):
         """CSR X: SciPy's sparse products around the fused loss kernels."""

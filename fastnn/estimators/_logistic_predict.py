@@ -11,6 +11,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fastnn import ops
+from fastnn.estimators._dask_input import is_dask
 from fastnn.estimators._serving import (
     bind_row,
     row_bindings,
@@ -89,12 +90,6 @@ class LogisticPredictions:
         finally:
             bindings.give_back(row)
 
-    def _scores(self, X):
-        """X @ coef_.T + intercept_; a served row or a ready float ndarray skips the
-        validation."""
-        scores = self._served(X, proba=False)
-        return self._validated_scores(X) if scores is None else scores
-
     def _validated_scores(self, X):
         """X @ coef_.T + intercept_ for any ``X``: a ready one is used as is, any other
         validated first."""
@@ -116,24 +111,42 @@ class LogisticPredictions:
         scores += self.intercept_
         return scores
 
+    def _dask(self, method, X):
+        """``method`` on a dask array X, block by block on the workers."""
+        from fastnn.estimators._logistic_dask import predict_blocks
+
+        return predict_blocks(self, method, X)
+
     def decision_function(self, X):
         """Scores: shape (n_samples,) for two classes (positive means classes_[1]),
-        else (n_samples, n_classes)."""
-        scores = self._scores(X)
+        else (n_samples, n_classes). A dask array X gives a dask array."""
+        scores = self._served(X, proba=False)
+        if scores is None:
+            if is_dask(X):
+                return self._dask("decision_function", X)
+            scores = self._validated_scores(X)
         return scores.ravel() if scores.shape[1] == 1 else scores
 
     def predict(self, X):
-        """The class of highest probability for each row of ``X``."""
-        scores = self._scores(X)
+        """The class of highest probability for each row of ``X``. A dask array X
+        gives a dask array."""
+        scores = self._served(X, proba=False)
+        if scores is None:
+            if is_dask(X):
+                return self._dask("predict", X)
+            scores = self._validated_scores(X)
         if scores.shape[1] == 1:
             return self.classes_[(scores[:, 0] > 0).astype(np.intp)]
         return self.classes_[scores.argmax(axis=1)]
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes), in the order of classes_."""
+        """Class probabilities, shape (n_samples, n_classes), in the order of classes_.
+        A dask array X gives a dask array."""
         proba = self._served(X, proba=True)
         if proba is not None:
             return proba
+        if is_dask(X):
+            return self._dask("predict_proba", X)
         scores = self._validated_scores(X)
         if scores.shape[1] == 1:
             # NOTE: sigmoid(-z) and sigmoid(z) side by side: 1 - sigmoid(z) would lose
@@ -143,11 +156,36 @@ class LogisticPredictions:
         return ops.softmax(scores, out=scores)
 
     def predict_log_proba(self, X):
-        """Log of predict_proba, computed without taking the log of a rounded 0."""
-        scores = self._scores(X)
+        """Log of predict_proba, computed without taking the log of a rounded 0. A
+        dask array X gives a dask array."""
+        scores = self._served(X, proba=False)
+        if scores is None:
+            if is_dask(X):
+                return self._dask("predict_log_proba", X)
+            scores = self._validated_scores(X)
         if scores.shape[1] == 1:
             # NOTE: log sigmoid(z) = -log(1 + exp(-z)), scipy's log_expit, finite for
             # any finite z (log(expit(z)) is -inf once expit underflows).
             log_proba = _both_classes(scores)
             return log_expit(log_proba, out=log_proba)
         return ops.log_softmax(scores, out=scores)
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy on ``X``, ``y`` (scikit-learn's); with dask arrays it is
+        computed on the workers.
+
+        Parameters
+        ----------
+        X : array-like or dask array of shape (n_samples, n_features)
+        y : array-like or dask array of shape (n_samples,)
+        sample_weight : array-like or dask array of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        if is_dask(X, y, sample_weight):
+            from fastnn.estimators._logistic_dask import score_blocks
+
+            return score_blocks(self, X, y, sample_weight)
+        return super().score(X, y, sample_weight=sample_weight)

@@ -3,6 +3,7 @@ fastnn's mini-batch SGD epochs (``fit_sgd``, with ``partial_fit``)."""
 
 import math
 import warnings
+from contextlib import nullcontext
 
 import numpy as np
 import scipy.optimize
@@ -36,11 +37,15 @@ def objective_threads(objective, n_outputs):
     return fit_threads(n_samples * n_features * n_outputs)
 
 
-def fit_lbfgs(problem, W, b):
+def fit_lbfgs(problem, W, b, objective=None):
     """Minimise ``problem`` (L2 or no penalty) from ``W``, ``b`` in place by L-BFGS-B;
     returns the iteration count. Stops as scikit-learn's does: the largest gradient
-    entry of the scaled objective below ``tol`` (or no decrease left to find)."""
-    objective = Objective(problem)
+    entry of the scaled objective below ``tol`` (or no decrease left to find).
+    ``objective`` replaces the in-process ``Objective(problem)`` (the dask path's,
+    whose data term runs on the workers: no thread limits are set here then)."""
+    local = objective is None
+    if local:
+        objective = Objective(problem)
     x0 = objective.pack(W, b)
     on_iteration = problem.on_iteration
 
@@ -52,7 +57,7 @@ def fit_lbfgs(problem, W, b):
             if on_iteration(W, b, float(intermediate_result.fun)):
                 raise StopIteration
 
-    with objective_threads(objective, problem.n_outputs):
+    with objective_threads(objective, problem.n_outputs) if local else nullcontext():
         result = scipy.optimize.minimize(
             objective, x0, method="L-BFGS-B", jac=True,
             callback=callback if problem.verbose or on_iteration else None,

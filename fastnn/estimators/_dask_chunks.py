@@ -1,0 +1,201 @@
+"""The client's side of fastnn's dask fits: a dask array's chunks as futures held
+where they are (``Chunks``: tasks restricted to each chunk's worker, relocated when that
+worker dies), waits that always end (``wait_for``: within TIMEOUT, naming lost workers),
+and the checks and alignment of dask inputs. distributed is imported here only, by
+``_logistic_dask``, once a dask collection reaches an estimator."""
+
+import time
+
+import numpy as np
+
+# Seconds any one wait for the workers may last before TimeoutError; the recomputation
+# of a lost worker's chunks happens within it. Raise it for chunks that take longer.
+TIMEOUT = 600.0
+POLL = 1.0  # seconds between checks that the chunks' workers are alive
+
+
+class Relocated(Exception):
+    """A worker holding chunks left the cluster while their tasks waited for it."""
+
+
+class Chunks:
+    """The client's futures of a dask X's row chunks (``rows``) and of their targets,
+    with the worker holding each chunk (``holders``, None while unknown)."""
+
+    def __init__(self, client, rows):
+        self.client, self.rows, self.targets = client, rows, None
+        self.workers = self.alive()  # at the fit's start, to name those lost
+        self.locate()
+
+    def alive(self):
+        return set(self.client.scheduler_info()["workers"])
+
+    def lost(self):
+        return ", ".join(sorted(self.workers - self.alive())) or "none"
+
+    def locate(self):
+        """Find each chunk's worker (none for a chunk dask is recomputing)."""
+        who = self.client.who_has(self.rows)
+        self.holders = [min(who.get(future.key) or [None]) for future in self.rows]
+
+    def map(self, function, *iterables, strict=True, **kwargs):
+        """``function`` over the chunks (one entry per chunk in each iterable), each
+        task held to the worker holding its chunk's rows (``strict``) or sent there
+        first (not ``strict``: for results dask may have to recompute later)."""
+        # NOTE: strict restrictions: dask's work stealing would otherwise move a task
+        # and copy its chunk to the thief (and the memory manager then drops one of
+        # the two copies, maybe the first). A holder that dies is noticed by _wait.
+        # A kept result (the targets) must not be strict: its recomputation after its
+        # worker died would wait for that worker for ever.
+        futures = [None] * len(self.rows)
+        groups = {}
+        for index, holder in enumerate(self.holders):
+            groups.setdefault(holder, []).append(index)
+        for holder, indices in groups.items():
+            where = {} if holder is None else {"workers": [holder],
+                                               "allow_other_workers": not strict}
+            mapped = self.client.map(
+                function, *([items[i] for i in indices] for items in iterables),
+                pure=False, **where, **kwargs)
+            for index, future in zip(indices, mapped):
+                futures[index] = future
+        return futures
+
+    def map_groups(self, function, rows, targets, **kwargs):
+        """``function(rows, targets, **kwargs)`` once per worker on the lists of the
+        chunks it holds (strictly held there), and once per chunk of unknown place.
+        Returns [(chunk indices, future of the list of their results)]."""
+        groups = {}
+        for index, holder in enumerate(self.holders):
+            key = ("chunk", index) if holder is None else holder
+            groups.setdefault(key, []).append(index)
+        submitted = []
+        for key, indices in groups.items():
+            where = ({} if isinstance(key, tuple)
+                     else {"workers": [key], "allow_other_workers": False})
+            future = self.client.submit(
+                function, [rows[i] for i in indices], [targets[i] for i in indices],
+                pure=False, **where, **kwargs)
+            submitted.append((indices, future))
+        return submitted
+
+
+def wait_for(futures, what, chunks=None, relocate=False, gather=True):
+    """The results of a list of ``futures`` within TIMEOUT seconds (None without
+    ``gather``: the data stays on the workers), with a clear error otherwise (naming
+    the workers lost since ``chunks`` were located); with ``relocate``, Relocated when
+    one of the chunks' holders has left the cluster meanwhile (the tasks held to it
+    would wait for ever)."""
+    from concurrent.futures import CancelledError
+
+    from distributed import KilledWorker, wait
+
+    client = futures[0].client
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            wait(futures, timeout=max(min(POLL, left), 0.0))
+            break
+        except TimeoutError:
+            if left <= POLL:
+                raise TimeoutError(
+                    f"the dask workers did not return {what} within {TIMEOUT:g} s "
+                    "(fastnn.estimators._dask_chunks.TIMEOUT)"
+                ) from None
+            if relocate and set(chunks.holders) - {None} - chunks.alive():
+                client.cancel(futures)
+                raise Relocated from None
+        except (KilledWorker, CancelledError) as error:
+            raise _lost(what, chunks, error) from error
+    if not gather:
+        return None
+    try:
+        return client.gather(futures)
+    except (KilledWorker, CancelledError) as error:
+        raise _lost(what, chunks, error) from error
+
+
+def _lost(what, chunks, error):
+    """The error of a fit whose results dask cannot give back."""
+    lost = "" if chunks is None else f" (lost: {chunks.lost()})"
+    return RuntimeError(
+        f"LogisticRegression's fit could not get {what} from the dask workers"
+        f"{lost}: data that dask cannot recompute (scattered data, say) was on a "
+        f"worker that died, or tasks killed their workers: {error}"
+    )
+
+
+def get_client():
+    try:
+        from distributed import get_client as current_client
+    except ImportError:  # pragma: no cover - dask without distributed
+        raise ValueError("LogisticRegression fits dask arrays with dask.distributed: "
+                         "pip install distributed") from None
+    try:
+        return current_client()
+    except ValueError:
+        raise ValueError(
+            "LogisticRegression fits dask arrays on a dask.distributed cluster: start "
+            "a distributed.Client first (Client(LocalCluster()) on one machine), or "
+            "fit on X.compute() and y.compute()"
+        ) from None
+
+
+def dask_X(X):
+    """A dense dask array X of floats, one chunk wide (ValueError, TypeError)."""
+    import dask.array as da
+
+    if not isinstance(X, da.Array):
+        raise TypeError(
+            "with dask inputs X must be a dense dask array, got "
+            f"{type(X).__name__} (a dask DataFrame: X.to_dask_array(lengths=True))"
+        )
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2D array, got a {X.ndim}D dask array instead")
+    if not isinstance(X._meta, np.ndarray):
+        raise TypeError(f"X's chunks must be NumPy arrays, not {type(X._meta).__name__}")
+    if any(np.isnan(size) for size in X.chunks[0]):
+        raise ValueError("X has unknown chunk sizes: call X.compute_chunk_sizes() first")
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"X must hold numbers, got dtype {X.dtype}")
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    if len(X.chunks[1]) > 1:
+        # NOTE: the kernel needs whole rows: one column chunk (moves X once).
+        X = X.rechunk({1: -1})
+    return X
+
+
+def aligned(name, values, X):
+    """``values`` (y or sample_weight) as a 1-D dask array chunked as X's rows."""
+    import dask.array as da
+
+    if values is None:
+        return None
+    n_samples = X.shape[0]
+    if name == "sample_weight" and np.ndim(values) == 0:
+        values = da.full(n_samples, float(values), chunks=(X.chunks[0],))
+    elif not isinstance(values, da.Array):
+        values = da.from_array(np.asarray(values), chunks=(X.chunks[0],))
+    if values.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {values.shape}")
+    if values.shape[0] != n_samples:
+        raise ValueError("Found input variables with inconsistent numbers of samples: "
+                         f"[{n_samples}, {values.shape[0]}]")
+    if values.chunks[0] != X.chunks[0]:
+        values = values.rechunk((X.chunks[0],))
+    return values
+
+
+def chunk_futures(client, array):
+    """The futures of ``array``'s chunks in chunk order, once persisted."""
+    from dask.core import flatten
+    from distributed import futures_of
+
+    if array is None:
+        return None
+    # NOTE: persisting an already persisted array computes nothing: its chunks stay
+    # on the workers that hold them.
+    by_key = {future.key: future for future in futures_of(client.persist(array))}
+    return [by_key[key] for key in flatten(array.__dask_keys__())]

@@ -1,0 +1,308 @@
+"""LogisticRegression(solver='lbfgs') on dask arrays, on a real two-process
+LocalCluster (loopback): L-BFGS on the client, each chunk's loss and gradient on the
+worker holding it. The fit must reach the in-process optimum, keep every chunk where it
+is, compute classes and weights on the workers, fail clearly on bad chunks, and survive
+a worker killed mid-fit. Every wait has a timeout (``within``)."""
+
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+
+pytest.importorskip("dask")
+pytest.importorskip("distributed")
+
+import dask.array as da  # noqa: E402
+from distributed import Client, LocalCluster, wait  # noqa: E402
+from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
+from sklearn.datasets import make_classification  # noqa: E402
+
+from fastnn import LogisticRegression  # noqa: E402
+from fastnn.estimators import _dask_chunks, _logistic_dask  # noqa: E402
+from fastnn.estimators._logistic_problem import LogisticProblem  # noqa: E402
+
+pytestmark = pytest.mark.cluster  # a two-worker LocalCluster per module
+
+TIMEOUT = 60
+CHUNKS = (300, 1, 250, 449)  # uneven, one of a single row
+
+
+def within(seconds, function, *args, **kwargs):
+    """``function(*args, **kwargs)`` in a daemon thread, failing the test after
+    ``seconds`` (test_dask's: a hung dask wait cannot hang the run)."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = function(*args, **kwargs)
+        except BaseException as error:  # re-raised in the test's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        pytest.fail(f"{getattr(function, '__name__', function)} did not return within "
+                    f"{seconds} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+@pytest.fixture(scope="module")
+def client():
+    def start():
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address="127.0.0.1:0")
+        return cluster, Client(cluster)
+
+    cluster, client = within(TIMEOUT, start)
+    yield client
+    within(TIMEOUT, client.close, timeout=TIMEOUT)
+    within(TIMEOUT, cluster.close, timeout=TIMEOUT)
+
+
+def make(n_classes=3, dtype=np.float64, n_samples=sum(CHUNKS)):
+    X, y = make_classification(n_samples, 8, n_informative=5, n_classes=n_classes,
+                               random_state=0)
+    return X.astype(dtype), y
+
+
+def to_dask(client, X, y, chunks=CHUNKS):
+    dX = da.from_array(X, chunks=(chunks, X.shape[1]))
+    dy = da.from_array(y, chunks=(chunks,))
+    dX, dy = client.persist(dX), client.persist(dy)
+    wait([dX, dy], timeout=TIMEOUT)
+    return dX, dy
+
+
+def objective(clf, X, y, sample_weight=None):
+    """The in-process objective (LogisticProblem's reference) at clf's weights."""
+    classes, y_index = np.unique(y, return_inverse=True)
+    n_outputs = 1 if len(classes) == 2 else len(classes)
+    weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+    total = len(y) if weights is None else weights.sum()
+    problem = LogisticProblem(X, y_index, weights, total, n_outputs, C=clf.C)
+    return problem.objective(clf.coef_.T, clf.intercept_)
+
+
+def test_without_a_client_the_fit_says_so_and_predictions_run_locally():
+    """(First in the file: before the module's cluster and its Client exist.)"""
+    from distributed import default_client
+
+    try:
+        default_client()
+        pytest.skip("a distributed.Client is already active")
+    except ValueError:
+        pass
+    X, y = make(2)
+    dX, dy = da.from_array(X, chunks=(CHUNKS, 8)), da.from_array(y, chunks=(CHUNKS,))
+    with pytest.raises(ValueError, match="start a distributed.Client first"):
+        LogisticRegression().fit(dX, dy)
+    clf = LogisticRegression().fit(X, y)
+    assert_array_equal(clf.predict(dX).compute(), clf.predict(X))
+    assert clf.score(dX, dy) == pytest.approx(clf.score(X, y), abs=1e-15)
+
+
+def test_callbacks_see_each_iteration_and_can_stop_the_fit(client):
+    from sklearn.callback.tests._utils import RecordingCallback
+
+    X, y = make()
+    dX, dy = to_dask(client, X, y)
+
+    class StopAtThird(RecordingCallback):
+        def on_fit_task_end(self, estimator, context, **kwargs):
+            super().on_fit_task_end(estimator, context, **kwargs)
+            return context.task_name.endswith("-iter") and context.task_id == 2
+
+    def hooks(recorder):
+        return [(r["name"], r["context"].task_name, r["context"].task_id)
+                for r in recorder.record]
+
+    remote, local = StopAtThird(), StopAtThird()
+    clf = LogisticRegression(max_iter=200, tol=1e-14).set_callbacks(remote)
+    within(TIMEOUT, clf.fit, dX, dy)
+    assert clf.n_iter_[0] == 3
+    LogisticRegression(max_iter=200, tol=1e-14).set_callbacks(local).fit(X, y)
+    assert hooks(remote) == hooks(local)  # the in-process fit's hooks, in order
+    assert ("on_fit_task_end", "lbfgs-iter", 3) in hooks(remote)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_reaches_the_in_process_optimum(client, n_classes):
+    X, y = make(n_classes)
+    dX, dy = to_dask(client, X, y)
+    params = dict(tol=1e-10, max_iter=1000)
+    remote = within(TIMEOUT, LogisticRegression(**params).fit, dX, dy)
+    local = LogisticRegression(**params).fit(X, y)
+    assert type(remote.coef_) is np.ndarray and remote.coef_.dtype == np.float64
+    assert_array_equal(remote.classes_, local.classes_)
+    assert remote.n_features_in_ == X.shape[1]
+    ours, theirs = objective(remote, X, y), objective(local, X, y)
+    assert abs(ours - theirs) <= 1e-8 * abs(theirs)
+    assert_allclose(remote.coef_, local.coef_, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("chunks", [CHUNKS, (20,) * 50], ids=["gathered", "tree"])
+def test_same_chunking_same_fit_and_chunks_stay_put(client, chunks, monkeypatch):
+    """Few chunks' results are summed on the client, many first in a tree of tasks:
+    in a fixed order either way. No chunk of X reaches the client."""
+    X, y = make()
+    dX, dy = to_dask(client, X, y, chunks)
+    where = client.who_has(dX)
+    gathered, gather = [], client.gather
+
+    def recorded(futures, *args, **kwargs):
+        results = gather(futures, *args, **kwargs)
+        gathered.extend(results if isinstance(results, list) else [results])
+        return results
+
+    monkeypatch.setattr(client, "gather", recorded)
+    first = within(TIMEOUT, LogisticRegression().fit, dX, dy)
+    assert gathered and not any(isinstance(result, np.ndarray) and result.ndim == 2
+                                for result in gathered)
+    monkeypatch.undo()
+    second = within(TIMEOUT, LogisticRegression().fit, dX, dy)
+    assert_array_equal(first.coef_, second.coef_)  # sum order fixed: bit for bit
+    assert_array_equal(first.intercept_, second.intercept_)
+    # no chunk of X was copied or moved to another worker
+    assert client.who_has(dX) == where
+    assert all(len(workers) == 1 for workers in where.values())
+    local = LogisticRegression().fit(X, y)
+    assert_allclose(first.coef_, local.coef_, rtol=1e-6, atol=1e-8)
+
+
+def test_float32_stays_float32(client):
+    X, y = make(dtype=np.float32)
+    dX, dy = to_dask(client, X, y)
+    remote = within(TIMEOUT, LogisticRegression(tol=1e-6).fit, dX, dy)
+    local = LogisticRegression(tol=1e-6).fit(X, y)
+    assert remote.coef_.dtype == np.float32 and remote.intercept_.dtype == np.float32
+    assert_allclose(remote.coef_, local.coef_, rtol=1e-3, atol=1e-3)
+    proba = remote.predict_proba(dX)
+    assert proba.dtype == np.float32
+    assert within(TIMEOUT, proba.compute).dtype == np.float32
+
+
+@pytest.mark.parametrize("class_weight", [None, "balanced", {0: 2.0, 2: 0.5}])
+def test_sample_and_class_weights_on_the_workers(client, class_weight):
+    X, y = make()
+    weights = np.random.default_rng(0).uniform(0.0, 3.0, len(y))
+    dX, dy = to_dask(client, X, y)
+    dw = da.from_array(weights, chunks=(CHUNKS,))
+    params = dict(tol=1e-10, max_iter=1000, class_weight=class_weight)
+    remote = within(TIMEOUT, LogisticRegression(**params).fit, dX, dy, dw)
+    local = LogisticRegression(**params).fit(X, y, sample_weight=weights)
+    assert_allclose(remote.coef_, local.coef_, rtol=1e-5, atol=1e-6)
+    assert_allclose(remote.intercept_, local.intercept_, rtol=1e-5, atol=1e-6)
+
+
+def test_string_labels_and_numpy_y(client):
+    X, y = make(2)
+    labels = np.array(["no", "yes"], dtype=object)[y]
+    dX, _ = to_dask(client, X, y)
+    remote = within(TIMEOUT, LogisticRegression().fit, dX, labels)
+    assert list(remote.classes_) == ["no", "yes"]
+    assert list(within(TIMEOUT, remote.predict(dX).compute)) == list(
+        remote.predict(X))
+
+
+def test_predictions_are_dask_arrays_equal_to_in_process(client):
+    X, y = make()
+    dX, dy = to_dask(client, X, y)
+    clf = within(TIMEOUT, LogisticRegression().fit, dX, dy)
+    for method in ("predict", "predict_proba", "predict_log_proba",
+                   "decision_function"):
+        out = getattr(clf, method)(dX)
+        assert isinstance(out, da.Array), method
+        computed = client.compute(out).result(timeout=TIMEOUT)
+        assert_allclose(computed, getattr(clf, method)(X), rtol=1e-12, atol=1e-12)
+    assert clf.score(dX, dy) == pytest.approx(clf.score(X, y), abs=1e-15)
+    weights = np.arange(len(y), dtype=np.float64)
+    assert clf.score(dX, dy, da.from_array(weights, chunks=(CHUNKS,))) == \
+        pytest.approx(clf.score(X, y, sample_weight=weights), rel=1e-12)
+
+
+def test_nan_in_a_chunk_is_found_on_the_workers(client):
+    X, y = make()
+    X[CHUNKS[0] + 3, 2] = np.nan  # in the third chunk
+    dX, dy = to_dask(client, X, y)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        within(TIMEOUT, LogisticRegression().fit, dX, dy)
+
+
+def test_bad_inputs_and_parameters_are_refused(client):
+    X, y = make()
+    dX, dy = to_dask(client, X, y)
+    with pytest.raises(ValueError, match="only 'lbfgs' fits dask"):
+        LogisticRegression(solver="saga").fit(dX, dy)
+    with pytest.raises(ValueError, match="supports only 'l2' or None"):
+        LogisticRegression(l1_ratio=0.5).fit(dX, dy)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        LogisticRegression().fit(dX, dy[:-1])
+    with pytest.raises(ValueError, match="only one class"):
+        within(TIMEOUT, LogisticRegression().fit, dX, da.zeros(len(y), chunks=CHUNKS))
+    with pytest.raises(ValueError, match="Unknown label type"):
+        within(TIMEOUT, LogisticRegression().fit, dX, dy + 0.5)
+    with pytest.raises(ValueError, match="Negative values"):
+        within(TIMEOUT, LogisticRegression().fit, dX, dy, -da.ones(len(y),
+                                                                   chunks=CHUNKS))
+    with pytest.raises(TypeError, match="dense dask array"):
+        LogisticRegression().fit(X, dy)
+
+
+def test_a_worker_killed_mid_fit_is_recovered(client, monkeypatch):
+    """A worker process killed while the chunks' tasks run: dask recomputes its
+    chunks from their source on the other worker (the nanny restarts the dead one),
+    and the fit ends with the undisturbed fit's weights."""
+    X, y = make(n_samples=4000)
+    chunks = (500,) * 8
+    dX, dy = to_dask(client, X, y, chunks)
+    params = dict(tol=1e-8, max_iter=1000)
+    undisturbed = within(TIMEOUT, LogisticRegression(**params).fit, dX, dy)
+    waits, killed = kill_a_worker_at_wait(client, monkeypatch, 5)
+    recovered = within(2 * TIMEOUT, LogisticRegression(**params).fit, dX, dy)
+    assert killed and len(waits) > 5
+    assert_array_equal(recovered.coef_, undisturbed.coef_)
+    assert_array_equal(recovered.n_iter_, undisturbed.n_iter_)
+    client.wait_for_workers(2, timeout=TIMEOUT)  # the nanny's restart, for what follows
+
+
+def test_a_worker_lost_with_data_dask_cannot_recompute_is_named(client, monkeypatch):
+    """Chunks scattered from the client have no source to recompute them from: the
+    fit raises one error naming the dead worker, at once (no hang)."""
+    X, y = make(n_samples=4000)
+    # NOTE: alternate workers, so that the killed one surely held some chunks
+    workers = sorted(client.scheduler_info()["workers"])
+    parts = [client.scatter(X[start:start + 500], workers=[workers[i % 2]])
+             for i, start in enumerate(range(0, 4000, 500))]
+    dX = da.concatenate([da.from_delayed(part, shape=(500, X.shape[1]),
+                                         dtype=X.dtype) for part in parts])
+    dy = da.from_array(y, chunks=500)
+    _, killed = kill_a_worker_at_wait(client, monkeypatch, 4)
+    with pytest.raises(RuntimeError, match="lost: tcp://"):
+        within(TIMEOUT, LogisticRegression(tol=1e-8).fit, dX, dy)
+    assert killed
+    client.wait_for_workers(2, timeout=TIMEOUT)
+
+
+def kill_a_worker_at_wait(client, monkeypatch, number):
+    """SIGKILL a worker process just before the fit's ``number``-th wait for its
+    workers (1: X's chunks, 2: their checks, 3: the first loss and gradient, ...), while
+    that wait's tasks run. Returns the lists of waits and of killed addresses."""
+    pids = client.run(os.getpid)
+    wait, waits, killed = _logistic_dask.wait_for, [], []
+
+    def kill_then_wait(future, what, *chunks, **relocate):
+        waits.append(what)
+        if len(waits) == number:
+            address, pid = min(pids.items())
+            os.kill(pid, signal.SIGKILL)
+            killed.append(address)
+        return wait(future, what, *chunks, **relocate)
+
+    monkeypatch.setattr(_dask_chunks, "TIMEOUT", TIMEOUT)
+    monkeypatch.setattr(_logistic_dask, "wait_for", kill_then_wait)
+    return waits, killed
