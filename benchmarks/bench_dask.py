@@ -56,6 +56,7 @@ import os
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -308,6 +309,26 @@ def run_lbfgs_dask(args, X_path, y_path):
                           "result_bytes_back": received}
 
 
+def run_children(contenders, rounds, arguments):
+    """Run each contender in a process of its own (this script with
+    ``arguments(name)``), ``rounds`` times in turn; returns ``{name: [what each run
+    printed (its last line, JSON)]}``."""
+    results = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name in contenders:
+            command = [sys.executable, __file__, *arguments(name)]
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            if done.returncode:
+                sys.exit(f"{name} failed:\n{done.stderr}")
+            results[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return results
+
+
+def median_of(results, name, key):
+    """The median over ``results[name]``'s runs of their ``key``."""
+    return float(np.median([run[key] for run in results[name]]))
+
+
 def lbfgs_child(args):
     X_path, y_path = make_lbfgs_data(args.data_dir, args.rows, args.features)
     if args.child == "dask 2x1":
@@ -324,19 +345,10 @@ def lbfgs_child(args):
 def lbfgs_main(args):
     make_lbfgs_data(args.data_dir, args.rows, args.features)
     load_before = os.getloadavg()[0]
-    results = {name: [] for name in LBFGS_CONTENDERS}
-    for _ in range(args.rounds):
-        for name in LBFGS_CONTENDERS:
-            command = [sys.executable, __file__, "--case", "lbfgs", "--child", name,
-                       "--rows", str(args.rows), "--features", str(args.features),
-                       "--block", str(args.block), "--data-dir", args.data_dir]
-            done = subprocess.run(command, capture_output=True, text=True, check=False)
-            if done.returncode:
-                sys.exit(f"{name} failed:\n{done.stderr}")
-            results[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
-
-    def median(name, key):
-        return float(np.median([run[key] for run in results[name]]))
+    results = run_children(LBFGS_CONTENDERS, args.rounds, lambda name: [
+        "--case", "lbfgs", "--child", name, "--rows", str(args.rows), "--features",
+        str(args.features), "--block", str(args.block), "--data-dir", args.data_dir])
+    median = partial(median_of, results)
 
     one, two = median(LBFGS_CONTENDERS[0], "seconds"), median(LBFGS_CONTENDERS[1],
                                                               "seconds")
@@ -421,20 +433,11 @@ def main():
 
     make_data(args.data_dir, args.rows, args.test, args.features)
     load_before = os.getloadavg()[0]
-    results = {name: [] for name in CONTENDERS}
-    for _ in range(args.rounds):
-        for name in CONTENDERS:
-            command = [sys.executable, __file__, "--child", name, "--rows",
-                       str(args.rows), "--test", str(args.test), "--features",
-                       str(args.features), "--block", str(args.block), "--data-dir",
-                       args.data_dir]
-            done = subprocess.run(command, capture_output=True, text=True, check=False)
-            if done.returncode:
-                sys.exit(f"{name} failed:\n{done.stderr}")
-            results[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
-
-    def median(name, key):
-        return float(np.median([run[key] for run in results[name]]))
+    results = run_children(CONTENDERS, args.rounds, lambda name: [
+        "--child", name, "--rows", str(args.rows), "--test", str(args.test),
+        "--features", str(args.features), "--block", str(args.block), "--data-dir",
+        args.data_dir])
+    median = partial(median_of, results)
 
     reference = median("loop 1 thread", "seconds")
     print(f"MLPClassifier (100,) adam, {args.rows:,} x {args.features} float32 in "

@@ -9,7 +9,6 @@ calls that block inside dask_ml and scikit-learn.
 """
 
 import os
-import threading
 
 import numpy as np
 import pytest
@@ -20,8 +19,9 @@ pytest.importorskip("dask_ml")
 
 import dask.array as da  # noqa: E402
 import joblib  # noqa: E402
+from _dask_cluster import two_worker_client, within  # noqa: E402
 from dask_ml.wrappers import Incremental, ParallelPostFit  # noqa: E402
-from distributed import Client, LocalCluster, get_task_stream  # noqa: E402
+from distributed import get_task_stream  # noqa: E402
 from numpy.testing import assert_array_equal  # noqa: E402
 from sklearn.datasets import make_classification  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
@@ -36,42 +36,9 @@ CLASSES = np.array([0, 1, 2])
 CHUNKS = (100, 1, 99, 100)  # Incremental's blocks, one of a single row
 
 
-def within(seconds, function, *args, **kwargs):
-    """``function(*args, **kwargs)`` in a daemon thread; fail the test if it has not
-    returned after ``seconds`` (a hung dask wait then cannot hang the test run)."""
-    outcome = {}
-
-    def run():
-        try:
-            outcome["value"] = function(*args, **kwargs)
-        except BaseException as error:  # re-raised in the test's thread
-            outcome["error"] = error
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    if thread.is_alive():
-        pytest.fail(f"{getattr(function, '__name__', function)} did not return within "
-                    f"{seconds} s (a dask task whose result cannot be unpickled hangs)")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
-
-
 @pytest.fixture(scope="module")
 def client():
-    def start():
-        # NOTE: host and dashboard on 127.0.0.1 keep every socket on loopback; with
-        # dashboard_address=None the dashboard still binds a fixed port, ":0" binds
-        # every interface.
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address="127.0.0.1:0")
-        return cluster, Client(cluster)
-
-    cluster, client = within(TIMEOUT, start)
-    yield client
-    within(TIMEOUT, client.close, timeout=TIMEOUT)
-    within(TIMEOUT, cluster.close, timeout=TIMEOUT)
+    yield from two_worker_client(TIMEOUT)
 
 
 @pytest.fixture(scope="module")

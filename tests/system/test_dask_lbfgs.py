@@ -6,7 +6,6 @@ a worker killed mid-fit. Every wait has a timeout (``within``)."""
 
 import os
 import signal
-import threading
 
 import numpy as np
 import pytest
@@ -15,7 +14,8 @@ pytest.importorskip("dask")
 pytest.importorskip("distributed")
 
 import dask.array as da  # noqa: E402
-from distributed import Client, LocalCluster, wait  # noqa: E402
+from _dask_cluster import two_worker_client, within  # noqa: E402
+from distributed import wait  # noqa: E402
 from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
 from sklearn.datasets import make_classification  # noqa: E402
 
@@ -29,39 +29,9 @@ TIMEOUT = 60
 CHUNKS = (300, 1, 250, 449)  # uneven, one of a single row
 
 
-def within(seconds, function, *args, **kwargs):
-    """``function(*args, **kwargs)`` in a daemon thread, failing the test after
-    ``seconds`` (test_dask's: a hung dask wait cannot hang the run)."""
-    outcome = {}
-
-    def run():
-        try:
-            outcome["value"] = function(*args, **kwargs)
-        except BaseException as error:  # re-raised in the test's thread
-            outcome["error"] = error
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    if thread.is_alive():
-        pytest.fail(f"{getattr(function, '__name__', function)} did not return within "
-                    f"{seconds} s")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
-
-
 @pytest.fixture(scope="module")
 def client():
-    def start():
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address="127.0.0.1:0")
-        return cluster, Client(cluster)
-
-    cluster, client = within(TIMEOUT, start)
-    yield client
-    within(TIMEOUT, client.close, timeout=TIMEOUT)
-    within(TIMEOUT, cluster.close, timeout=TIMEOUT)
+    yield from two_worker_client(TIMEOUT)
 
 
 def make(n_classes=3, dtype=np.float64, n_samples=sum(CHUNKS)):
