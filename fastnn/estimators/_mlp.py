@@ -28,6 +28,7 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from fastnn.estimators._dask_input import is_dask
 from fastnn.estimators._mlp_network import _HIDDEN
 from fastnn.estimators._mlp_params import MLPParams, weights_in_sync
 from fastnn.estimators._mlp_solvers import fit_lbfgs, fit_stochastic, iteration_tasks
@@ -234,6 +235,11 @@ class MLPClassifier(CallbackSupportMixin, ClassifierMixin, MLPParams, MLPState,
                              "L-BFGS needs a deterministic objective")
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
+        if is_dask(X, y, sample_weight):
+            # NOTE: imported here: dask is optional, fastnn imports without it
+            from fastnn.estimators._mlp_dask import fit_dask
+
+            return fit_dask(self, X, y, sample_weight, sizes, first_pass)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
@@ -357,6 +363,8 @@ class MLPClassifier(CallbackSupportMixin, ClassifierMixin, MLPParams, MLPState,
     def predict_proba(self, X):
         """Probability of each class, shape (n_samples, n_classes), in the order of
         ``classes_`` (one column per label for multi-label)."""
+        if is_dask(X):
+            return _predict_blocks(self, "predict_proba", X)
         proba = self._forward(X, logits=False)
         if self.n_outputs_ == 1:
             both = np.empty((proba.shape[0], 2), proba.dtype)
@@ -379,7 +387,10 @@ class MLPClassifier(CallbackSupportMixin, ClassifierMixin, MLPParams, MLPState,
             return np.log(proba, out=proba)
 
     def predict(self, X):
-        """The predicted class of each row (an indicator matrix for multi-label)."""
+        """The predicted class of each row (an indicator matrix for multi-label);
+        a dask array, computed block by block on the workers, for a dask ``X``."""
+        if is_dask(X):
+            return _predict_blocks(self, "predict", X)
         return self._labels_from_logits(self._forward(X, logits=True))
 
     def _labels_from_logits(self, Z):
@@ -410,3 +421,10 @@ class MLPClassifier(CallbackSupportMixin, ClassifierMixin, MLPParams, MLPState,
         tags.classifier_tags.multi_label = True
         tags.input_tags.sparse = True
         return tags
+
+
+def _predict_blocks(estimator, method, X):
+    """``estimator.<method>(X)`` of a dask X: a dask array (map_blocks)."""
+    from fastnn.estimators._logistic_dask import predict_blocks
+
+    return predict_blocks(estimator, method, X)

@@ -51,12 +51,14 @@ def _fitted_at(clf):
     return fitted_at
 
 
-def fit_lbfgs(clf, X, targets, sample_weight, iterations=None):
-    """Fit ``clf``'s network by L-BFGS-B on :meth:`fastnn.Sequential.objective`;
+def fit_lbfgs(clf, X, targets, sample_weight, iterations=None, fun=None):
+    """Fit ``clf``'s network by L-BFGS-B on :meth:`fastnn.Sequential.objective`
+    (or on ``fun``, the same objective computed elsewhere: the dask fit's);
     ``iterations`` (IterationTasks or None) hears of each iteration and can stop it."""
     model = clf._model
     model.compile(optimizer=SGD(), loss=_loss_for(clf.out_activation_))
-    fun = model.objective(X, targets, sample_weight)
+    if fun is None:
+        fun = model.objective(X, targets, sample_weight)
     iteration = [0]
 
     def report(intermediate_result):
