@@ -23,12 +23,11 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from fastnn._threads import single_thread_blas
 from fastnn.estimators._dask_chunks import (
-    Chunks,
-    Relocated,
     aligned,
-    chunk_futures,
     dask_X,
     get_client,
+    open_chunks,
+    sum_parts,
     wait_for,
 )
 from fastnn.estimators._logistic_objective import Objective, available_cores
@@ -38,7 +37,6 @@ from fastnn.ops.checks import PARALLEL_MIN_SIZE
 
 FAN_IN = 8  # the tree reduction adds this many partial sums per task
 GATHERED = 32  # the client sums at most this many partial results itself
-RELOCATIONS = 5  # lost workers one evaluation survives
 DASK_SOLVERS = ("lbfgs",)
 
 
@@ -113,15 +111,6 @@ def chunks_loss_grad(rows, targets, **kwargs):
     return [chunk_loss_grad(X, target, **kwargs) for X, target in zip(rows, targets)]
 
 
-def sum_parts(*parts):
-    """The sum of partial ``(loss, gradient)`` results, in their order."""
-    loss, grad = parts[0][0], parts[0][1].copy()
-    for part_loss, part_grad in parts[1:]:
-        loss += part_loss
-        grad += part_grad
-    return loss, grad
-
-
 def _block_method(X, estimator, method):
     return getattr(estimator, method)(X)
 
@@ -145,17 +134,7 @@ class DaskObjective(Objective):
         self.n_outputs = problem.n_outputs
 
     def data_loss_grad(self):
-        for _ in range(RELOCATIONS):
-            try:
-                loss, grad = self._sums()
-                break
-            except Relocated:  # a chunk's worker died: dask recomputes it elsewhere
-                self.chunks.locate()
-        else:
-            raise RuntimeError(
-                f"LogisticRegression's fit lost a dask worker {RELOCATIONS} times in "
-                f"one evaluation (lost: {self.chunks.lost()})"
-            )
+        loss, grad = self.chunks.summed(self._sums, "the chunks' loss and gradient")
         # NOTE: scaled here, once, in float64 (the in-process kernel scales each row's
         # gradient): equal to rounding.
         self.grad[:] = grad * self.scale
@@ -170,19 +149,8 @@ class DaskObjective(Objective):
         kwargs = {"params": self.params.copy(), "n_outputs": self.n_outputs,
                   "fit_intercept": self.fit_intercept}
         if len(self.chunks.rows) <= GATHERED:
-            # NOTE: one task per worker for all its chunks: each task costs a message
-            # each way through the scheduler (2 tasks instead of 8 took the 2,000,000
-            # x 100 benchmark from 1.46x to 1.6x the 1-thread fit). The client sums
-            # the chunks' results in chunk order, as below.
-            groups = self.chunks.map_groups(chunks_loss_grad, self.chunks.rows,
-                                            self.chunks.targets, **kwargs)
-            results = [None] * len(self.chunks.rows)
-            done = wait_for([future for _, future in groups],
-                            "the chunks' loss and gradient", self.chunks, relocate=True)
-            for (indices, _), parts in zip(groups, done):
-                for index, part in zip(indices, parts):
-                    results[index] = part
-            return sum_parts(*results)
+            return self.chunks.sum_by_worker(chunks_loss_grad,
+                                             "the chunks' loss and gradient", **kwargs)
         parts = self.chunks.map(chunk_loss_grad, self.chunks.rows, self.chunks.targets,
                                 **kwargs)
         # NOTE: a fixed tree (groups of FAN_IN in chunk order, while more than
@@ -223,16 +191,9 @@ def fit_dask(estimator, X, y, sample_weight, penalty):
     """``estimator.fit(X, y, sample_weight)`` with dask arrays: data-parallel L-BFGS
     on the active distributed.Client. Returns the fitted estimator."""
     _check_params(estimator, penalty)
-    client = get_client()
-    X = dask_X(X)
-    y, sample_weight = aligned("y", y, X), aligned("sample_weight", sample_weight, X)
-    if X.shape[0] < 1:
-        raise ValueError("Found array with 0 sample(s) (shape=(0, "
-                         f"{X.shape[1]})) while a minimum of 1 is required.")
-    rows, y_parts = chunk_futures(client, X), chunk_futures(client, y)
-    weight_parts = chunk_futures(client, sample_weight) or [None] * len(rows)
-    wait_for(rows, "X's chunks", gather=False)  # (never X to the client)
-    chunks = Chunks(client, rows)
+    X, y, sample_weight, chunks, y_parts, weight_parts = open_chunks(
+        X, y, sample_weight)
+    rows = chunks.rows
     summaries = wait_for(chunks.map(chunk_summary, rows, y_parts, weight_parts,
                                  strict=False), "the chunks' checks", chunks)
     classes = np.unique(np.concatenate([labels for labels, _, _ in summaries]))

@@ -16,16 +16,7 @@ from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 
 from fastnn._threads import training_threads
-from fastnn.estimators._dask_chunks import (
-    Chunks,
-    Relocated,
-    aligned,
-    chunk_futures,
-    dask_X,
-    get_client,
-    wait_for,
-)
-from fastnn.estimators._logistic_dask import RELOCATIONS, sum_parts
+from fastnn.estimators._dask_chunks import open_chunks, wait_for
 from fastnn.estimators._mlp_network import _loss_for, _network
 from fastnn.estimators._mlp_solvers import fit_lbfgs, iteration_tasks
 from fastnn.models.objective import data_term, penalized
@@ -124,17 +115,8 @@ class DaskObjective:
         self.architecture, self.scale = architecture, scale
 
     def __call__(self, weights):
-        for _ in range(RELOCATIONS):
-            try:
-                loss, grad = self._sums(weights)
-                break
-            except Relocated:  # a chunk's worker died: dask recomputes it elsewhere
-                self.chunks.locate()
-        else:
-            raise RuntimeError(
-                f"MLPClassifier's fit lost a dask worker {RELOCATIONS} times in one "
-                f"evaluation (lost: {self.chunks.lost()})"
-            )
+        loss, grad = self.chunks.summed(lambda: self._sums(weights),
+                                        "the chunks' loss and gradient")
         model = self.model
         model.flat_weights[...] = weights
         # NOTE: scaled once here (the in-process kernel scales each row's gradient):
@@ -147,16 +129,9 @@ class DaskObjective:
         LogisticRegression's), the results added in chunk order."""
         # NOTE: the weights go as a task argument (so a lost chunk is recomputed with
         # them anywhere), once per worker.
-        groups = self.chunks.map_groups(
-            chunks_data_term, self.chunks.rows, self.chunks.targets,
+        return self.chunks.sum_by_worker(
+            chunks_data_term, "the chunks' loss and gradient",
             weights=np.array(weights, self.model.dtype), architecture=self.architecture)
-        results = [None] * len(self.chunks.rows)
-        done = wait_for([future for _, future in groups], "the chunks' loss and gradient",
-                        self.chunks, relocate=True)
-        for (indices, _), parts in zip(groups, done):
-            for index, part in zip(indices, parts):
-                results[index] = part
-        return sum_parts(*results)
 
 
 def _check(clf, y, first_pass):
@@ -178,16 +153,9 @@ def fit_dask(clf, X, y, sample_weight, sizes, first_pass):
     """``clf.fit(X, y, sample_weight)`` with dask arrays: data-parallel L-BFGS on the
     active distributed.Client. Returns the fitted ``clf``."""
     _check(clf, y, first_pass)
-    client = get_client()
-    X = dask_X(X)
-    y, sample_weight = aligned("y", y, X), aligned("sample_weight", sample_weight, X)
-    if X.shape[0] < 1:
-        raise ValueError("Found array with 0 sample(s) (shape=(0, "
-                         f"{X.shape[1]})) while a minimum of 1 is required.")
-    rows, y_parts = chunk_futures(client, X), chunk_futures(client, y)
-    weight_parts = chunk_futures(client, sample_weight) or [None] * len(rows)
-    wait_for(rows, "X's chunks", gather=False)  # (never X to the client)
-    chunks = Chunks(client, rows)
+    X, y, sample_weight, chunks, y_parts, weight_parts = open_chunks(
+        X, y, sample_weight)
+    rows = chunks.rows
     summaries = wait_for(chunks.map(chunk_summary, rows, y_parts, weight_parts,
                                  strict=False), "the chunks' checks", chunks)
     classes = np.unique(np.concatenate([labels for labels, _ in summaries]))

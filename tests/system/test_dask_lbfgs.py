@@ -274,5 +274,7 @@ def kill_a_worker_at_wait(client, monkeypatch, number):
         return wait(future, what, *chunks, **relocate)
 
     monkeypatch.setattr(_dask_chunks, "TIMEOUT", TIMEOUT)
+    # (the fit's waits: its own, and those of the chunks it opens and sums)
     monkeypatch.setattr(_logistic_dask, "wait_for", kill_then_wait)
+    monkeypatch.setattr(_dask_chunks, "wait_for", kill_then_wait)
     return waits, killed
