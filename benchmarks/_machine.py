@@ -1,8 +1,10 @@
-"""What the benchmark scripts share about the machine they run on."""
+"""What the benchmark scripts share about the machine they run on, and how they time."""
 
 import math
 import os
 import resource
+import statistics
+import time
 from pathlib import Path
 
 
@@ -15,3 +17,15 @@ def foreign_cpu_seconds():
     ours = [resource.getrusage(who) for who in (resource.RUSAGE_SELF,
                                                  resource.RUSAGE_CHILDREN)]
     return busy - sum(u.ru_utime + u.ru_stime for u in ours)
+
+
+def timed(fit, repeats):
+    """``fit()`` once to warm up, then ``repeats`` times: (the median seconds, the
+    last result)."""
+    fit()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fit()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result

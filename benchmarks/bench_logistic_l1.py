@@ -4,13 +4,13 @@ and saga at tight tol (the objective to reach). Median of repeats after a warm-u
 same data and dtype in one run; objectives are the problem's own (f, scaled). saga's
 reference fit is on float64 X (at float32 it does not reach tol=1e-10)."""
 
-import statistics
 import sys
 import time
 import warnings
 
 import numpy as np
 import scipy.sparse as sp
+from _machine import timed
 from sklearn.linear_model import LogisticRegression
 
 from fastnn.estimators._logistic_cd import fit_cd
@@ -32,16 +32,6 @@ def sparse_case(n=20000, d=2000, density=0.01, seed=0, dense=False, k=1,
     else:
         y = z.argmax(axis=1)
     return X, y
-
-
-def timed(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def case(name, X, y, C, l1_ratio, repeats=5, liblinear=True):

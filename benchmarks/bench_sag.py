@@ -2,13 +2,12 @@
 same dtype, same run: median wall time of REPEATS fits after a warm-up, the ratio
 (scikit-learn / fastnn) first, and each fit's objective (the problem's scaled one)."""
 
-import statistics
 import sys
-import time
 import warnings
 
 import numpy as np
 import scipy.sparse as sp
+from _machine import timed
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
@@ -34,16 +33,6 @@ def problems():
     y = np.argmax(X @ rng.randn(50, 5) + rng.randn(20000, 5), axis=1)
     yield "dense 20000x50 5 classes, sag C=1", X, y, "sag", 1.0, 0.0
     yield "dense 20000x50 5 classes, saga C=0.1 l1_ratio=0.5", X, y, "saga", 0.1, 0.5
-
-
-def timed(fit, repeats):
-    fit()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fit()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def main():
