@@ -41,7 +41,7 @@ class _Evaluation:
         self.value, self.grad, self.H, self.P = value, grad, H, P
 
 
-class _Passes:
+class NewtonPasses:
     """A LogisticProblem's passes over X in sklearn's flat coefficient layout, and the
     thread plan they run under (``threads()``)."""
 
@@ -93,6 +93,24 @@ class _Passes:
         return W, b
 
     def __call__(self, coef, want, keep_proba=False):
+        """The objective at ``coef`` (the data term plus the L2 term): its value,
+        and its gradient (``want`` "gradient"), and Hessian too ("hessian")."""
+        value, grad, H, P = self.data_term(coef, want, keep_proba)
+        w = self.split(coef)[0].ravel()
+        w64 = w.astype(np.float64)
+        value += 0.5 * self.l2 * float(w64 @ w64)
+        if grad is not None:
+            grad[: self.n_coef] += self.l2 * w
+        if H is not None:
+            diagonal = H.ravel()[:: self.size + 1]
+            diagonal[: self.n_coef] += self.l2
+        return _Evaluation(value, grad, H, P)
+
+    def data_term(self, coef, want, keep_proba=False):
+        """The data term at ``coef``: ``(scale * sum_i s_i loss_i, its flat gradient
+        or None, its Hessian or None, the probabilities or None)``, gradient and
+        Hessian in X's dtype. The dask path (``_logistic_dask.DaskPasses``) overrides
+        this alone."""
         W, b = self.split(coef)
         problem = self.problem
         out = newton_ops.logistic_newton_pass(
@@ -100,20 +118,19 @@ class _Passes:
             scale=self.scale, with_bias=self.with_bias, want=want,
             keep_proba=keep_proba, n_threads=self.n_threads,
         )
-        w = W.ravel().astype(np.float64)
-        value = out.loss * self.scale + 0.5 * self.l2 * float(w @ w)
-        grad = H = None
+        grad = None
         if want != "loss":
             grad = np.empty(self.size, self.dtype)
             grad[: self.n_coef] = out.dW.ravel()
-            grad[: self.n_coef] += self.l2 * W.ravel()
             if self.with_bias:
                 grad[self.n_coef:] = out.db
-        if want == "hessian":
-            H = out.H
-            diagonal = H.ravel()[:: self.size + 1]
-            diagonal[: self.n_coef] += self.l2
-        return _Evaluation(value, grad, H, out.P)
+        H = out.H if want == "hessian" else None
+        return out.loss * self.scale, grad, H, out.P
+
+    def lbfgs_objective(self, problem):
+        """The objective L-BFGS takes over with after a failed Newton step (None:
+        the in-process one)."""
+        return None
 
     def hessp(self, P, v):
         """The objective's Hessian (probabilities P) times the flat vector v."""
@@ -238,7 +255,7 @@ def _to_symmetric(passes, coef, problem):
         coef[-k:] -= coef[-k:].mean()
 
 
-def fit_newton_cholesky(problem, W, b):
+def fit_newton_cholesky(problem, W, b, passes=None):
     """Minimise ``problem`` (L2 or no penalty) from ``W``, ``b`` in place by Newton
     steps on the exact Hessian; returns the iteration count (scikit-learn's
     ``NewtonCholeskySolver``: the Newton steps taken, plus L-BFGS's iterations after a
@@ -256,7 +273,8 @@ def fit_newton_cholesky(problem, W, b):
     parametrisation (the intercepts, or without penalty all coefficients, sum to 0
     over the classes).
     """
-    passes = _Passes(problem, want_hessian=True)
+    if passes is None:
+        passes = NewtonPasses(problem, want_hessian=True)
     verbose, tol, max_iter = problem.verbose, problem.tol, problem.max_iter
     coef = passes.pack(W, b)
     _to_reference_class(passes, coef, problem)
@@ -323,7 +341,7 @@ def fit_newton_cholesky(problem, W, b):
             passes.unpack(coef, W, b)
             rest = copy.copy(problem)
             rest.max_iter = max_iter - iteration
-            iteration += fit_lbfgs(rest, W, b)
+            iteration += fit_lbfgs(rest, W, b, passes.lbfgs_objective(rest))
             coef = passes.pack(W, b)
         else:
             warnings.warn(
@@ -347,7 +365,7 @@ def fit_newton_cg(problem, W, b):
     are the driver's: "newton-cg failed to converge at loss = ... Increase the number
     of iterations." (ConvergenceWarning) and "Line Search failed" (UserWarning).
     """
-    passes = _Passes(problem, want_hessian=False)
+    passes = NewtonPasses(problem, want_hessian=False)
     last = {"coef": None, "evaluation": None}
     reported = _IterationReports(problem, passes, W, b)
 
