@@ -113,12 +113,15 @@ class Chunks:
 
 
 def sum_parts(*parts):
-    """The sum of partial ``(loss, gradient)`` results, in their order."""
-    loss, grad = parts[0][0], parts[0][1].copy()
-    for part_loss, part_grad in parts[1:]:
-        loss += part_loss
-        grad += part_grad
-    return loss, grad
+    """The element-wise sum of partial results, each a tuple of a float and arrays
+    (or Nones), in their order."""
+    total = [value.copy() if isinstance(value, np.ndarray) else value
+             for value in parts[0]]
+    for part in parts[1:]:
+        for index, value in enumerate(part):
+            if value is not None:
+                total[index] += value
+    return tuple(total)
 
 
 def open_chunks(X, y, sample_weight):
@@ -200,18 +203,21 @@ def get_client():
 
 
 def dask_X(X):
-    """A dense dask array X of floats, one chunk wide (ValueError, TypeError)."""
+    """A dask array X of floats (chunks NumPy arrays or SciPy sparse matrices), one
+    chunk wide (ValueError, TypeError)."""
     import dask.array as da
+    import scipy.sparse as sp
 
     if not isinstance(X, da.Array):
         raise TypeError(
-            "with dask inputs X must be a dense dask array, got "
+            "with dask inputs X must be a dask array, got "
             f"{type(X).__name__} (a dask DataFrame: X.to_dask_array(lengths=True))"
         )
     if X.ndim != 2:
         raise ValueError(f"Expected a 2D array, got a {X.ndim}D dask array instead")
-    if not isinstance(X._meta, np.ndarray):
-        raise TypeError(f"X's chunks must be NumPy arrays, not {type(X._meta).__name__}")
+    if not isinstance(X._meta, np.ndarray) and not sp.issparse(X._meta):
+        raise TypeError("X's chunks must be NumPy arrays or SciPy sparse matrices, "
+                        f"not {type(X._meta).__name__}")
     if any(np.isnan(size) for size in X.chunks[0]):
         raise ValueError("X has unknown chunk sizes: call X.compute_chunk_sizes() first")
     if X.dtype.kind not in "biuf":

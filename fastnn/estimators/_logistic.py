@@ -217,9 +217,10 @@ class LogisticRegression(
     def fit(self, X, y, sample_weight=None):
         """Fit the model to ``X`` (n_samples, n_features) and labels ``y``.
 
-        With a dask array ``X`` (dense) and an active ``distributed.Client``,
-        'lbfgs' fits data-parallel: each worker computes the loss and gradient of
-        the chunks it holds (docs/scale-out.md).
+        With a dask array ``X`` (dense or of CSR chunks) and an active
+        ``distributed.Client``, 'lbfgs' and 'newton-cholesky' fit data-parallel: each
+        worker computes the loss and gradient (and Hessian) of the chunks it holds
+        (docs/scale-out.md).
 
         Parameters
         ----------
@@ -234,7 +235,7 @@ class LogisticRegression(
         penalty = read_penalty(self)
         solver = self.solver
         if is_dask(X, y, sample_weight):
-            # data-parallel L-BFGS on a dask.distributed cluster (dask imported there)
+            # data-parallel on a dask.distributed cluster (dask imported there)
             from fastnn.estimators._logistic_dask import fit_dask
 
             return fit_dask(self, X, y, sample_weight, penalty)

@@ -1,27 +1,27 @@
-"""LogisticRegression's L-BFGS on dask arrays, data-parallel as Spark MLlib's: SciPy's
-L-BFGS-B runs on the client while each worker computes the loss and gradient of the
-chunks it holds with fastnn's fused kernel. The per-chunk sums are added up in chunk
-order (by the client, after a tree of tasks when there are many chunks), and
-``Objective`` adds the penalty and the scaling on the client, so the function minimised
-is the in-process fit's. Also the predictions and the score on dask
-arrays (``map_blocks`` on the workers). dask and distributed are imported by this module
-only, and it is imported only once a dask collection reaches a LogisticRegression.
+"""LogisticRegression's L-BFGS and newton-cholesky on dask arrays, data-parallel as
+Spark MLlib's: the optimizer runs on the client while each worker computes the data
+term (loss and gradient; for Newton also the Hessian) of the chunks it holds, dense or
+CSR, with the in-process solvers' own passes (``Objective``, ``NewtonPasses``) on an
+unscaled problem per chunk. The per-chunk sums are added up in chunk order (by the
+client, after a tree of tasks when there are many chunks), and the client adds the
+penalty and the scaling with the in-process code, so the function minimised is the
+in-process fit's. Also the predictions and the score on dask arrays (``map_blocks`` on
+the workers). dask and distributed are imported by this module only, and it is
+imported only once a dask collection reaches a LogisticRegression.
 
 Per fit: one pass over the chunks checks them (finite X, classification labels) and
 counts the labels and weights per class; a second builds each chunk's label indices and
-weights beside its rows; then each L-BFGS evaluation sends the parameter vector with one
-small task per chunk, held to the chunk's worker (``_dask_chunks.Chunks``), and brings
-back one loss and one gradient vector per chunk (or per tree node).
+weights beside its rows; then each evaluation sends the parameter vector with one
+small task per worker (per chunk beyond 32 chunks), held to the chunks' worker
+(``_dask_chunks.Chunks``), and brings back one data term per chunk (or per tree node).
 """
 
-from contextlib import nullcontext
-
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils import assert_all_finite
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 
-from fastnn._threads import single_thread_blas
 from fastnn.estimators._dask_chunks import (
     aligned,
     dask_X,
@@ -30,14 +30,14 @@ from fastnn.estimators._dask_chunks import (
     sum_parts,
     wait_for,
 )
-from fastnn.estimators._logistic_objective import Objective, available_cores
-from fastnn.estimators._logistic_solvers import fit_lbfgs
-from fastnn.ops import _logistic as logistic_ops
-from fastnn.ops.checks import PARALLEL_MIN_SIZE
+from fastnn.estimators._logistic_newton import NewtonPasses, fit_newton_cholesky
+from fastnn.estimators._logistic_objective import Objective
+from fastnn.estimators._logistic_problem import LogisticProblem
+from fastnn.estimators._logistic_solvers import fit_lbfgs, objective_threads
 
 FAN_IN = 8  # the tree reduction adds this many partial sums per task
 GATHERED = 32  # the client sums at most this many partial results itself
-DASK_SOLVERS = ("lbfgs",)
+DASK_SOLVERS = ("lbfgs", "newton-cholesky")
 
 
 # ------------------------------------------------------------------ on the workers
@@ -84,31 +84,46 @@ def chunk_targets(X, y, sample_weight, classes, class_weights):
     return y_index, weights.astype(X.dtype)
 
 
-def chunk_loss_grad(X, targets, params, n_outputs, fit_intercept):
-    """The unscaled data term of one chunk at ``params`` (the flat ``[W, b]`` in X's
-    dtype): ``(sum_i s_i loss_i, its gradient as a float64 vector)``."""
+def chunk_problem(X, targets, n_outputs, fit_intercept):
+    """One chunk as an unscaled LogisticProblem without penalty (``weight_sum`` 1):
+    its smooth objective is the chunk's ``sum_i s_i loss_i``, which the in-process
+    solvers' own passes (``Objective``, ``NewtonPasses``) compute, dense or CSR."""
     y_index, weights = targets
-    X = np.ascontiguousarray(X)
-    n_coef = X.shape[1] * n_outputs
-    W = params[:n_coef].reshape(X.shape[1], n_outputs)
-    b = params[n_coef:] if fit_intercept else np.zeros(n_outputs, params.dtype)
-    n_threads = 1
-    if X.size >= PARALLEL_MIN_SIZE:  # the in-process Objective's rule
-        n_threads = min(available_cores(), max(1, X.shape[0] // 64))
-    with single_thread_blas() if n_threads > 1 else nullcontext():
-        loss, dW, db = logistic_ops.logistic_loss_grad(
-            X, y_index, W, b, sample_weight=weights, with_bias=fit_intercept,
-            n_threads=n_threads,
-        )
-    grad = np.empty(params.size, np.float64)
-    grad[:n_coef] = dW.ravel()
-    grad[n_coef:] = db[: params.size - n_coef]
-    return float(loss), grad
+    if sp.issparse(X):
+        X = X.tocsr() if X.format != "csr" else X
+    else:
+        # NOTE: a chunk unpickled from another worker may be unaligned or strided;
+        # the kernels take C-contiguous arrays (a copy of those only).
+        X = np.require(X, None, ["C", "A"])
+    return LogisticProblem(X, y_index, weights, 1.0, n_outputs,
+                           fit_intercept=fit_intercept, C=np.inf)
 
 
-def chunks_loss_grad(rows, targets, **kwargs):
-    """chunk_loss_grad of several chunks (one worker's), as a list."""
-    return [chunk_loss_grad(X, target, **kwargs) for X, target in zip(rows, targets)]
+def chunk_loss_grad(X, targets, params, n_outputs, fit_intercept):
+    """The data term of one chunk at ``params`` (the flat ``[W, b]`` in X's dtype):
+    ``(sum_i s_i loss_i, its gradient as a float64 vector)``."""
+    objective = Objective(chunk_problem(X, targets, n_outputs, fit_intercept))
+    objective.params[:] = params
+    with objective_threads(objective, n_outputs):
+        loss = objective.data_loss_grad()
+    return float(loss), objective.grad.astype(np.float64)
+
+
+def chunk_newton_term(X, targets, coef, n_outputs, fit_intercept, want):
+    """The data term of one chunk at the flat ``coef`` (scikit-learn's layout, X's
+    dtype): ``(sum_i s_i loss_i, its gradient, its Hessian)``, the last two float64
+    (None when ``want`` does not ask for them: "loss", "gradient", "hessian")."""
+    passes = NewtonPasses(chunk_problem(X, targets, n_outputs, fit_intercept),
+                     want_hessian=want == "hessian")
+    with passes.threads():
+        loss, grad, H, _ = passes.data_term(coef, want)
+    return (float(loss), None if grad is None else grad.astype(np.float64),
+            None if H is None else H.astype(np.float64))
+
+
+def each_chunk(rows, targets, term, **kwargs):
+    """``term(X, targets, **kwargs)`` of several chunks (one worker's), as a list."""
+    return [term(X, target, **kwargs) for X, target in zip(rows, targets)]
 
 
 def _block_method(X, estimator, method):
@@ -116,6 +131,31 @@ def _block_method(X, estimator, method):
 
 
 # ------------------------------------------------------------------ on the client
+
+def summed_terms(chunks, term, what, **kwargs):
+    """``term(X, targets, **kwargs)`` of every chunk on its worker, summed in chunk
+    order (a tuple of a float and float64 arrays or None); again after a worker was
+    lost (dask recomputes its chunks elsewhere)."""
+    # NOTE: the parameters travel as task arguments, not as scattered data: the
+    # scheduler keeps them with the tasks, so a chunk lost with its worker is
+    # recomputed with them anywhere.
+    def evaluate():
+        if len(chunks.rows) <= GATHERED:
+            return chunks.sum_by_worker(each_chunk, what, term=term, **kwargs)
+        parts = chunks.map(term, chunks.rows, chunks.targets, **kwargs)
+        # NOTE: a fixed tree (groups of FAN_IN in chunk order, while more than
+        # GATHERED partial sums are left) and the client's sum of the last ones in
+        # order fix the order of the float additions: the same chunking gives the
+        # same fit, bit for bit.
+        while len(parts) > GATHERED:
+            parts = [group[0] if len(group) == 1
+                     else chunks.client.submit(sum_parts, *group, pure=False)
+                     for group in (parts[i:i + FAN_IN]
+                                   for i in range(0, len(parts), FAN_IN))]
+        return sum_parts(*wait_for(parts, what, chunks, relocate=True))
+
+    return chunks.summed(evaluate, what)
+
 
 class DaskObjective(Objective):
     """``Objective`` whose data term is summed over the chunks on the workers.
@@ -134,43 +174,55 @@ class DaskObjective(Objective):
         self.n_outputs = problem.n_outputs
 
     def data_loss_grad(self):
-        loss, grad = self.chunks.summed(self._sums, "the chunks' loss and gradient")
+        loss, grad = summed_terms(
+            self.chunks, chunk_loss_grad, "the chunks' loss and gradient",
+            params=self.params.copy(), n_outputs=self.n_outputs,
+            fit_intercept=self.fit_intercept)
         # NOTE: scaled here, once, in float64 (the in-process kernel scales each row's
         # gradient): equal to rounding.
         self.grad[:] = grad * self.scale
         return loss * self.scale
 
-    def _sums(self):
-        """The chunks' summed (loss, gradient) at ``self.params``."""
-        client = self.chunks.client
-        # NOTE: the parameters travel as a task argument, not as scattered data: the
-        # scheduler keeps them with the tasks, so a chunk lost with its worker is
-        # recomputed with them anywhere.
-        kwargs = {"params": self.params.copy(), "n_outputs": self.n_outputs,
-                  "fit_intercept": self.fit_intercept}
-        if len(self.chunks.rows) <= GATHERED:
-            return self.chunks.sum_by_worker(chunks_loss_grad,
-                                             "the chunks' loss and gradient", **kwargs)
-        parts = self.chunks.map(chunk_loss_grad, self.chunks.rows, self.chunks.targets,
-                                **kwargs)
-        # NOTE: a fixed tree (groups of FAN_IN in chunk order, while more than
-        # GATHERED partial sums are left) and the client's sum of the last ones in
-        # order fix the order of the float additions: the same chunking gives the
-        # same fit, bit for bit.
-        while len(parts) > GATHERED:
-            parts = [group[0] if len(group) == 1
-                     else client.submit(sum_parts, *group, pure=False)
-                     for group in (parts[i:i + FAN_IN]
-                                   for i in range(0, len(parts), FAN_IN))]
-        return sum_parts(*wait_for(parts, "the chunks' loss and gradient", self.chunks,
-                                   relocate=True))
+
+class DaskPasses(NewtonPasses):
+    """newton-cholesky's ``NewtonPasses`` whose data term (loss, gradient and Hessian) is
+    summed over the chunks on the workers; the client solves the Newton system.
+
+    Parameters
+    ----------
+    problem : LogisticProblem
+        Its ``X`` is the dask array (only its shape and dtype are read here).
+    chunks : Chunks
+        The futures of the chunks' rows and of their targets.
+    """
+
+    def __init__(self, problem, chunks):
+        super().__init__(problem, want_hessian=True)
+        self.chunks = chunks
+        self.n_threads = 1  # the workers split their own chunks
+
+    def data_term(self, coef, want, keep_proba=False):
+        loss, grad, H = summed_terms(
+            self.chunks, chunk_newton_term, "the chunks' loss, gradient and Hessian",
+            coef=np.array(coef, self.dtype), n_outputs=self.k,
+            fit_intercept=self.with_bias, want=want)
+        # NOTE: summed in float64 and scaled once here (the in-process kernel scales
+        # in X's dtype): equal to rounding.
+        if grad is not None:
+            grad = (grad * self.scale).astype(self.dtype)
+        if H is not None:
+            H = (H * self.scale).astype(self.dtype)
+        return loss * self.scale, grad, H, None
+
+    def lbfgs_objective(self, problem):
+        return DaskObjective(problem, self.chunks)
 
 
 def _check_params(estimator, penalty):
     if estimator.solver not in DASK_SOLVERS:
         raise ValueError(
             f"solver={estimator.solver!r} does not take dask arrays: only "
-            f"{' and '.join(repr(s) for s in DASK_SOLVERS)} fits dask X and y on the "
+            f"{' and '.join(repr(s) for s in DASK_SOLVERS)} fit dask X and y on the "
             "workers (or fit on X.compute(), or use dask_ml's Incremental with 'sgd')"
         )
     if penalty.l1_ratio > 0 and not np.isinf(penalty.C):
@@ -233,6 +285,8 @@ def fit_dask(estimator, X, y, sample_weight, penalty):
     callbacks.call_on_fit_task_begin(estimator=estimator, X=X, y=y, metadata=metadata)
 
     def run(estimator, problem, W, b):
+        if estimator.solver == "newton-cholesky":
+            return fit_newton_cholesky(problem, W, b, DaskPasses(problem, chunks))
         return fit_lbfgs(problem, W, b, DaskObjective(problem, chunks))
 
     n_iter = estimator._run_solver(run, problem, W, b, callbacks, X, y, metadata,

@@ -11,12 +11,13 @@ MLPClassifier.
 import threading
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 
 from fastnn._threads import training_threads
-from fastnn.estimators._dask_chunks import open_chunks, wait_for
+from fastnn.estimators._dask_chunks import dask_X, open_chunks, wait_for
 from fastnn.estimators._mlp_network import _loss_for, _network
 from fastnn.estimators._mlp_solvers import fit_lbfgs, iteration_tasks
 from fastnn.models.objective import data_term, penalized
@@ -62,6 +63,10 @@ def chunk_targets(X, y, sample_weight, binarizer, softmax):
                else np.ascontiguousarray(Y, dtype=X.dtype))
     weights = None if sample_weight is None else np.asarray(sample_weight, X.dtype)
     return targets, weights
+
+
+def _dense(X):
+    return np.ascontiguousarray(X.toarray())
 
 
 def _worker_network(architecture):
@@ -153,6 +158,11 @@ def fit_dask(clf, X, y, sample_weight, sizes, first_pass):
     """``clf.fit(X, y, sample_weight)`` with dask arrays: data-parallel L-BFGS on the
     active distributed.Client. Returns the fitted ``clf``."""
     _check(clf, y, first_pass)
+    X = dask_X(X)
+    if sp.issparse(X._meta):
+        # NOTE: the network takes dense rows, as the in-process fit densifies a sparse
+        # X: each chunk once, on the worker that holds it.
+        X = X.map_blocks(_dense, dtype=X.dtype, meta=np.empty((0, 0), X.dtype))
     X, y, sample_weight, chunks, y_parts, weight_parts = open_chunks(
         X, y, sample_weight)
     rows = chunks.rows
