@@ -305,20 +305,24 @@ class MLPClassifier(CallbackSupportMixin, ClassifierMixin, MLPParams, MLPState,
             self._label_binarizer = LabelBinarizer().fit(y)
             self.classes_ = self._label_binarizer.classes_
         else:
-            classes = unique_labels(y)
-            if self.warm_start:
-                if set(classes) != set(self.classes_):
-                    raise ValueError(
-                        "warm_start can only be used where `y` has the same classes as "
-                        f"in the previous call to fit. Previously got {self.classes_}, "
-                        f"`y` has {classes}"
-                    )
-            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
-                raise ValueError(
-                    f"`y` has classes not in `self.classes_`. `self.classes_` has "
-                    f"{self.classes_}. 'y' has {classes}."
-                )
+            self._check_classes(unique_labels(y))
         return X, self._label_binarizer.transform(y)
+
+    def _check_classes(self, classes):
+        """A warm start's or a later partial_fit's ``classes`` against ``classes_``
+        (scikit-learn's ValueErrors)."""
+        if self.warm_start:
+            if set(classes) != set(self.classes_):
+                raise ValueError(
+                    "warm_start can only be used where `y` has the same classes as "
+                    f"in the previous call to fit. Previously got {self.classes_}, "
+                    f"`y` has {classes}"
+                )
+        elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+            raise ValueError(
+                f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                f"{self.classes_}. 'y' has {classes}."
+            )
 
     def _targets(self, Y, dtype):
         """What the network's loss takes: class indices for softmax, else 0/1 floats."""

@@ -139,7 +139,7 @@ class DaskObjective:
             weights=np.array(weights, self.model.dtype), architecture=self.architecture)
 
 
-def _check(clf, y, first_pass):
+def _check(clf, y):
     if clf.solver != "lbfgs":
         raise ValueError(
             f"solver={clf.solver!r} does not take dask arrays: only 'lbfgs' fits dask X "
@@ -150,15 +150,19 @@ def _check(clf, y, first_pass):
         raise ValueError("MLPClassifier fits dask arrays of single-label y only (1-D y);"
                          " multi-label y is not supported with dask yet: fit on "
                          "y.compute()")
-    if not first_pass:
-        raise ValueError("MLPClassifier's warm_start does not take dask arrays yet")
 
 
 def fit_dask(clf, X, y, sample_weight, sizes, first_pass):
     """``clf.fit(X, y, sample_weight)`` with dask arrays: data-parallel L-BFGS on the
     active distributed.Client. Returns the fitted ``clf``."""
-    _check(clf, y, first_pass)
+    _check(clf, y)
     X = dask_X(X)
+    if not first_pass:
+        if X.shape[1] != clf.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but MLPClassifier is "
+                             f"expecting {clf.n_features_in_} features as input.")
+        # the network keeps the dtype it was built in, as in process
+        X = X.astype(clf._model.dtype)
     if sp.issparse(X._meta):
         # NOTE: the network takes dense rows, as the in-process fit densifies a sparse
         # X: each chunk once, on the worker that holds it.
@@ -174,15 +178,21 @@ def fit_dask(clf, X, y, sample_weight, sizes, first_pass):
     if not total_weight > 0:
         raise ValueError("sample_weight sums to 0: the objective is undefined")
 
-    # the state of the in-process fit's first pass, from the classes alone
-    clf._label_binarizer = LabelBinarizer().fit(classes)
-    clf.classes_ = clf._label_binarizer.classes_
-    clf.n_features_in_ = X.shape[1]
-    clf.__dict__.pop("feature_names_in_", None)
+    if first_pass:
+        # the state of the in-process fit's first pass, from the classes alone
+        clf._label_binarizer = LabelBinarizer().fit(classes)
+        clf.classes_ = clf._label_binarizer.classes_
+        clf.n_features_in_ = X.shape[1]
+        clf.__dict__.pop("feature_names_in_", None)
+        n_outputs = (len(classes) if clf._label_binarizer.y_type_ == "multiclass"
+                     else 1)
+        assigned = clf._assigned_weights() if clf.warm_start else None
+        clf._initialize(np.empty((0, X.shape[1]), X.dtype), np.empty((0, n_outputs)),
+                        sizes, check_random_state(clf.random_state), assigned)
+    else:  # a warm start: from the weights the estimator holds, as in process
+        clf._check_classes(classes)
+        clf._sync_weights()
     softmax = clf._label_binarizer.y_type_ == "multiclass"
-    n_outputs = len(classes) if softmax else 1
-    clf._initialize(np.empty((0, X.shape[1]), X.dtype), np.empty((0, n_outputs)),
-                    sizes, check_random_state(clf.random_state))
     chunks.targets = chunks.map(chunk_targets, rows, y_parts, weight_parts,
                                 strict=False, binarizer=clf._label_binarizer,
                                 softmax=softmax)
