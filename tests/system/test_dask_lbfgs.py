@@ -224,18 +224,20 @@ def test_bad_inputs_and_parameters_are_refused(client):
         LogisticRegression().fit(X, dy)
 
 
-def test_a_worker_killed_mid_fit_is_recovered(client, monkeypatch):
+@pytest.mark.parametrize("chunks", [(500,) * 8, (20,) * 50], ids=["gathered", "tree"])
+def test_a_worker_killed_mid_fit_is_recovered(client, monkeypatch, chunks):
     """A worker process killed while the chunks' tasks run: dask recomputes its
     chunks from their source on the other worker (the nanny restarts the dead one),
-    and the fit ends with the undisturbed fit's weights."""
-    X, y = make(n_samples=4000)
-    chunks = (500,) * 8
+    and the fit ends with the undisturbed fit's weights, whether the client sums the
+    chunks' results itself or after a tree of tasks (more than GATHERED chunks)."""
+    X, y = make(n_samples=sum(chunks))
     dX, dy = to_dask(client, X, y, chunks)
     params = dict(tol=1e-8, max_iter=1000)
     undisturbed = within(TIMEOUT, LogisticRegression(**params).fit, dX, dy)
     waits, killed = kill_a_worker_at_wait(client, monkeypatch, 5, TIMEOUT)
+    holders = set().union(*client.who_has(dX).values())
     recovered = within(2 * TIMEOUT, LogisticRegression(**params).fit, dX, dy)
-    assert killed and len(waits) > 5
+    assert killed and len(waits) > 5 and killed[0] in holders  # it held chunks
     assert_array_equal(recovered.coef_, undisturbed.coef_)
     assert_array_equal(recovered.n_iter_, undisturbed.n_iter_)
     client.wait_for_workers(2, timeout=TIMEOUT)  # the nanny's restart, for what follows
