@@ -1,24 +1,38 @@
 """MLPClassifier trained block by block: dask_ml's Incremental on a local dask cluster
-against an in-process partial_fit loop over the same blocks; and (``--case lbfgs``)
-LogisticRegression's data-parallel L-BFGS on a persisted dask array against the
-in-process fit.
+against an in-process partial_fit loop over the same blocks; and data-parallel L-BFGS
+on a persisted dask array against the in-process fit, for LogisticRegression (``--case
+lbfgs``) and MLPClassifier (``--case mlp-lbfgs``).
 
     cd <repo> && PYTHONPATH=. python benchmarks/bench_dask.py [--rounds N] [--quick]
     cd <repo> && PYTHONPATH=. python benchmarks/bench_dask.py --case lbfgs \
         [--rows 2000000] [--block 250000] [--rounds N]
+    cd <repo> && PYTHONPATH=. python benchmarks/bench_dask.py --case mlp-lbfgs \
+        [--rows 500000] [--block 62500] [--rounds N]
 
-``--case lbfgs``: make_classification(rows x 100, 2 classes, 30 informative,
-random_state 0) as float64 in a .npy under --data-dir (default 400,000 rows, about a
-minute in all; the issue's size is --rows 2000000, 1.6 GB). LogisticRegression(tol=1e-6,
-max_iter=300), each contender in its own child process: ``in-process 1 thread``
+``--case lbfgs`` and ``--case mlp-lbfgs`` share their data, contenders and report:
+make_classification(rows x 100, 2 classes, 30 informative, random_state 0) as float64 in
+a .npy under --data-dir, in --block row chunks (default rows / 8), one round unless
+--rounds. Each contender runs in its own child process: ``in-process 1 thread``
 (threadpoolctl holds OpenMP and BLAS to one thread), ``in-process 2 threads`` (the
 machine's), and ``dask 2x1`` (LocalCluster(n_workers=2, threads_per_worker=1) on
-loopback; the rows read by the workers from the memory-mapped .npy in --block row
-chunks and persisted before the clock starts, so they never pass through the client).
-Printed: fit seconds, iterations, the objective's difference from the 1-thread fit's,
-the client process's peak RSS, and for dask the cost of one evaluation's round trip
-(a fit's evaluations on the same cluster with 2-row chunks: messaging only) and the
-bytes each evaluation sends and receives, and the fit's time waiting for the workers.
+loopback; the rows read by the workers from the memory-mapped .npy, each worker every
+other chunk, and persisted before the clock starts, so they never pass through the
+client). Printed: fit seconds (median over the rounds), the ratios to the 1-thread and
+2-thread fits, iterations, the objective's difference from the 1-thread fit's, the
+client process's peak RSS, and for dask the cost of one evaluation's round trip (a
+fit's evaluations on the same cluster with 2-row chunks: messaging only), the bytes
+each evaluation sends (the parameters, one task per worker) and receives (a loss and
+gradient per chunk), and the fit's time waiting for the workers.
+
+- ``--case lbfgs``: LogisticRegression(tol=1e-6, max_iter=300); default 400,000 rows
+  (about a minute in all; the issue's size is --rows 2000000, 1.6 GB). The objective
+  is recomputed in float64 on the whole data.
+- ``--case mlp-lbfgs``: MLPClassifier(hidden_layer_sizes=(64,), solver='lbfgs',
+  max_iter=100, random_state=0) (6,529 parameters); default 500,000 rows (issue 17's
+  size, 0.4 GB). The objective compared is each fit's ``loss_`` (loss plus penalty at
+  its final weights); the fits stop at 100 iterations unless they converge first.
+
+``--case incremental`` (the default):
 
 Data: make_classification(1,100,000 x 100, 4 classes, 30 informative, 10 redundant,
 flip_y 0.01, random_state 0) as float32, saved once as .npy under --data-dir; the
@@ -168,10 +182,12 @@ def run_incremental(args, X_path, y_path):
 
 LBFGS_CONTENDERS = ("in-process 1 thread", "in-process 2 threads", "dask 2x1")
 LBFGS_PARAMS = dict(tol=1e-6, max_iter=300)
+MLP_LBFGS_PARAMS = dict(hidden_layer_sizes=(64,), solver="lbfgs", max_iter=100,
+                        random_state=0)
 
 
 class LogisticLbfgs:
-    """``--case lbfgs``: what is LogisticRegression's in the L-BFGS case."""
+    """``--case lbfgs``: what differs from the MLP's case (``MlpLbfgs``)."""
 
     default_rows = 400_000
     quality = "objective"  # the column compared with the 1-thread fit's
@@ -207,7 +223,38 @@ class LogisticLbfgs:
         return problem.objective(clf.coef_.T, clf.intercept_)
 
 
-LBFGS_CASES = {"lbfgs": LogisticLbfgs()}
+class MlpLbfgs:
+    """``--case mlp-lbfgs``: what differs from LogisticRegression's case."""
+
+    default_rows = 500_000
+    quality = "loss_"
+    kernel_tasks = ("chunks_data_term",)
+
+    def title(self):
+        return f"MLPClassifier {MLP_LBFGS_PARAMS}"
+
+    def estimator(self, **params):
+        from fastnn import MLPClassifier
+
+        return MLPClassifier(**{**MLP_LBFGS_PARAMS, **params})
+
+    def n_iter(self, clf):
+        return int(clf.n_iter_)
+
+    def n_params(self, clf):
+        return sum(array.size for array in clf.coefs_ + clf.intercepts_)
+
+    def tasks_per_evaluation(self, n_workers, n_chunks):
+        """One task per worker, whatever the number of chunks."""
+        return n_workers
+
+    def fitted_quality(self, clf, X_path, y_path):
+        """The fit's own final objective (loss plus penalty), computed the same way
+        in process and on dask."""
+        return float(clf.loss_)
+
+
+LBFGS_CASES = {"lbfgs": LogisticLbfgs(), "mlp-lbfgs": MlpLbfgs()}
 
 
 def make_lbfgs_data(data_dir, n_rows, n_features):
