@@ -1,24 +1,38 @@
 """MLPClassifier trained block by block: dask_ml's Incremental on a local dask cluster
-against an in-process partial_fit loop over the same blocks; and (``--case lbfgs``)
-LogisticRegression's data-parallel L-BFGS on a persisted dask array against the
-in-process fit.
+against an in-process partial_fit loop over the same blocks; and data-parallel L-BFGS
+on a persisted dask array against the in-process fit, for LogisticRegression (``--case
+lbfgs``) and MLPClassifier (``--case mlp-lbfgs``).
 
     cd <repo> && PYTHONPATH=. python benchmarks/bench_dask.py [--rounds N] [--quick]
     cd <repo> && PYTHONPATH=. python benchmarks/bench_dask.py --case lbfgs \
         [--rows 2000000] [--block 250000] [--rounds N]
+    cd <repo> && PYTHONPATH=. python benchmarks/bench_dask.py --case mlp-lbfgs \
+        [--rows 500000] [--block 62500] [--rounds N]
 
-``--case lbfgs``: make_classification(rows x 100, 2 classes, 30 informative,
-random_state 0) as float64 in a .npy under --data-dir (default 400,000 rows, about a
-minute in all; the issue's size is --rows 2000000, 1.6 GB). LogisticRegression(tol=1e-6,
-max_iter=300), each contender in its own child process: ``in-process 1 thread``
+``--case lbfgs`` and ``--case mlp-lbfgs`` share their data, contenders and report:
+make_classification(rows x 100, 2 classes, 30 informative, random_state 0) as float64 in
+a .npy under --data-dir, in --block row chunks (default rows / 8), one round unless
+--rounds. Each contender runs in its own child process: ``in-process 1 thread``
 (threadpoolctl holds OpenMP and BLAS to one thread), ``in-process 2 threads`` (the
 machine's), and ``dask 2x1`` (LocalCluster(n_workers=2, threads_per_worker=1) on
-loopback; the rows read by the workers from the memory-mapped .npy in --block row
-chunks and persisted before the clock starts, so they never pass through the client).
-Printed: fit seconds, iterations, the objective's difference from the 1-thread fit's,
-the client process's peak RSS, and for dask the cost of one evaluation's round trip
-(a fit's evaluations on the same cluster with 2-row chunks: messaging only) and the
-bytes each evaluation sends and receives.
+loopback; the rows read by the workers from the memory-mapped .npy, each worker every
+other chunk, and persisted before the clock starts, so they never pass through the
+client). Printed: fit seconds (median over the rounds), the ratios to the 1-thread and
+2-thread fits, iterations, the objective's difference from the 1-thread fit's, the
+client process's peak RSS, and for dask the cost of one evaluation's round trip (a
+fit's evaluations on the same cluster with 2-row chunks: messaging only), the bytes
+each evaluation sends (the parameters, one task per worker) and receives (a loss and
+gradient per chunk), and the fit's time waiting for the workers.
+
+- ``--case lbfgs``: LogisticRegression(tol=1e-6, max_iter=300); default 400,000 rows
+  (about a minute in all; the issue's size is --rows 2000000, 1.6 GB). The objective
+  is recomputed in float64 on the whole data.
+- ``--case mlp-lbfgs``: MLPClassifier(hidden_layer_sizes=(64,), solver='lbfgs',
+  max_iter=100, random_state=0) (6,529 parameters); default 500,000 rows (issue 17's
+  size, 0.4 GB). The objective compared is each fit's ``loss_`` (loss plus penalty at
+  its final weights); the fits stop at 100 iterations unless they converge first.
+
+``--case incremental`` (the default):
 
 Data: make_classification(1,100,000 x 100, 4 classes, 30 informative, 10 redundant,
 flip_y 0.01, random_state 0) as float32, saved once as .npy under --data-dir; the
@@ -56,6 +70,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -167,6 +182,79 @@ def run_incremental(args, X_path, y_path):
 
 LBFGS_CONTENDERS = ("in-process 1 thread", "in-process 2 threads", "dask 2x1")
 LBFGS_PARAMS = dict(tol=1e-6, max_iter=300)
+MLP_LBFGS_PARAMS = dict(hidden_layer_sizes=(64,), solver="lbfgs", max_iter=100,
+                        random_state=0)
+
+
+class LogisticLbfgs:
+    """``--case lbfgs``: what differs from the MLP's case (``MlpLbfgs``)."""
+
+    default_rows = 400_000
+    quality = "objective"  # the column compared with the 1-thread fit's
+    kernel_tasks = ("chunk_loss_grad", "chunks_loss_grad")  # the workers' task names
+
+    def title(self):
+        return f"LogisticRegression lbfgs {LBFGS_PARAMS}"
+
+    def estimator(self, **params):
+        from fastnn import LogisticRegression
+
+        return LogisticRegression(**{**LBFGS_PARAMS, **params})
+
+    def n_iter(self, clf):
+        return int(clf.n_iter_[0])
+
+    def n_params(self, clf):
+        return clf.coef_.size + clf.intercept_.size
+
+    def tasks_per_evaluation(self, n_workers, n_chunks):
+        """One task per worker up to GATHERED chunks, else one per chunk."""
+        from fastnn.estimators._logistic_dask import GATHERED
+
+        return n_workers if n_chunks <= GATHERED else n_chunks
+
+    def fitted_quality(self, clf, X_path, y_path):
+        """The fitted weights' objective, in float64 on the whole data
+        (LogisticProblem's reference, as the tests use)."""
+        from fastnn.estimators._logistic_problem import LogisticProblem
+
+        X, y = np.load(X_path, mmap_mode="r"), np.load(y_path)
+        problem = LogisticProblem(X, y, None, len(y), 1, C=clf.C)
+        return problem.objective(clf.coef_.T, clf.intercept_)
+
+
+class MlpLbfgs:
+    """``--case mlp-lbfgs``: what differs from LogisticRegression's case."""
+
+    default_rows = 500_000
+    quality = "loss_"
+    kernel_tasks = ("chunks_data_term",)
+
+    def title(self):
+        return f"MLPClassifier {MLP_LBFGS_PARAMS}"
+
+    def estimator(self, **params):
+        from fastnn import MLPClassifier
+
+        return MLPClassifier(**{**MLP_LBFGS_PARAMS, **params})
+
+    def n_iter(self, clf):
+        return int(clf.n_iter_)
+
+    def n_params(self, clf):
+        return sum(array.size for array in clf.coefs_ + clf.intercepts_)
+
+    def tasks_per_evaluation(self, n_workers, n_chunks):
+        """One task per worker, whatever the number of chunks."""
+        return n_workers
+
+    def fitted_quality(self, clf, X_path, y_path):
+        """The fit's own final objective (loss plus penalty), computed the same way
+        in process and on dask."""
+        return float(clf.loss_)
+
+
+LBFGS_CASES = {"lbfgs": LogisticLbfgs(), "mlp-lbfgs": MlpLbfgs()}
 
 
 def make_lbfgs_data(data_dir, n_rows, n_features):
@@ -199,114 +287,132 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def lbfgs_objective(clf, X_path, y_path):
-    """The fitted weights' objective, in float64 on the whole data (LogisticProblem's
-    reference, as the tests use)."""
-    from fastnn.estimators._logistic_problem import LogisticProblem
-
-    X, y = np.load(X_path, mmap_mode="r"), np.load(y_path)
-    problem = LogisticProblem(X, y, None, len(y), 1, C=clf.C)
-    return problem.objective(clf.coef_.T, clf.intercept_)
-
-
-def run_lbfgs_in_process(args, X_path, y_path, threads):
+def run_lbfgs_in_process(case, X_path, y_path, threads):
+    """``case``'s fit on the whole data in this process, OpenMP and BLAS held to
+    ``threads`` (None: the machine's)."""
     from threadpoolctl import threadpool_limits
 
-    from fastnn import LogisticRegression
-
     X, y = np.load(X_path), np.load(y_path)
-    LogisticRegression(max_iter=5).fit(X[:2000], y[:2000])  # warm-up: imports
+    case.estimator(max_iter=5).fit(X[:2000], y[:2000])  # warm-up: imports
     limit = threadpool_limits(threads) if threads else None
     started = time.perf_counter()
-    clf = LogisticRegression(**LBFGS_PARAMS).fit(X, y)
+    clf = case.estimator().fit(X, y)
     seconds = time.perf_counter() - started
     if limit is not None:
         limit.restore_original_limits()
     return clf, seconds, {}
 
 
-def run_lbfgs_dask(args, X_path, y_path):
+def persisted_evenly(client, X_path, y_path, rows, block):
+    """X and y as dask arrays of ``block``-row chunks, each worker reading every
+    other chunk of X from the .npy (nothing passes through the client), persisted;
+    returns (dX, dy, the number of chunks each worker holds)."""
+    import dask.array as da
+    from distributed import wait
+
+    width = np.load(X_path, mmap_mode="r").shape[1]
+    # NOTE: the fit's tasks stay with their chunks, so its time is the busiest
+    # worker's: each worker reads every other chunk (dask alone placed 5 and 3
+    # of 8, and its rebalance kept them so). Loose restrictions: a lost chunk is
+    # read again anywhere.
+    workers = sorted(client.scheduler_info()["workers"])
+    parts = []
+    for index, start in enumerate(range(0, rows, block)):
+        stop = min(start + block, rows)
+        future = client.submit(load_block, X_path, start, stop, pure=False,
+                               workers=[workers[index % len(workers)]],
+                               allow_other_workers=True)
+        parts.append(da.from_delayed(future, shape=(stop - start, width),
+                                     dtype=np.float64))
+    dX = da.concatenate(parts)
+    dy = client.persist(dask_blocks(y_path, rows, block, None, np.int64))
+    wait([dX, dy], timeout=600)
+    holders = client.who_has(dX).values()
+    spread = sorted(sum(1 for held in holders if address in held)
+                    for address in client.scheduler_info()["workers"])
+    return dX, dy, spread
+
+
+@contextmanager
+def timed_evaluation_waits():
+    """Within the block, the dask fits' waits for a loss and gradient are counted
+    and timed: yields ``{"evaluations": n, "seconds": s}``, updated as fits run."""
+    from fastnn.estimators import _dask_chunks, _logistic_dask, _mlp_dask
+
+    timed = {"evaluations": 0, "seconds": 0.0}
+    real_wait = _dask_chunks.wait_for
+
+    def timed_wait(futures, what, *rest, **relocate):
+        started = time.perf_counter()
+        try:
+            return real_wait(futures, what, *rest, **relocate)
+        finally:
+            if "gradient" in what:
+                timed["evaluations"] += 1
+                timed["seconds"] += time.perf_counter() - started
+
+    # NOTE: each module calls the wait_for it imported (the per-worker sums wait in
+    # _dask_chunks, LogisticRegression's tree of sums in _logistic_dask): all are
+    # replaced, and each evaluation waits once.
+    modules = (_dask_chunks, _logistic_dask, _mlp_dask)
+    for module in modules:
+        module.wait_for = timed_wait
+    try:
+        yield timed
+    finally:
+        for module in modules:
+            module.wait_for = real_wait
+
+
+def run_lbfgs_dask(case, args, X_path, y_path):
+    """``case``'s fit on a 2-worker LocalCluster, the data persisted evenly before
+    the clock; also one evaluation's round trip with 2-row chunks (messaging only)
+    and what each evaluation sends and receives."""
     import pickle
 
     import dask.array as da
-    from distributed import Client, LocalCluster, get_task_stream, wait
-
-    from fastnn import LogisticRegression
-    from fastnn.estimators import _logistic_dask
+    from distributed import Client, LocalCluster, get_task_stream
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster, \
-            Client(cluster) as client:
-        width = np.load(X_path, mmap_mode="r").shape[1]
-        # NOTE: the fit's tasks stay with their chunks, so its time is the busiest
-        # worker's: each worker reads every other chunk (dask alone placed 5 and 3
-        # of 8, and its rebalance kept them so). Loose restrictions: a lost chunk is
-        # read again anywhere.
-        workers = sorted(client.scheduler_info()["workers"])
-        parts = []
-        for index, start in enumerate(range(0, args.rows, args.block)):
-            stop = min(start + args.block, args.rows)
-            future = client.submit(load_block, X_path, start, stop, pure=False,
-                                   workers=[workers[index % len(workers)]],
-                                   allow_other_workers=True)
-            parts.append(da.from_delayed(future, shape=(stop - start, width),
-                                         dtype=np.float64))
-        dX = da.concatenate(parts)
-        dy = client.persist(dask_blocks(y_path, args.rows, args.block, None, np.int64))
-        wait([dX, dy], timeout=600)
-        holders = client.who_has(dX).values()
-        spread = sorted(sum(1 for held in holders if address in held)
-                        for address in client.scheduler_info()["workers"])
+            Client(cluster) as client, timed_evaluation_waits() as timed:
+        dX, dy, spread = persisted_evenly(client, X_path, y_path, args.rows,
+                                          args.block)
         rss_before_fit = peak_rss_mb()
         # messaging only: the same number of chunks of 2 rows each
         tiny_X = da.from_array(np.load(X_path, mmap_mode="r")[:2 * dX.numblocks[0]],
-                               chunks=(2, width))
+                               chunks=(2, dX.shape[1]))
         tiny_y = da.from_array(np.arange(tiny_X.shape[0]) % 2, chunks=2)
-        timed = {"evaluations": 0, "seconds": 0.0}
-        real_wait = _logistic_dask.wait_for
-
-        def timed_wait(futures, what, *rest, **relocate):
-            started = time.perf_counter()
-            try:
-                return real_wait(futures, what, *rest, **relocate)
-            finally:
-                if "gradient" in what:
-                    timed["evaluations"] += 1
-                    timed["seconds"] += time.perf_counter() - started
-
-        LogisticRegression(max_iter=3).fit(tiny_X, tiny_y)  # warm-up
-        _logistic_dask.wait_for = timed_wait
+        case.estimator(max_iter=3).fit(tiny_X, tiny_y)  # warm-up
+        timed.update(evaluations=0, seconds=0.0)
         started = time.perf_counter()
-        LogisticRegression(tol=0, max_iter=30).fit(tiny_X, tiny_y)
+        case.estimator(tol=0, max_iter=30).fit(tiny_X, tiny_y)
         messaging = time.perf_counter() - started
         evaluations = max(timed["evaluations"], 1)
         timed.update(evaluations=0, seconds=0.0)
         with get_task_stream(client) as stream:
             started = time.perf_counter()
-            clf = LogisticRegression(**LBFGS_PARAMS).fit(dX, dy)
+            clf = case.estimator().fit(dX, dy)
             seconds = time.perf_counter() - started
-        _logistic_dask.wait_for = real_wait
     # the kernel's time on each worker (the busiest one bounds the fit)
     busy = {}
     for task in stream.data:
-        if str(task["key"]).startswith(("chunk_loss_grad", "chunks_loss_grad")):
+        if str(task["key"]).startswith(case.kernel_tasks):
             for part in task["startstops"]:
                 if part["action"] == "compute":
                     busy[task["worker"]] = (busy.get(task["worker"], 0.0)
                                             + part["stop"] - part["start"])
-    # up to 32 chunks: one task per worker (the chunks it holds), one result per chunk
-    params = np.zeros(width + 1)
-    tasks = len(spread) if dX.numblocks[0] <= 32 else dX.numblocks[0]
-    sent = len(pickle.dumps(params)) * tasks
-    received = len(pickle.dumps((0.0, params)))
+    params = np.zeros(case.n_params(clf))
+    tasks = case.tasks_per_evaluation(len(spread), dX.numblocks[0])
     return clf, seconds, {"round_trip_ms": 1000 * messaging / evaluations,
                           "chunks_per_worker": spread, "tasks": tasks,
                           "fit_evaluations": timed["evaluations"],
                           "busiest_worker_kernel_s": max(busy.values(), default=0.0),
                           "fit_evaluation_wait_s": timed["seconds"],
                           "client_rss_before_fit_mb": rss_before_fit,
-                          "chunks": dX.numblocks[0], "params_bytes_out": sent,
-                          "result_bytes_back": received}
+                          "chunks": dX.numblocks[0], "n_params": params.size,
+                          "params_bytes_out": len(pickle.dumps(params)) * tasks,
+                          "result_bytes_back": len(pickle.dumps((0.0, params)))}
 
 
 def run_children(contenders, rounds, arguments):
@@ -330,57 +436,67 @@ def median_of(results, name, key):
 
 
 def lbfgs_child(args):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.simplefilter("ignore", ConvergenceWarning)  # a fixed max_iter
+    case = LBFGS_CASES[args.case]
     X_path, y_path = make_lbfgs_data(args.data_dir, args.rows, args.features)
     if args.child == "dask 2x1":
-        clf, seconds, extra = run_lbfgs_dask(args, X_path, y_path)
+        clf, seconds, extra = run_lbfgs_dask(case, args, X_path, y_path)
     else:
         threads = 1 if args.child == "in-process 1 thread" else None
-        clf, seconds, extra = run_lbfgs_in_process(args, X_path, y_path, threads)
+        clf, seconds, extra = run_lbfgs_in_process(case, X_path, y_path, threads)
     rss = peak_rss_mb()  # before the objective's check reads the whole .npy
-    print(json.dumps({"seconds": seconds, "n_iter": int(clf.n_iter_[0]),
-                      "objective": lbfgs_objective(clf, X_path, y_path),
+    print(json.dumps({"seconds": seconds, "n_iter": case.n_iter(clf),
+                      "quality": case.fitted_quality(clf, X_path, y_path),
                       "client_peak_rss_mb": rss, **extra}))
 
 
 def lbfgs_main(args):
+    case = LBFGS_CASES[args.case]
     make_lbfgs_data(args.data_dir, args.rows, args.features)
     load_before = os.getloadavg()[0]
     results = run_children(LBFGS_CONTENDERS, args.rounds, lambda name: [
-        "--case", "lbfgs", "--child", name, "--rows", str(args.rows), "--features",
+        "--case", args.case, "--child", name, "--rows", str(args.rows), "--features",
         str(args.features), "--block", str(args.block), "--data-dir", args.data_dir])
     median = partial(median_of, results)
 
     one, two = median(LBFGS_CONTENDERS[0], "seconds"), median(LBFGS_CONTENDERS[1],
                                                               "seconds")
-    reference = median(LBFGS_CONTENDERS[0], "objective")
-    print(f"LogisticRegression lbfgs {LBFGS_PARAMS}, {args.rows:,} x {args.features} "
+    reference = median(LBFGS_CONTENDERS[0], "quality")
+    print(f"{case.title()}, {args.rows:,} x {args.features} "
           f"float64 ({args.rows * args.features * 8 / 1e9:.2f} GB), dask chunks of "
           f"{args.block:,} rows; median of {args.rounds} rounds, each contender in its "
           f"own process; {os.cpu_count()} cores, load {load_before:.1f} before, "
           f"{os.getloadavg()[0]:.1f} after")
-    print(f"{'contender':<22} | {'fit s':>7} | {'vs 1 thread':>11} | {'vs 2 threads':>12}"
-          f" | {'iters':>5} | {'objective - 1-thread':>20} | client peak RSS")
+    difference = f"{case.quality} - 1-thread"
+    print(f"{'contender':<22} | {'fit s':>7} | {'vs 1 thread':>11} | "
+          f"{'vs 2 threads':>12} | {'iters':>5} | {difference:>20} | client peak RSS")
     for name in LBFGS_CONTENDERS:
         seconds = median(name, "seconds")
         print(f"{name:<22} | {seconds:>7.2f} | {one / seconds:>10.2f}x | "
               f"{two / seconds:>11.2f}x | {median(name, 'n_iter'):>5.0f} | "
-              f"{median(name, 'objective') - reference:>+20.3g} | "
+              f"{median(name, 'quality') - reference:>+20.3g} | "
               f"{median(name, 'client_peak_rss_mb'):,.0f} MB")
     dask_run = results["dask 2x1"][-1]
     print(f"dask, per evaluation: {dask_run['tasks']} tasks carrying the "
-          f"parameters ({dask_run['params_bytes_out']:,} bytes pickled in all), a "
-          f"(loss, gradient) back for each of the {dask_run['chunks']} chunks "
-          f"({dask_run['result_bytes_back']:,} bytes pickled, each); round "
-          f"trip with 2-row chunks (messaging only): "
+          f"{dask_run['n_params']:,} parameters "
+          f"({dask_run['params_bytes_out']:,} bytes pickled in all), a (loss, "
+          "gradient) back for each of the "
+          f"{dask_run['chunks']} chunks ({dask_run['result_bytes_back']:,} bytes "
+          f"pickled, each); round trip with 2-row chunks (messaging only): "
           f"{median('dask 2x1', 'round_trip_ms'):.1f} ms; chunks per worker "
           f"{dask_run['chunks_per_worker']}; client peak RSS before the fit "
           f"{dask_run['client_rss_before_fit_mb']:,.0f} MB (the scheduler runs in the "
           "client's process)")
-    print(f"dask fit: {dask_run['fit_evaluations']} evaluations, "
-          f"{dask_run['fit_evaluation_wait_s']:.2f} s waiting for the workers' loss and "
-          f"gradient, {dask_run['seconds'] - dask_run['fit_evaluation_wait_s']:.2f} s "
-          "else (the checks and targets pass, submitting, L-BFGS on the client); "
-          f"the busiest worker's kernel time {dask_run['busiest_worker_kernel_s']:.2f} s")
+    waiting = dask_run["fit_evaluation_wait_s"]
+    print(f"dask fit: {dask_run['fit_evaluations']} evaluations, {waiting:.2f} s "
+          "waiting for the workers' loss and gradient, "
+          f"{dask_run['seconds'] - waiting:.2f} s else (the checks and targets pass, "
+          "submitting, L-BFGS on the client); the busiest worker's kernel time "
+          f"{dask_run['busiest_worker_kernel_s']:.2f} s")
 
 
 def child(args):
@@ -413,14 +529,14 @@ def main():
     parser.add_argument("--data-dir", default="/tmp/fastnn_bench_dask")
     parser.add_argument("--quick", action="store_true",
                         help="100,000 rows in 10,000-row blocks, 1 round")
-    parser.add_argument("--case", choices=("incremental", "lbfgs"),
+    parser.add_argument("--case", choices=("incremental", *LBFGS_CASES),
                         default="incremental")
     parser.add_argument("--child", choices=CONTENDERS + LBFGS_CONTENDERS,
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.case == "lbfgs":
+    if args.case in LBFGS_CASES:
         if "--rows" not in sys.argv:
-            args.rows = 400_000
+            args.rows = LBFGS_CASES[args.case].default_rows
         if "--rounds" not in sys.argv:
             args.rounds = 1
         if "--block" not in sys.argv:

@@ -1,7 +1,11 @@
 """What the dask test modules share: ``within`` (a call with a timeout, so a hung dask
-wait cannot hang the run) and ``two_worker_client`` (a real two-process LocalCluster
-on loopback, for a module-scoped fixture)."""
+wait cannot hang the run), ``two_worker_client`` (a real two-process LocalCluster
+on loopback, for a module-scoped fixture), ``kill_a_worker_at_wait`` (a worker
+process killed while a fit waits for it) and ``scattered_rows`` (a dask array dask
+cannot recompute)."""
 
+import os
+import signal
 import threading
 
 import pytest
@@ -47,3 +51,44 @@ def two_worker_client(timeout):
     yield client
     within(timeout, client.close, timeout=timeout)
     within(timeout, cluster.close, timeout=timeout)
+
+
+def kill_a_worker_at_wait(client, monkeypatch, number, timeout):
+    """SIGKILL a worker process just before a dask fit's ``number``-th wait for its
+    workers (1: X's chunks, 2: their checks, 3: the first loss and gradient, ...), while
+    that wait's tasks run; every wait of the fit bounded by ``timeout`` seconds.
+    Returns the lists of waits and of killed addresses (filled as the fit runs)."""
+    from fastnn.estimators import _dask_chunks, _logistic_dask, _mlp_dask
+
+    pids = client.run(os.getpid)
+    wait, waits, killed = _dask_chunks.wait_for, [], []
+
+    def kill_then_wait(future, what, *chunks, **relocate):
+        waits.append(what)
+        if len(waits) == number:
+            address, pid = min(pids.items())
+            os.kill(pid, signal.SIGKILL)
+            killed.append(address)
+        return wait(future, what, *chunks, **relocate)
+
+    monkeypatch.setattr(_dask_chunks, "TIMEOUT", timeout)
+    # NOTE: each module calls the wait_for it imported: the fits' own waits, and those
+    # of the chunks they open and sum (_dask_chunks), are all replaced.
+    for module in (_dask_chunks, _logistic_dask, _mlp_dask):
+        monkeypatch.setattr(module, "wait_for", kill_then_wait)
+    return waits, killed
+
+
+def scattered_rows(client, X, chunk_rows):
+    """X as a dask array of chunks of ``chunk_rows`` rows scattered from the client,
+    alternately to each worker: chunks with no source to recompute them from."""
+    import dask.array as da
+
+    # NOTE: alternate workers, so that a killed one surely held some chunks
+    workers = sorted(client.scheduler_info()["workers"])
+    starts = range(0, len(X), chunk_rows)
+    parts = [client.scatter(X[start:start + chunk_rows], workers=[workers[i % 2]])
+             for i, start in enumerate(starts)]
+    return da.concatenate([
+        da.from_delayed(part, shape=(min(chunk_rows, len(X) - start), X.shape[1]),
+                        dtype=X.dtype) for part, start in zip(parts, starts)])

@@ -4,9 +4,6 @@ worker holding it. The fit must reach the in-process optimum, keep every chunk w
 is, compute classes and weights on the workers, fail clearly on bad chunks, and survive
 a worker killed mid-fit. Every wait has a timeout (``within``)."""
 
-import os
-import signal
-
 import numpy as np
 import pytest
 
@@ -14,13 +11,17 @@ pytest.importorskip("dask")
 pytest.importorskip("distributed")
 
 import dask.array as da  # noqa: E402
-from _dask_cluster import two_worker_client, within  # noqa: E402
+from _dask_cluster import (  # noqa: E402
+    kill_a_worker_at_wait,
+    scattered_rows,
+    two_worker_client,
+    within,
+)
 from distributed import wait  # noqa: E402
 from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
 from sklearn.datasets import make_classification  # noqa: E402
 
 from fastnn import LogisticRegression  # noqa: E402
-from fastnn.estimators import _dask_chunks, _logistic_dask  # noqa: E402
 from fastnn.estimators._logistic_problem import LogisticProblem  # noqa: E402
 
 pytestmark = pytest.mark.cluster  # a two-worker LocalCluster per module
@@ -223,18 +224,20 @@ def test_bad_inputs_and_parameters_are_refused(client):
         LogisticRegression().fit(X, dy)
 
 
-def test_a_worker_killed_mid_fit_is_recovered(client, monkeypatch):
+@pytest.mark.parametrize("chunks", [(500,) * 8, (20,) * 50], ids=["gathered", "tree"])
+def test_a_worker_killed_mid_fit_is_recovered(client, monkeypatch, chunks):
     """A worker process killed while the chunks' tasks run: dask recomputes its
     chunks from their source on the other worker (the nanny restarts the dead one),
-    and the fit ends with the undisturbed fit's weights."""
-    X, y = make(n_samples=4000)
-    chunks = (500,) * 8
+    and the fit ends with the undisturbed fit's weights, whether the client sums the
+    chunks' results itself or after a tree of tasks (more than GATHERED chunks)."""
+    X, y = make(n_samples=sum(chunks))
     dX, dy = to_dask(client, X, y, chunks)
     params = dict(tol=1e-8, max_iter=1000)
     undisturbed = within(TIMEOUT, LogisticRegression(**params).fit, dX, dy)
-    waits, killed = kill_a_worker_at_wait(client, monkeypatch, 5)
+    waits, killed = kill_a_worker_at_wait(client, monkeypatch, 5, TIMEOUT)
+    holders = set().union(*client.who_has(dX).values())
     recovered = within(2 * TIMEOUT, LogisticRegression(**params).fit, dX, dy)
-    assert killed and len(waits) > 5
+    assert killed and len(waits) > 5 and killed[0] in holders  # it held chunks
     assert_array_equal(recovered.coef_, undisturbed.coef_)
     assert_array_equal(recovered.n_iter_, undisturbed.n_iter_)
     client.wait_for_workers(2, timeout=TIMEOUT)  # the nanny's restart, for what follows
@@ -244,37 +247,11 @@ def test_a_worker_lost_with_data_dask_cannot_recompute_is_named(client, monkeypa
     """Chunks scattered from the client have no source to recompute them from: the
     fit raises one error naming the dead worker, at once (no hang)."""
     X, y = make(n_samples=4000)
-    # NOTE: alternate workers, so that the killed one surely held some chunks
-    workers = sorted(client.scheduler_info()["workers"])
-    parts = [client.scatter(X[start:start + 500], workers=[workers[i % 2]])
-             for i, start in enumerate(range(0, 4000, 500))]
-    dX = da.concatenate([da.from_delayed(part, shape=(500, X.shape[1]),
-                                         dtype=X.dtype) for part in parts])
+    dX = scattered_rows(client, X, 500)
     dy = da.from_array(y, chunks=500)
-    _, killed = kill_a_worker_at_wait(client, monkeypatch, 4)
+    _, killed = kill_a_worker_at_wait(client, monkeypatch, 4, TIMEOUT)
     with pytest.raises(RuntimeError, match="lost: tcp://"):
         within(TIMEOUT, LogisticRegression(tol=1e-8).fit, dX, dy)
     assert killed
     client.wait_for_workers(2, timeout=TIMEOUT)
 
-
-def kill_a_worker_at_wait(client, monkeypatch, number):
-    """SIGKILL a worker process just before the fit's ``number``-th wait for its
-    workers (1: X's chunks, 2: their checks, 3: the first loss and gradient, ...), while
-    that wait's tasks run. Returns the lists of waits and of killed addresses."""
-    pids = client.run(os.getpid)
-    wait, waits, killed = _logistic_dask.wait_for, [], []
-
-    def kill_then_wait(future, what, *chunks, **relocate):
-        waits.append(what)
-        if len(waits) == number:
-            address, pid = min(pids.items())
-            os.kill(pid, signal.SIGKILL)
-            killed.append(address)
-        return wait(future, what, *chunks, **relocate)
-
-    monkeypatch.setattr(_dask_chunks, "TIMEOUT", TIMEOUT)
-    # (the fit's waits: its own, and those of the chunks it opens and sums)
-    monkeypatch.setattr(_logistic_dask, "wait_for", kill_then_wait)
-    monkeypatch.setattr(_dask_chunks, "wait_for", kill_then_wait)
-    return waits, killed

@@ -1,7 +1,8 @@
 """MLPClassifier(solver='lbfgs') on dask arrays, on a real two-process LocalCluster
 (loopback): L-BFGS on the client, each chunk's data term on the worker holding it. The
 fit must equal the in-process fit to summation order, predict dask arrays block by
-block, and refuse other solvers and bad chunks clearly. Every wait has a timeout."""
+block, refuse other solvers and bad chunks clearly, and survive a worker killed
+mid-fit. Every wait has a timeout."""
 
 import numpy as np
 import pytest
@@ -10,7 +11,12 @@ pytest.importorskip("dask")
 pytest.importorskip("distributed")
 
 import dask.array as da  # noqa: E402
-from _dask_cluster import two_worker_client, within  # noqa: E402
+from _dask_cluster import (  # noqa: E402
+    kill_a_worker_at_wait,
+    scattered_rows,
+    two_worker_client,
+    within,
+)
 from distributed import wait  # noqa: E402
 from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
 from sklearn.datasets import make_classification  # noqa: E402
@@ -33,13 +39,13 @@ def client():
     yield from two_worker_client(TIMEOUT)
 
 
-def make(n_classes=3):
-    return make_classification(sum(CHUNKS), 8, n_informative=5, n_classes=n_classes,
+def make(n_classes=3, n_samples=sum(CHUNKS)):
+    return make_classification(n_samples, 8, n_informative=5, n_classes=n_classes,
                                random_state=0)
 
 
-def to_dask(client, *arrays):
-    dask_arrays = [da.from_array(a, chunks=(CHUNKS,) + a.shape[1:]) for a in arrays]
+def to_dask(client, *arrays, chunks=CHUNKS):
+    dask_arrays = [da.from_array(a, chunks=(chunks,) + a.shape[1:]) for a in arrays]
     dask_arrays = client.persist(dask_arrays)
     wait(dask_arrays, timeout=TIMEOUT)
     return dask_arrays
@@ -90,3 +96,35 @@ def test_multilabel_y_is_refused(client):
     dX, dY = to_dask(client, X, np.eye(3, dtype=int)[y])
     with pytest.raises(ValueError, match="multi-label"):
         MLPClassifier(**PARAMS).fit(dX, dY)
+
+
+def test_a_worker_killed_mid_fit_is_recovered(client, monkeypatch):
+    """A worker process killed while the chunks' tasks run: dask recomputes its
+    chunks from their source on the other worker (the nanny restarts the dead one),
+    and the fit ends with the undisturbed fit's weights (the same chunking: the same
+    sums in the same order, bit for bit)."""
+    X, y = make(n_samples=4000)
+    dX, dy = to_dask(client, X, y, chunks=(500,) * 8)
+    undisturbed = within(TIMEOUT, MLPClassifier(**PARAMS).fit, dX, dy)
+    waits, killed = kill_a_worker_at_wait(client, monkeypatch, 5, TIMEOUT)
+    holders = set().union(*client.who_has(dX).values())
+    recovered = within(2 * TIMEOUT, MLPClassifier(**PARAMS).fit, dX, dy)
+    assert killed and len(waits) > 5 and killed[0] in holders  # it held chunks
+    assert recovered.loss_ == undisturbed.loss_
+    assert recovered.n_iter_ == undisturbed.n_iter_
+    for ours, theirs in zip(recovered.coefs_ + recovered.intercepts_,
+                            undisturbed.coefs_ + undisturbed.intercepts_):
+        assert_array_equal(ours, theirs)
+    client.wait_for_workers(2, timeout=TIMEOUT)  # the nanny's restart, for what follows
+
+
+def test_a_worker_lost_with_data_dask_cannot_recompute_is_named(client, monkeypatch):
+    """Chunks scattered from the client have no source to recompute them from: the
+    fit raises one error naming the dead worker, at once (no hang)."""
+    X, y = make(n_samples=4000)
+    dX, dy = scattered_rows(client, X, 500), da.from_array(y, chunks=500)
+    _, killed = kill_a_worker_at_wait(client, monkeypatch, 4, TIMEOUT)
+    with pytest.raises(RuntimeError, match="lost: tcp://") as raised:
+        within(TIMEOUT, MLPClassifier(**PARAMS).fit, dX, dy)
+    assert killed and killed[0] in str(raised.value)
+    client.wait_for_workers(2, timeout=TIMEOUT)
