@@ -124,11 +124,11 @@ def sum_parts(*parts):
     return tuple(total)
 
 
-def open_chunks(X, y, sample_weight):
+def open_chunks(estimator, X, y, sample_weight):
     """A fit's dask inputs checked, aligned to X's row chunks and located: ``(X, y,
     sample_weight, chunks, y_parts, weight_parts)``, the parts being futures per
     chunk (``weight_parts`` Nones without weights). X never reaches the client."""
-    client = get_client()
+    client = get_client(type(estimator).__name__)
     X = dask_X(X)
     y, sample_weight = aligned("y", y, X), aligned("sample_weight", sample_weight, X)
     if X.shape[0] < 1:
@@ -186,17 +186,19 @@ def _lost(what, chunks, error):
     )
 
 
-def get_client():
+def get_client(estimator_name):
+    """The active distributed.Client (ValueError naming ``estimator_name`` without
+    one)."""
     try:
         from distributed import get_client as current_client
     except ImportError:  # pragma: no cover - dask without distributed
-        raise ValueError("LogisticRegression fits dask arrays with dask.distributed: "
+        raise ValueError(f"{estimator_name} fits dask arrays with dask.distributed: "
                          "pip install distributed") from None
     try:
         return current_client()
     except ValueError:
         raise ValueError(
-            "LogisticRegression fits dask arrays on a dask.distributed cluster: start "
+            f"{estimator_name} fits dask arrays on a dask.distributed cluster: start "
             "a distributed.Client first (Client(LocalCluster()) on one machine), or "
             "fit on X.compute() and y.compute()"
         ) from None

@@ -244,7 +244,7 @@ def fit_dask(estimator, X, y, sample_weight, penalty):
     on the active distributed.Client. Returns the fitted estimator."""
     _check_params(estimator, penalty)
     X, y, sample_weight, chunks, y_parts, weight_parts = open_chunks(
-        X, y, sample_weight)
+        estimator, X, y, sample_weight)
     rows = chunks.rows
     summaries = wait_for(chunks.map(chunk_summary, rows, y_parts, weight_parts,
                                  strict=False), "the chunks' checks", chunks)
@@ -319,7 +319,7 @@ def score_blocks(estimator, X, y, sample_weight=None):
     else:
         value = (right * sample_weight).sum() / sample_weight.sum()
     try:
-        client = get_client()
+        client = get_client(type(estimator).__name__)
     except ValueError:  # no cluster: dask's local scheduler
         return float(value.compute())
     return float(wait_for([client.compute(value)], "the score")[0])

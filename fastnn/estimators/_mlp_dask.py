@@ -168,7 +168,7 @@ def fit_dask(clf, X, y, sample_weight, sizes, first_pass):
         # X: each chunk once, on the worker that holds it.
         X = X.map_blocks(_dense, dtype=X.dtype, meta=np.empty((0, 0), X.dtype))
     X, y, sample_weight, chunks, y_parts, weight_parts = open_chunks(
-        X, y, sample_weight)
+        clf, X, y, sample_weight)
     rows = chunks.rows
     summaries = wait_for(chunks.map(chunk_summary, rows, y_parts, weight_parts,
                                  strict=False), "the chunks' checks", chunks)

@@ -51,6 +51,22 @@ def to_dask(client, *arrays, chunks=CHUNKS):
     return dask_arrays
 
 
+def test_without_a_client_the_fit_names_the_estimator():
+    """(First in the file: before the module's cluster and its Client exist.)"""
+    from distributed import default_client
+
+    try:
+        default_client()
+        pytest.skip("a distributed.Client is already active")
+    except ValueError:
+        pass
+    X, y = make()
+    dX, dy = da.from_array(X, chunks=200), da.from_array(y, chunks=200)
+    with pytest.raises(ValueError, match="MLPClassifier fits dask arrays on a "
+                                         "dask.distributed cluster"):
+        MLPClassifier(**PARAMS).fit(dX, dy)
+
+
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_equals_the_in_process_fit(client, n_classes):
     X, y = make(n_classes)
@@ -96,6 +112,21 @@ def test_multilabel_y_is_refused(client):
     dX, dY = to_dask(client, X, np.eye(3, dtype=int)[y])
     with pytest.raises(ValueError, match="multi-label"):
         MLPClassifier(**PARAMS).fit(dX, dY)
+
+
+def test_warm_start_goes_on_from_the_held_weights_as_in_process(client):
+    X, y = make()
+    dX, dy = to_dask(client, X, y)
+    params = dict(PARAMS, max_iter=15, warm_start=True)
+    fitted = within(TIMEOUT, MLPClassifier(**params).fit, dX, dy)
+    within(TIMEOUT, fitted.fit, dX, dy)
+    local = MLPClassifier(**params).fit(X, y).fit(X, y)
+    assert_allclose(fitted.loss_, local.loss_, rtol=1e-6)
+    with pytest.raises(ValueError, match="same classes as in the previous call"):
+        within(TIMEOUT, fitted.fit, dX, dy % 2)
+    with pytest.raises(ValueError, match="X has 5 features, but MLPClassifier is "
+                                         "expecting 8"):
+        fitted.fit(dX[:, :5], dy)
 
 
 def test_a_worker_killed_mid_fit_is_recovered(client, monkeypatch):
