@@ -191,7 +191,7 @@ class LogisticLbfgs:
 
     default_rows = 400_000
     quality = "objective"  # the column compared with the 1-thread fit's
-    kernel_tasks = ("chunk_loss_grad", "chunks_loss_grad")  # the workers' task names
+    kernel_tasks = ("chunk_loss_grad", "each_chunk")  # the workers' task names
 
     def title(self):
         return f"LogisticRegression lbfgs {LBFGS_PARAMS}"

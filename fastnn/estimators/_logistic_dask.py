@@ -24,6 +24,7 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from fastnn.estimators._dask_chunks import (
     aligned,
+    client_threads,
     dask_X,
     get_client,
     open_chunks,
@@ -289,8 +290,9 @@ def fit_dask(estimator, X, y, sample_weight, penalty):
             return fit_newton_cholesky(problem, W, b, DaskPasses(problem, chunks))
         return fit_lbfgs(problem, W, b, DaskObjective(problem, chunks))
 
-    n_iter = estimator._run_solver(run, problem, W, b, callbacks, X, y, metadata,
-                                   classes)
+    with client_threads():
+        n_iter = estimator._run_solver(run, problem, W, b, callbacks, X, y, metadata,
+                                       classes)
     return estimator._fitted(classes, W, b, n_iter, callbacks, X, y, metadata)
 
 

@@ -17,7 +17,12 @@ from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 
 from fastnn._threads import training_threads
-from fastnn.estimators._dask_chunks import dask_X, open_chunks, wait_for
+from fastnn.estimators._dask_chunks import (
+    client_threads,
+    dask_X,
+    open_chunks,
+    wait_for,
+)
 from fastnn.estimators._mlp_network import _loss_for, _network
 from fastnn.estimators._mlp_solvers import fit_lbfgs, iteration_tasks
 from fastnn.models.objective import data_term, penalized
@@ -204,7 +209,8 @@ def fit_dask(clf, X, y, sample_weight, sizes, first_pass):
     iterations = iteration_tasks(clf, callbacks, X, y, metadata)
     fun = DaskObjective(clf._model, chunks, clf._architecture, 1.0 / total_weight)
     try:
-        fit_lbfgs(clf, X, None, None, iterations, fun=fun)
+        with client_threads():
+            fit_lbfgs(clf, X, None, None, iterations, fun=fun)
     finally:
         if iterations is not None:
             iterations.close()

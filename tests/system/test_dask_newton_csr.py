@@ -15,7 +15,11 @@ pytest.importorskip("distributed")
 import dask.array as da  # noqa: E402
 import scipy.linalg  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
-from _dask_cluster import two_worker_client, within  # noqa: E402
+from _dask_cluster import (  # noqa: E402
+    kill_a_worker_at_wait,
+    two_worker_client,
+    within,
+)
 from distributed import wait  # noqa: E402
 from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
 from sklearn.datasets import make_classification  # noqa: E402
@@ -114,6 +118,21 @@ def test_newton_cholesky_tree_path_same_chunking_same_fit(client):
     assert_array_equal(first.coef_, again.coef_)
     local = LogisticRegression(**params).fit(X, y)
     assert_allclose(objective(first, X, y), objective(local, X, y), rtol=1e-8)
+
+
+def test_newton_cholesky_survives_a_worker_killed_mid_fit(client, monkeypatch):
+    """As L-BFGS's: dask recomputes the dead worker's chunks from their source and
+    the fit ends with the undisturbed fit's weights."""
+    X, y = make(3, n_samples=4000)
+    dX, dy = to_dask(client, X, y, chunks=(500,) * 8)
+    params = dict(solver="newton-cholesky", tol=1e-10)
+    undisturbed = within(TIMEOUT, LogisticRegression(**params).fit, dX, dy)
+    waits, killed = kill_a_worker_at_wait(client, monkeypatch, 4, TIMEOUT)
+    recovered = within(2 * TIMEOUT, LogisticRegression(**params).fit, dX, dy)
+    assert killed and len(waits) > 4
+    assert_array_equal(recovered.coef_, undisturbed.coef_)
+    assert_array_equal(recovered.n_iter_, undisturbed.n_iter_)
+    client.wait_for_workers(2, timeout=TIMEOUT)  # the nanny's restart, for what follows
 
 
 @pytest.mark.parametrize("solver", ["lbfgs", "newton-cholesky"])
