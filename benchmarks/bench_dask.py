@@ -1,15 +1,17 @@
 """MLPClassifier trained block by block: dask_ml's Incremental on a local dask cluster
 against an in-process partial_fit loop over the same blocks; and data-parallel L-BFGS
 on a persisted dask array against the in-process fit, for LogisticRegression (``--case
-lbfgs``) and MLPClassifier (``--case mlp-lbfgs``).
+lbfgs``; newton-cholesky: ``--case newton``) and MLPClassifier (``--case mlp-lbfgs``).
 
     cd <repo> && PYTHONPATH=. python benchmarks/bench_dask.py [--rounds N] [--quick]
     cd <repo> && PYTHONPATH=. python benchmarks/bench_dask.py --case lbfgs \
         [--rows 2000000] [--block 250000] [--rounds N]
+    cd <repo> && PYTHONPATH=. python benchmarks/bench_dask.py --case newton \
+        [--rows 2000000] [--block 250000] [--rounds N]
     cd <repo> && PYTHONPATH=. python benchmarks/bench_dask.py --case mlp-lbfgs \
         [--rows 500000] [--block 62500] [--rounds N]
 
-``--case lbfgs`` and ``--case mlp-lbfgs`` share their data, contenders and report:
+``--case lbfgs``, ``newton`` and ``mlp-lbfgs`` share their data, contenders and report:
 make_classification(rows x 100, 2 classes, 30 informative, random_state 0) as float64 in
 a .npy under --data-dir, in --block row chunks (default rows / 8), one round unless
 --rounds. Each contender runs in its own child process: ``in-process 1 thread``
@@ -27,6 +29,9 @@ gradient per chunk), and the fit's time waiting for the workers.
 - ``--case lbfgs``: LogisticRegression(tol=1e-6, max_iter=300); default 400,000 rows
   (about a minute in all; the issue's size is --rows 2000000, 1.6 GB). The objective
   is recomputed in float64 on the whole data.
+- ``--case newton``: LogisticRegression(solver='newton-cholesky', tol=1e-6,
+  max_iter=100) on the same data: each chunk also sends its Hessian back (101 x 101
+  float64 at 100 features).
 - ``--case mlp-lbfgs``: MLPClassifier(hidden_layer_sizes=(64,), solver='lbfgs',
   max_iter=100, random_state=0) (6,529 parameters); default 500,000 rows (issue 17's
   size, 0.4 GB). The objective compared is each fit's ``loss_`` (loss plus penalty at
@@ -182,6 +187,7 @@ def run_incremental(args, X_path, y_path):
 
 LBFGS_CONTENDERS = ("in-process 1 thread", "in-process 2 threads", "dask 2x1")
 LBFGS_PARAMS = dict(tol=1e-6, max_iter=300)
+NEWTON_PARAMS = dict(solver="newton-cholesky", tol=1e-6, max_iter=100)
 MLP_LBFGS_PARAMS = dict(hidden_layer_sizes=(64,), solver="lbfgs", max_iter=100,
                         random_state=0)
 
@@ -191,15 +197,21 @@ class LogisticLbfgs:
 
     default_rows = 400_000
     quality = "objective"  # the column compared with the 1-thread fit's
-    kernel_tasks = ("chunk_loss_grad", "each_chunk")  # the workers' task names
+    kernel_tasks = ("chunk_loss_grad", "chunk_newton_term", "each_chunk")  # task names
+    params = LBFGS_PARAMS
+    returned = "a (loss, gradient)"  # what each chunk sends back
 
     def title(self):
-        return f"LogisticRegression lbfgs {LBFGS_PARAMS}"
+        return f"LogisticRegression {self.params}"
 
     def estimator(self, **params):
         from fastnn import LogisticRegression
 
-        return LogisticRegression(**{**LBFGS_PARAMS, **params})
+        return LogisticRegression(**{**self.params, **params})
+
+    def returned_sample(self, params):
+        """One chunk's result, for its pickled size."""
+        return (0.0, params)
 
     def n_iter(self, clf):
         return int(clf.n_iter_[0])
@@ -229,6 +241,10 @@ class MlpLbfgs:
     default_rows = 500_000
     quality = "loss_"
     kernel_tasks = ("chunks_data_term",)
+    returned = "a (loss, gradient)"
+
+    def returned_sample(self, params):
+        return (0.0, params)
 
     def title(self):
         return f"MLPClassifier {MLP_LBFGS_PARAMS}"
@@ -254,7 +270,19 @@ class MlpLbfgs:
         return float(clf.loss_)
 
 
-LBFGS_CASES = {"lbfgs": LogisticLbfgs(), "mlp-lbfgs": MlpLbfgs()}
+class LogisticNewton(LogisticLbfgs):
+    """``--case newton``: LogisticRegression(solver='newton-cholesky'), whose chunks
+    also send their Hessian back."""
+
+    params = NEWTON_PARAMS
+    returned = "a (loss, gradient, Hessian)"
+
+    def returned_sample(self, params):
+        return (0.0, params, np.zeros((params.size, params.size)))
+
+
+LBFGS_CASES = {"lbfgs": LogisticLbfgs(), "newton": LogisticNewton(),
+               "mlp-lbfgs": MlpLbfgs()}
 
 
 def make_lbfgs_data(data_dir, n_rows, n_features):
@@ -412,7 +440,8 @@ def run_lbfgs_dask(case, args, X_path, y_path):
                           "client_rss_before_fit_mb": rss_before_fit,
                           "chunks": dX.numblocks[0], "n_params": params.size,
                           "params_bytes_out": len(pickle.dumps(params)) * tasks,
-                          "result_bytes_back": len(pickle.dumps((0.0, params)))}
+                          "result_bytes_back": len(pickle.dumps(
+                              case.returned_sample(params)))}
 
 
 def run_children(contenders, rounds, arguments):
@@ -483,8 +512,8 @@ def lbfgs_main(args):
     dask_run = results["dask 2x1"][-1]
     print(f"dask, per evaluation: {dask_run['tasks']} tasks carrying the "
           f"{dask_run['n_params']:,} parameters "
-          f"({dask_run['params_bytes_out']:,} bytes pickled in all), a (loss, "
-          "gradient) back for each of the "
+          f"({dask_run['params_bytes_out']:,} bytes pickled in all), "
+          f"{case.returned} back for each of the "
           f"{dask_run['chunks']} chunks ({dask_run['result_bytes_back']:,} bytes "
           f"pickled, each); round trip with 2-row chunks (messaging only): "
           f"{median('dask 2x1', 'round_trip_ms'):.1f} ms; chunks per worker "
@@ -493,9 +522,9 @@ def lbfgs_main(args):
           "client's process)")
     waiting = dask_run["fit_evaluation_wait_s"]
     print(f"dask fit: {dask_run['fit_evaluations']} evaluations, {waiting:.2f} s "
-          "waiting for the workers' loss and gradient, "
+          "waiting for the workers' results, "
           f"{dask_run['seconds'] - waiting:.2f} s else (the checks and targets pass, "
-          "submitting, L-BFGS on the client); the busiest worker's kernel time "
+          "submitting, the optimizer on the client); the busiest worker's kernel time "
           f"{dask_run['busiest_worker_kernel_s']:.2f} s")
 
 
