@@ -186,8 +186,8 @@ class DaskObjective(Objective):
 
 
 class DaskPasses(NewtonPasses):
-    """newton-cholesky's ``NewtonPasses`` whose data term (loss, gradient and Hessian) is
-    summed over the chunks on the workers; the client solves the Newton system.
+    """newton-cholesky's ``NewtonPasses`` whose data term (loss, gradient, Hessian)
+    is summed over the chunks on the workers; the client solves the Newton system.
 
     Parameters
     ----------
@@ -267,9 +267,8 @@ def fit_dask(estimator, X, y, sample_weight, penalty):
         weight_sum = float(sums.sum() if class_weights is None else sums @ class_weights)
         if not weight_sum > 0:
             raise ValueError("the sample weights (times the class weights) sum to zero")
-    chunks.targets = chunks.map(chunk_targets, rows, y_parts, weight_parts,
-                                strict=False, classes=classes,
-                                class_weights=class_weights)
+    chunks.compute_targets(chunk_targets, y_parts, weight_parts, classes=classes,
+                           class_weights=class_weights)
 
     estimator.n_features_in_ = X.shape[1]
     estimator.__dict__.pop("feature_names_in_", None)

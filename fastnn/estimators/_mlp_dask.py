@@ -198,9 +198,8 @@ def fit_dask(clf, X, y, sample_weight, sizes, first_pass):
         clf._check_classes(classes)
         clf._sync_weights()
     softmax = clf._label_binarizer.y_type_ == "multiclass"
-    chunks.targets = chunks.map(chunk_targets, rows, y_parts, weight_parts,
-                                strict=False, binarizer=clf._label_binarizer,
-                                softmax=softmax)
+    chunks.compute_targets(chunk_targets, y_parts, weight_parts,
+                           binarizer=clf._label_binarizer, softmax=softmax)
 
     callbacks = clf._init_callback_context(task_name="fit",
                                            max_subtasks=max(clf.max_iter, 1) + 1)

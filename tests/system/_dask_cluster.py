@@ -55,27 +55,38 @@ def two_worker_client(timeout):
 
 def kill_a_worker_at_wait(client, monkeypatch, number, timeout):
     """SIGKILL a worker process just before a dask fit's ``number``-th wait for its
-    workers (1: X's chunks, 2: their checks, 3: the first loss and gradient, ...), while
-    that wait's tasks run; every wait of the fit bounded by ``timeout`` seconds.
-    Returns the lists of waits and of killed addresses (filled as the fit runs)."""
+    workers (1: X's chunks, 2: their checks, 3: their targets, 4: the first
+    evaluation, ...), whether through dask's tasks or a direct call; every wait of the
+    fit bounded by ``timeout`` seconds. Returns the lists of waits and of killed
+    addresses (filled as the fit runs)."""
     from fastnn.estimators import _dask_chunks, _logistic_dask, _mlp_dask
 
     pids = client.run(os.getpid)
-    wait, waits, killed = _dask_chunks.wait_for, [], []
+    wait, within_timeout = _dask_chunks.wait_for, _dask_chunks._within_timeout
+    waits, killed = [], []
 
-    def kill_then_wait(future, what, *chunks, **relocate):
+    def count_and_kill(what):
         waits.append(what)
         if len(waits) == number:
             address, pid = min(pids.items())
             os.kill(pid, signal.SIGKILL)
             killed.append(address)
+
+    def kill_then_wait(future, what, *chunks, **relocate):
+        count_and_kill(what)
         return wait(future, what, *chunks, **relocate)
+
+    def kill_then_call(call, what):
+        count_and_kill(what)
+        return within_timeout(call, what)
 
     monkeypatch.setattr(_dask_chunks, "TIMEOUT", timeout)
     # NOTE: each module calls the wait_for it imported: the fits' own waits, and those
-    # of the chunks they open and sum (_dask_chunks), are all replaced.
+    # of the chunks they open and sum (_dask_chunks), are all replaced; so is the
+    # wait of the direct calls (_within_timeout).
     for module in (_dask_chunks, _logistic_dask, _mlp_dask):
         monkeypatch.setattr(module, "wait_for", kill_then_wait)
+    monkeypatch.setattr(_dask_chunks, "_within_timeout", kill_then_call)
     return waits, killed
 
 

@@ -22,6 +22,7 @@ from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
 from sklearn.datasets import make_classification  # noqa: E402
 
 from fastnn import LogisticRegression  # noqa: E402
+from fastnn.estimators import _dask_chunks  # noqa: E402
 from fastnn.estimators._logistic_problem import LogisticProblem  # noqa: E402
 
 pytestmark = pytest.mark.cluster  # a two-worker LocalCluster per module
@@ -143,6 +144,30 @@ def test_same_chunking_same_fit_and_chunks_stay_put(client, chunks, monkeypatch)
     assert all(len(workers) == 1 for workers in where.values())
     local = LogisticRegression().fit(X, y)
     assert_allclose(first.coef_, local.coef_, rtol=1e-6, atol=1e-8)
+
+
+def test_evaluations_call_the_workers_directly_and_tasks_give_the_same_fit(
+        client, monkeypatch):
+    """An evaluation is one direct call to the chunks' workers (client.run), not
+    dask tasks; dask's tasks (the path after a lost worker) give the same fit, bit
+    for bit."""
+    X, y = make()
+    dX, dy = to_dask(client, X, y)
+    task_calls = []
+    map_groups = _dask_chunks.Chunks.map_groups
+
+    def recorded(chunks, *args, **kwargs):
+        task_calls.append(args[0])
+        return map_groups(chunks, *args, **kwargs)
+
+    monkeypatch.setattr(_dask_chunks.Chunks, "map_groups", recorded)
+    direct = within(TIMEOUT, LogisticRegression(tol=1e-8).fit, dX, dy)
+    assert task_calls == []
+    monkeypatch.setattr(_dask_chunks.Chunks, "_direct_results", lambda *args: None)
+    through_tasks = within(TIMEOUT, LogisticRegression(tol=1e-8).fit, dX, dy)
+    assert task_calls
+    assert_array_equal(direct.coef_, through_tasks.coef_)
+    assert_array_equal(direct.n_iter_, through_tasks.n_iter_)
 
 
 def test_float32_stays_float32(client):
