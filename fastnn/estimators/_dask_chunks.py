@@ -166,16 +166,18 @@ class Chunks:
 
 
 async def run_on_held_chunks(keys, function, kwargs, dask_worker):
-    """On a worker (through ``client.run``): ``function(rows, targets, **kwargs)`` on
-    the chunks that ``keys[its address]`` name in its memory, in its task thread pool
-    (the worker's event loop stays free meanwhile)."""
+    """On a worker (through ``client.run``): the list of ``function([rows],
+    [targets], **kwargs)`` results of the chunks that ``keys[its address]`` name in
+    its memory, each chunk a call in its task thread pool (all its threads busy; its
+    event loop free meanwhile)."""
     try:
         row_keys, target_keys = keys[dask_worker.address]
-        rows = [dask_worker.data[key] for key in row_keys]
-        targets = [dask_worker.data[key] for key in target_keys]
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            dask_worker.executor, functools.partial(function, rows, targets, **kwargs))
+        calls = [loop.run_in_executor(dask_worker.executor, functools.partial(
+                     function, [dask_worker.data[row_key]],
+                     [dask_worker.data[target_key]], **kwargs))
+                 for row_key, target_key in zip(row_keys, target_keys)]
+        return [part for parts in await asyncio.gather(*calls) for part in parts]
     except Exception as error:  # noqa: BLE001 - the client's task path raises it
         # NOTE: returned, not raised: distributed would log it on the worker, and
         # the client then takes dask's task path, which raises a real error again.
