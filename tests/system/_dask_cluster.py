@@ -1,15 +1,24 @@
 """What the dask test modules share: ``within`` (a call with a timeout, so a hung dask
 wait cannot hang the run), ``two_worker_client`` (a real two-process LocalCluster
 on loopback, for a module-scoped fixture), ``kill_a_worker_at_wait`` (a worker
-process killed while a fit waits for it) and ``scattered_rows`` (a dask array dask
-cannot recompute)."""
+process killed while a fit waits for it), ``scattered_rows`` (a dask array dask
+cannot recompute), and LogisticRegression's data (``make``, ``to_dask``) and
+reference objective (``objective``)."""
 
 import os
 import signal
 import threading
 
+import numpy as np
 import pytest
-from distributed import Client, LocalCluster
+import scipy.sparse as sp
+from distributed import Client, LocalCluster, wait
+from sklearn.datasets import make_classification
+
+from fastnn.estimators._logistic_problem import LogisticProblem
+
+CHUNKS = (300, 1, 250, 449)  # uneven, one of a single row
+TIMEOUT = 60
 
 
 def within(seconds, function, *args, **kwargs):
@@ -103,3 +112,36 @@ def scattered_rows(client, X, chunk_rows):
     return da.concatenate([
         da.from_delayed(part, shape=(min(chunk_rows, len(X) - start), X.shape[1]),
                         dtype=X.dtype) for part, start in zip(parts, starts)])
+
+
+def make(n_classes=3, dtype=np.float64, n_samples=sum(CHUNKS), sparse=False):
+    """A classification problem of 8 features (about half zeros if ``sparse``)."""
+    X, y = make_classification(n_samples, 8, n_informative=5, n_classes=n_classes,
+                               random_state=0)
+    if sparse:
+        X[np.abs(X) < 0.7] = 0
+    return X.astype(dtype), y
+
+
+def to_dask(client, X, *vectors, chunks=CHUNKS, csr=False):
+    """X (as CSR chunks with ``csr``) and the ``vectors`` as dask arrays of ``chunks``
+    rows, persisted on the workers."""
+    import dask.array as da
+
+    dX = da.from_array(X, chunks=(chunks, X.shape[1]))
+    if csr:
+        dX = dX.map_blocks(sp.csr_matrix, dtype=X.dtype)
+    persisted = client.persist([dX] + [da.from_array(v, chunks=(chunks,))
+                                       for v in vectors])
+    wait(persisted, timeout=TIMEOUT)
+    return persisted
+
+
+def objective(clf, X, y, sample_weight=None):
+    """The in-process objective (LogisticProblem's reference) at clf's weights."""
+    classes, y_index = np.unique(y, return_inverse=True)
+    n_outputs = 1 if len(classes) == 2 else len(classes)
+    weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+    total = len(y) if weights is None else weights.sum()
+    problem = LogisticProblem(X, y_index, weights, total, n_outputs, C=clf.C)
+    return problem.objective(clf.coef_.T, clf.intercept_)

@@ -12,52 +12,28 @@ pytest.importorskip("distributed")
 
 import dask.array as da  # noqa: E402
 from _dask_cluster import (  # noqa: E402
+    CHUNKS,
+    TIMEOUT,
     kill_a_worker_at_wait,
+    make,
+    objective,
     scattered_rows,
+    to_dask,
     two_worker_client,
     within,
 )
-from distributed import wait  # noqa: E402
 from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
-from sklearn.datasets import make_classification  # noqa: E402
 
 from fastnn import LogisticRegression  # noqa: E402
 from fastnn.estimators import _dask_chunks  # noqa: E402
-from fastnn.estimators._logistic_problem import LogisticProblem  # noqa: E402
 
 pytestmark = pytest.mark.cluster  # a two-worker LocalCluster per module
 
-TIMEOUT = 60
-CHUNKS = (300, 1, 250, 449)  # uneven, one of a single row
 
 
 @pytest.fixture(scope="module")
 def client():
     yield from two_worker_client(TIMEOUT)
-
-
-def make(n_classes=3, dtype=np.float64, n_samples=sum(CHUNKS)):
-    X, y = make_classification(n_samples, 8, n_informative=5, n_classes=n_classes,
-                               random_state=0)
-    return X.astype(dtype), y
-
-
-def to_dask(client, X, y, chunks=CHUNKS):
-    dX = da.from_array(X, chunks=(chunks, X.shape[1]))
-    dy = da.from_array(y, chunks=(chunks,))
-    dX, dy = client.persist(dX), client.persist(dy)
-    wait([dX, dy], timeout=TIMEOUT)
-    return dX, dy
-
-
-def objective(clf, X, y, sample_weight=None):
-    """The in-process objective (LogisticProblem's reference) at clf's weights."""
-    classes, y_index = np.unique(y, return_inverse=True)
-    n_outputs = 1 if len(classes) == 2 else len(classes)
-    weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)
-    total = len(y) if weights is None else weights.sum()
-    problem = LogisticProblem(X, y_index, weights, total, n_outputs, C=clf.C)
-    return problem.objective(clf.coef_.T, clf.intercept_)
 
 
 def test_without_a_client_the_fit_says_so_and_predictions_run_locally():
@@ -122,7 +98,7 @@ def test_same_chunking_same_fit_and_chunks_stay_put(client, chunks, monkeypatch)
     """Few chunks' results are summed on the client, many first in a tree of tasks:
     in a fixed order either way. No chunk of X reaches the client."""
     X, y = make()
-    dX, dy = to_dask(client, X, y, chunks)
+    dX, dy = to_dask(client, X, y, chunks=chunks)
     where = client.who_has(dX)
     gathered, gather = [], client.gather
 
@@ -256,7 +232,7 @@ def test_a_worker_killed_mid_fit_is_recovered(client, monkeypatch, chunks):
     and the fit ends with the undisturbed fit's weights, whether the client sums the
     chunks' results itself or after a tree of tasks (more than GATHERED chunks)."""
     X, y = make(n_samples=sum(chunks))
-    dX, dy = to_dask(client, X, y, chunks)
+    dX, dy = to_dask(client, X, y, chunks=chunks)
     params = dict(tol=1e-8, max_iter=1000)
     undisturbed = within(TIMEOUT, LogisticRegression(**params).fit, dX, dy)
     waits, killed = kill_a_worker_at_wait(client, monkeypatch, 5, TIMEOUT)

@@ -16,54 +16,26 @@ import dask.array as da  # noqa: E402
 import scipy.linalg  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 from _dask_cluster import (  # noqa: E402
+    CHUNKS,
+    TIMEOUT,
     kill_a_worker_at_wait,
+    make,
+    objective,
+    to_dask,
     two_worker_client,
     within,
 )
-from distributed import wait  # noqa: E402
 from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
-from sklearn.datasets import make_classification  # noqa: E402
 
 from fastnn import LogisticRegression, MLPClassifier  # noqa: E402
-from fastnn.estimators._logistic_problem import LogisticProblem  # noqa: E402
 
 pytestmark = pytest.mark.cluster  # a two-worker LocalCluster per module
 
-TIMEOUT = 60
-CHUNKS = (300, 1, 250, 449)  # uneven, one of a single row
 
 
 @pytest.fixture(scope="module")
 def client():
     yield from two_worker_client(TIMEOUT)
-
-
-def make(n_classes=3, dtype=np.float64, n_samples=sum(CHUNKS), sparse=False):
-    X, y = make_classification(n_samples, 8, n_informative=5, n_classes=n_classes,
-                               random_state=0)
-    if sparse:  # about half the entries zero
-        X[np.abs(X) < 0.7] = 0
-    return X.astype(dtype), y
-
-
-def to_dask(client, X, *vectors, chunks=CHUNKS, csr=False):
-    dX = da.from_array(X, chunks=(chunks, X.shape[1]))
-    if csr:
-        dX = dX.map_blocks(sp.csr_matrix, dtype=X.dtype)
-    persisted = client.persist([dX] + [da.from_array(v, chunks=(chunks,))
-                                       for v in vectors])
-    wait(persisted, timeout=TIMEOUT)
-    return persisted
-
-
-def objective(clf, X, y, sample_weight=None):
-    """The in-process objective (LogisticProblem's reference) at clf's weights."""
-    classes, y_index = np.unique(y, return_inverse=True)
-    n_outputs = 1 if len(classes) == 2 else len(classes)
-    weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)
-    total = len(y) if weights is None else weights.sum()
-    problem = LogisticProblem(X, y_index, weights, total, n_outputs, C=clf.C)
-    return problem.objective(clf.coef_.T, clf.intercept_)
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
