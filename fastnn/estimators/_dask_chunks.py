@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from fastnn._threads import single_thread_blas, training_threads
+from fastnn._threads import single_thread_blas
 
 # Seconds any one wait for the workers may last before TimeoutError; the recomputation
 # of a lost worker's chunks happens within it. Raise it for chunks that take longer.
@@ -207,13 +207,13 @@ def _within_timeout(call, what):
 
 @contextmanager
 def client_threads():
-    """Within the block (a dask fit's optimizer on the client), BLAS and OpenMP on
-    one thread: the client's work is vector arithmetic on the parameters (and for
-    Newton, one small linear system)."""
+    """Within the block (a dask fit's optimizer on the client), BLAS on one thread:
+    the client's work is vector arithmetic on the parameters (and for Newton, one
+    small linear system). The client calls no OpenMP kernel."""
     # NOTE: measured on a 2-core LocalCluster (2,000,000 x 100, lbfgs): without the
     # limit an OpenBLAS thread of the client spun between its calls, 4.8 s of CPU in
     # a 12 s fit, and the workers' kernels on the same cores ran 20 % slower.
-    with training_threads(), single_thread_blas():
+    with single_thread_blas():
         yield
 
 
