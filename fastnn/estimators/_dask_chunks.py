@@ -315,11 +315,11 @@ def dask_X(X):
     import dask.array as da
     import scipy.sparse as sp
 
+    if hasattr(X, "to_dask_array"):  # a dask DataFrame: its values, by partition
+        X = from_dataframe(X)
     if not isinstance(X, da.Array):
-        raise TypeError(
-            "with dask inputs X must be a dask array, got "
-            f"{type(X).__name__} (a dask DataFrame: X.to_dask_array(lengths=True))"
-        )
+        raise TypeError(f"with dask inputs X must be a dask array or DataFrame, got "
+                        f"{type(X).__name__}")
     if X.ndim != 2:
         raise ValueError(f"Expected a 2D array, got a {X.ndim}D dask array instead")
     if not isinstance(X._meta, np.ndarray) and not sp.issparse(X._meta):
@@ -337,6 +337,14 @@ def dask_X(X):
     return X
 
 
+def from_dataframe(frame):
+    """A dask DataFrame's (or Series') values as a dask array, one chunk per
+    partition (fitted without feature names)."""
+    # NOTE: lengths=True counts each partition's rows on the workers (a small pass):
+    # the chunks need known sizes, and nothing reaches the client.
+    return frame.to_dask_array(lengths=True)
+
+
 def aligned(name, values, X):
     """``values`` (y or sample_weight) as a 1-D dask array chunked as X's rows."""
     import dask.array as da
@@ -344,6 +352,8 @@ def aligned(name, values, X):
     if values is None:
         return None
     n_samples = X.shape[0]
+    if hasattr(values, "to_dask_array"):  # a dask Series or DataFrame
+        values = from_dataframe(values)
     if name == "sample_weight" and np.ndim(values) == 0:
         values = da.full(n_samples, float(values), chunks=(X.chunks[0],))
     elif not isinstance(values, da.Array):

@@ -146,6 +146,22 @@ def test_evaluations_call_the_workers_directly_and_tasks_give_the_same_fit(
     assert_array_equal(direct.n_iter_, through_tasks.n_iter_)
 
 
+def test_dask_dataframe_and_series_are_fitted_as_their_values(client):
+    dd = pytest.importorskip("dask.dataframe")
+    pandas = pytest.importorskip("pandas")
+    X, y = make()
+    frame = pandas.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    frame["label"] = y
+    dframe = dd.from_pandas(frame, npartitions=3).persist()
+    features = dframe[[f"f{i}" for i in range(X.shape[1])]]
+    fitted = within(TIMEOUT, LogisticRegression().fit, features, dframe["label"])
+    local = LogisticRegression().fit(X, y)
+    assert_allclose(objective(fitted, X, y), objective(local, X, y), rtol=1e-8)
+    proba = fitted.predict_proba(features)
+    assert isinstance(proba, da.Array)
+    assert_allclose(proba.compute(), fitted.predict_proba(X), rtol=1e-12)
+
+
 def test_float32_stays_float32(client):
     X, y = make(dtype=np.float32)
     dX, dy = to_dask(client, X, y)
