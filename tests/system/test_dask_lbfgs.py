@@ -30,7 +30,6 @@ from fastnn.estimators import _dask_chunks  # noqa: E402
 pytestmark = pytest.mark.cluster  # a two-worker LocalCluster per module
 
 
-
 @pytest.fixture(scope="module")
 def client():
     yield from two_worker_client(TIMEOUT)

@@ -32,7 +32,6 @@ from fastnn import LogisticRegression, MLPClassifier  # noqa: E402
 pytestmark = pytest.mark.cluster  # a two-worker LocalCluster per module
 
 
-
 @pytest.fixture(scope="module")
 def client():
     yield from two_worker_client(TIMEOUT)
