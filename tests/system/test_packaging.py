@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
 import fastnn
 
@@ -29,6 +30,24 @@ def test_the_distribution_is_not_named_like_the_pypi_project_fastnn():
     distribution = _distribution()
     assert distribution.metadata["Name"] == "fastnn-cython"
     assert distribution.version == fastnn.__version__
+
+
+def test_the_metadata_a_registry_shows():
+    """One version (fastnn.__version__, read by setuptools), the Python versions the
+    classifiers name within requires-python, and a description."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    project = tomllib.loads((CHECKOUT / "pyproject.toml").read_text())["project"]
+    assert "version" not in project and "version" in project["dynamic"]
+    metadata = _distribution().metadata
+    classifiers = metadata.get_all("Classifier")
+    assert "Programming Language :: Python :: 3 :: Only" in classifiers
+    assert "Operating System :: POSIX :: Linux" in classifiers
+    minimum = tuple(int(part) for part in
+                    metadata["Requires-Python"].removeprefix(">=").split("."))
+    named = [tuple(int(part) for part in c.rsplit(" :: ", 1)[1].split("."))
+             for c in classifiers if c.startswith("Programming Language :: Python :: 3.")]
+    assert named and all(version >= minimum for version in named)
+    assert metadata["Summary"] and metadata["Keywords"]
 
 
 def test_tqdm_is_a_runtime_dependency_and_the_license_ships():
