@@ -2,7 +2,7 @@
 
     cd <repo> && PYTHONPATH=. python benchmarks/bench_sequential.py [--quick]
         [--threads N] [--epochs N] [--case a|b]
-        [--no-torch|--no-sklearn|--no-fastnn|--no-floor]
+        [--no-torch|--no-sklearn|--no-fastnn|--no-floor] [--save results.json]
 
 Two cases, one table each, ratios first (> 1 means fastnn is faster):
 (a) scikit-learn's digits (scaled by 1/16), 64 -> Dense(100, relu) -> Dense(10,
@@ -21,6 +21,9 @@ Quality beside speed: each library's own mean training loss over its last epoch,
 held-out log-loss and accuracy, computed by one NumPy function from each contender's
 predicted probabilities. Then, in plain words, each speed ratio against its goal
 (met or missed) and fastnn's accuracy against the best peer's.
+--save writes the run's figures as JSON (the machine, the versions, each case's
+median ms per epoch and held-out accuracy per contender, null where one did not run);
+benchmarks/results/bench_sequential.json is the copy the docs' bar chart reads.
 
 NOTE: PyTorch (OpenMP) trains in a child process that runs no NumPy BLAS, because
 OpenBLAS's threads spin for ~0.1 s after a GEMM and fight other thread pools for the
@@ -308,15 +311,19 @@ def cell(stats):
     return "{} ({}-{})".format(*(f"{t:.3g}" if t < 100 else f"{t:.0f}" for t in ms))
 
 
-def header(args, pools, peer, versions, other_cpus):
+def cpu_model():
     cpu = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").open()
            if line.startswith("model name")] if os.path.exists("/proc/cpuinfo") else []
+    return cpu[0] if cpu else platform.processor()
+
+
+def header(args, pools, peer, versions, other_cpus):
     print("fastnn.Sequential vs PyTorch CPU vs scikit-learn MLPClassifier, training.\n"
           "Each contender trains a fresh network on the same float32 arrays with the "
           "same hyperparameters for the same\nnumber of epochs, one epoch per call; "
           "ms per epoch: median (min-max) of every epoch but the first (warm-up).\n"
           "Ratios of medians: > 1 means fastnn is faster.")
-    print(f"machine: {cpu[0] if cpu else platform.processor()}, {os.cpu_count()} "
+    print(f"machine: {cpu_model()}, {os.cpu_count()} "
           f"logical CPUs; other processes used {other_cpus:.2f} of them during the run")
     if other_cpus > 0.1:
         print("WARNING: the machine was busy while this ran, so the timings below are "
@@ -418,6 +425,49 @@ def verdicts(results):
               f"best peer {max(peers):.4f}: {'good' if ok else 'too low'}")
 
 
+def save(path, args, results, datasets, machine, versions, other_cpus):
+    """The run's figures as JSON, for the docs' bar chart (keys: see the docstring)."""
+    names = dict(fastnn="fastnn", torch="PyTorch", sklearn="scikit-learn")
+
+    def median_ms(result):
+        stats = seconds_per_epoch(result)
+        return None if stats is None else round(1e3 * float(stats[0]), 3)
+
+    cases = []
+    for key, by in results.items():
+        case, data = CASES[key], datasets[key]
+        title = (f"{case.title} {len(data['X'])}x{data['X'].shape[1]} -> "
+                 f"Dense({case.hidden}, relu) -> Dense(10, softmax), "
+                 f"batch {case.batch_size}")
+        cases.append(dict(
+            key=key, title=title,
+            ms_per_epoch={names[w]: median_ms(by[w]) for w in names},
+            test_accuracy={names[w]: by[w].get("test_acc") for w in names},
+            gemm_floor_ms_per_epoch=median_ms(by["floor"]) if "floor" in by else None))
+    command = "python benchmarks/bench_sequential.py " + " ".join(sys.argv[1:])
+    record = dict(benchmark="benchmarks/bench_sequential.py", command=command.strip(),
+                  date=time.strftime("%Y-%m-%d"), machine=machine,
+                  threads=args.threads, busy_share=round(other_cpus, 3),
+                  versions=versions, cases=cases)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(record, indent=1) + "\n")
+    print(f"\nsaved to {path}")
+
+
+def machine_name(pools):
+    """'CPU model (N cores), fastnn SIMD x, OpenBLAS v' for the saved results; the
+    OpenBLAS named is the one fastnn's kernels call (scipy-openblas32's)."""
+    name = f"{cpu_model()} ({os.cpu_count()} cores)"
+    try:
+        from fastnn import ops
+        name += f", fastnn SIMD {ops.SIMD}"
+    except Exception:  # noqa: BLE001  (fastnn absent: the machine is still named)
+        pass
+    blas = sorted({p["version"] for p in pools
+                   if "scipy_openblas32" in p["filepath"] and p.get("version")})
+    return name + (f", OpenBLAS {' / '.join(blas)}" if blas else "")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -429,6 +479,8 @@ def main():
     parser.add_argument("--case", choices=sorted(CASES), help="run only this case")
     for who in ("torch", "sklearn", "fastnn", "floor"):
         parser.add_argument(f"--no-{who}", action="store_true", help=f"leave {who} out")
+    parser.add_argument("--save", metavar="PATH",
+                        help="also write the figures as JSON to PATH")
     parser.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -470,8 +522,9 @@ def main():
                                              epochs[key])
             by["torch"] = peer.get("results", {}).get(key,
                                                       dict(error=peer.get("error")))
+        pool_info = threadpool_info()
         pools = ", ".join(f"{p['prefix']} ({Path(p['filepath']).parent.name}) "
-                          f"{p['num_threads']}" for p in threadpool_info())
+                          f"{p['num_threads']}" for p in pool_info)
     other_cpus = (foreign_cpu_seconds() - foreign) / (time.perf_counter() - start)
     versions.append(f"torch {peer.get('version', 'n/a')}")
     header(args, pools, peer, versions, other_cpus)
@@ -480,6 +533,11 @@ def main():
     for key in keys:
         table(CASES[key], datasets[key], epochs[key], results[key], names)
     verdicts(results)
+    if args.save:
+        version_of = {name: None if version == "n/a" else version
+                      for name, version in (v.split(" ")[:2] for v in versions)}
+        save(args.save, args, results, datasets, machine_name(pool_info), version_of,
+             other_cpus)
 
 
 if __name__ == "__main__":
