@@ -125,7 +125,7 @@ LAYERS = [
      "fastnn.losses", "fastnn.optimizers"),
     ("fastnn.models",),
     ("fastnn.estimators",),
-    ("fastnn.cli", "fastnn.__main__"),
+    ("fastnn.cli", "fastnn.__main__", "fastnn.onnx"),
 ]
 
 

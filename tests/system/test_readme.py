@@ -23,10 +23,12 @@ ROOT = _repo_root()
 README = ROOT / "README.md"
 DOCUMENTS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```python\n(.*?)^```", flags=re.DOTALL | re.MULTILINE)
-# NOTE: a block that uses an optional extra (dask, matplotlib) runs only where the extra
-# is installed; the README's test command installs them all. rich (which scikit-learn's
-# ProgressBar draws with) is no extra of fastnn's: its blocks run where it is installed.
-OPTIONAL = ("dask", "distributed", "dask_ml", "matplotlib", "rich")
+# NOTE: a block that uses an optional extra (dask, matplotlib; skl2onnx, onnx and
+# onnxruntime, the extra onnx) runs only where the extra is installed; the README's test
+# command installs dask and plot. rich (which scikit-learn's ProgressBar draws with) is
+# no extra of fastnn's: its blocks run where it is installed.
+OPTIONAL = ("dask", "distributed", "dask_ml", "matplotlib", "rich", "skl2onnx", "onnx",
+            "onnxruntime")
 
 
 def _blocks(path):
