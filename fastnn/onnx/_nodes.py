@@ -1,7 +1,7 @@
 """The ONNX graph a converter writes, one node per call: :class:`Nodes` adds a node or
 a constant to skl2onnx's scope and container and returns the name of what it made, so
 a converter reads as the maths it computes; :func:`class_labels` turns class indices
-into ``classes_``'s labels."""
+into ``classes_``'s labels (:func:`onnx_labels`)."""
 
 import numbers
 
@@ -10,7 +10,7 @@ from onnx import TensorProto
 from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
 from skl2onnx.common.utils_classifier import get_label_classes
 
-__all__ = ["Nodes", "class_labels", "float_input", "graph_dtype"]
+__all__ = ["Nodes", "class_labels", "float_input", "graph_dtype", "onnx_labels"]
 
 _PROTO = {np.dtype(np.float32): TensorProto.FLOAT,
           np.dtype(np.float64): TensorProto.DOUBLE,
@@ -96,23 +96,28 @@ class Nodes:
         return self.add("Gather", shape, self.constant([0], "first", np.int64))
 
 
-def class_labels(nodes, indices, estimator, output):
-    """``estimator.classes_[indices]`` into ``output``: int64 labels for integer (or
-    integral float, or bool) classes, strings for string classes, as skl2onnx's
-    classifiers give them (0, 1, ... with its ``nocl`` option); ``indices`` is an
-    int64 tensor of shape (n_samples,)."""
-    classes = np.asarray(get_label_classes(nodes.scope, estimator))
+def onnx_labels(classes):
+    """``classes`` as ONNX labels: int64 for integer (or integral float, or bool)
+    classes, strings for string classes, as skl2onnx's classifiers give them;
+    ValueError for any other (scikit-learn's classifiers fit no such classes)."""
+    classes = np.asarray(classes)
     if classes.dtype.kind in "OUS" and all(isinstance(c, str) for c in classes):
-        labels = classes.astype(str)
-    elif classes.dtype.kind in "iub" or (
+        return classes.astype(str)
+    if classes.dtype.kind in "iub" or (
         classes.dtype.kind in "fO"
         and all(isinstance(c, numbers.Real) and float(c).is_integer() for c in classes)
     ):
-        labels = classes.astype(np.int64)
-    else:
-        raise ValueError(
-            f"ONNX labels are integers or strings; classes_ holds {classes.dtype} "
-            f"values that are neither ({classes[:3].tolist()} ...)"
-        )
+        return classes.astype(np.int64)
+    raise ValueError(
+        f"ONNX labels are integers or strings; classes_ holds {classes.dtype} values "
+        f"that are neither ({classes[:3].tolist()} ...)"
+    )
+
+
+def class_labels(nodes, indices, estimator, output):
+    """``estimator.classes_[indices]`` into ``output`` (:func:`onnx_labels`; 0, 1, ...
+    with skl2onnx's ``nocl`` option); ``indices`` is an int64 tensor of shape
+    (n_samples,)."""
+    labels = onnx_labels(get_label_classes(nodes.scope, estimator))
     return nodes.add("Gather", nodes.constant(labels, "classes"), indices,
                      output=output, axis=0)

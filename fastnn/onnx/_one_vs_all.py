@@ -11,11 +11,12 @@ What fastnn's predictions are, and so the graph:
   among them), else of the highest probability;
 - multilabel: each label's probability as it is, and each estimator's own label.
 
-NOTE: skl2onnx's OneVsRestClassifier converter is not reused: it gives a row of
-zeros NaN (0 / 0) or zeros, by opset, where fastnn is uniform, turns one estimator's ``p`` into
-``[1 - p, p]`` where fastnn keeps the estimator's own columns, and compares rounded
-probabilities where fastnn compares decision values (two classes whose probabilities
-both round to 1, or to 0, would tie) or asks each estimator for its label. Its way of
+NOTE: skl2onnx's OneVsRestClassifier converter is not reused: it makes a row of
+zeros NaN (0 / 0) or leaves it zeros, by opset, where fastnn is uniform; it turns one
+estimator's ``p`` into ``[1 - p, p]`` where fastnn keeps the estimator's own columns;
+and it compares rounded probabilities where fastnn compares decision values (two
+classes whose probabilities both round to 1, or to 0, would tie) or asks each
+estimator for its label. Its way of
 converting the binary estimators (a local operator each, through skl2onnx's
 registry) is the one used here.
 """

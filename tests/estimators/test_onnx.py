@@ -92,16 +92,12 @@ def test_logistic_regression(data, zipmap, dtype):
     _check(_fit(LogisticRegression(max_iter=300), X, y), X, zipmap)
 
 
-def test_logistic_regression_options_are_skl2onnx_s():
+def test_logistic_regression_raw_scores():
     clf = LogisticRegression().fit(X3, Y3)
     _, scores = _run(skl2onnx.to_onnx(clf, X3, options={"zipmap": False,
                                                         "raw_scores": True}), X3)
     z = clf.decision_function(X3)
     assert_allclose(scores, np.column_stack([-z, z]), atol=1e-12)
-    labels, _ = _run(skl2onnx.to_onnx(
-        _fit(LogisticRegression(), X_ANIMALS, Y_ANIMALS), X_ANIMALS,
-        options={"zipmap": False, "nocl": True}), X_ANIMALS)
-    assert_array_equal(labels, [0, 0, 1, 1, 2, 2])
 
 
 def test_logistic_regression_sparsified():
@@ -143,10 +139,13 @@ def test_one_vs_all_row_that_every_estimator_gives_zero_is_uniform(dtype):
     assert_array_equal(labels, clf.classes_[clf.decision_function(X).argmax(axis=1)])
 
 
-def test_one_vs_all_of_mlps():
+@pytest.mark.parametrize("binary", [
+    MLPClassifier((5,), solver="lbfgs", max_iter=50, random_state=0),
+    make_pipeline(StandardScaler(), LogisticRegression()),
+], ids=["mlp", "pipeline"])
+def test_one_vs_all_of_other_estimators(binary):
     X, y = _iris()
-    _check(_fit(OneVsAllClassifier(MLPClassifier((5,), solver="lbfgs", max_iter=50,
-                                                 random_state=0)), X, y), X)
+    _check(_fit(OneVsAllClassifier(binary), X, y), X)
 
 
 def test_one_vs_all_without_probabilities_is_refused():
@@ -215,6 +214,23 @@ def test_mlp_of_one_class_is_refused():
 def test_unfitted_estimator_is_refused(convert, cls):
     with pytest.raises(NotFittedError, match=f"This {cls.__name__} instance is not"):
         convert(cls(), X3)
+
+
+@pytest.mark.parametrize("cls", [LogisticRegression, OneVsAllClassifier, MLPClassifier])
+def test_nocl_and_output_class_labels(cls):
+    clf = _fit(cls(), X_ANIMALS, Y_ANIMALS)
+    options = {"zipmap": False, "nocl": True}
+    labels, _ = _run(skl2onnx.to_onnx(clf, X_ANIMALS, options=options), X_ANIMALS)
+    assert_array_equal(labels, np.searchsorted(clf.classes_, clf.predict(X_ANIMALS)))
+    options = {"zipmap": False, "output_class_labels": True}
+    *_, classes = _run(skl2onnx.to_onnx(clf, X_ANIMALS, options=options), X_ANIMALS)
+    assert_array_equal(classes, clf.classes_)
+
+
+@pytest.mark.parametrize("cls", [LogisticRegression, OneVsAllClassifier, MLPClassifier])
+def test_float_classes_are_int64_labels(cls):
+    labels, _ = _check(_fit(cls(), X3, [-1.0, 2.0, 2.0]), X3)
+    assert labels.dtype == np.int64
 
 
 def test_to_onnx_is_skl2onnx_s():
