@@ -112,7 +112,7 @@ class LogisticRegression(
         The solver's iterations (epochs for 'sag', 'saga' and 'sgd', counted over all
         ``partial_fit`` calls).
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Only when ``X`` has string column names.
 
     Examples

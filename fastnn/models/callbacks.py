@@ -51,7 +51,7 @@ class Callback:
 
 class History:
     """What :meth:`Sequential.fit` returns: ``history`` maps 'loss', each metric and
-    their 'val_' twins to one value per epoch; ``epoch`` lists the epoch numbers."""
+    their ``'val_'`` twins to one value per epoch; ``epoch`` lists the epoch numbers."""
 
     def __init__(self, params):
         self.history = {}

@@ -149,9 +149,10 @@ def binary_cross_entropy(
     """Binary cross-entropy from logits (the sigmoid neuron's loss) and its gradient.
 
     ``logits`` and ``y`` (float targets in [0, 1], same dtype) have shape (n_samples,) or
-    (n_samples, n_outputs) for multi-label. Computed as max(z, 0) - y z + log1p(exp(-|z|)),
-    so no logit overflows. Returns ``(loss, grad)``: loss of shape (n_samples,), summed
-    over outputs and times the sample weight; grad shaped like ``logits``,
+    (n_samples, n_outputs) for multi-label. Computed as
+    ``max(z, 0) - y z + log1p(exp(-|z|))``, so no logit overflows. Returns
+    ``(loss, grad)``: loss of shape (n_samples,), summed over outputs and times the
+    sample weight; grad shaped like ``logits``,
     scale * weight * (sigmoid(logits) - y), or None when ``with_grad`` is False.
     ``grad_out`` may be ``logits`` (in place).
     """
