@@ -6,7 +6,7 @@ __all__ = ["to_categorical"]
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
-    """One-hot rows from integer labels 0 .. num_classes - 1 (Keras' ``to_categorical``).
+    """One-hot rows of integer labels 0 to num_classes - 1 (Keras' ``to_categorical``).
 
     >>> to_categorical([0, 2], num_classes=3)
     array([[1., 0., 0.],

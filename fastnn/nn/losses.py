@@ -83,6 +83,9 @@ class Loss:
 
 
 class CategoricalCrossentropy(Loss):
+    """'categorical_crossentropy': -sum(y log p) over one-hot (or probability) targets;
+    from the logits when a softmax ends the network."""
+
     name = "categorical_crossentropy"
     fused_activation = "softmax"
 
@@ -123,6 +126,9 @@ class CategoricalCrossentropy(Loss):
 
 
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):
+    """'sparse_categorical_crossentropy': the categorical cross-entropy of integer
+    labels 0 to n_outputs - 1."""
+
     name = "sparse_categorical_crossentropy"
 
     def check_targets(self, y, n_samples, n_outputs, dtype):
@@ -154,6 +160,10 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
 
 
 class BinaryCrossentropy(Loss):
+    """'binary_crossentropy': -(y log p + (1 - y) log(1 - p)) for targets in [0, 1],
+    the mean over the outputs (multi-label); from the logits when a sigmoid ends the
+    network."""
+
     name = "binary_crossentropy"
     fused_activation = "sigmoid"
     averages_outputs = True  # Keras' mean over the outputs; False sums them
@@ -198,6 +208,8 @@ class BinaryCrossentropy(Loss):
 
 
 class MeanSquaredError(Loss):
+    """'mse' ('mean_squared_error'): the mean over the outputs of (output - y)**2."""
+
     name = "mse"
 
     def check_targets(self, y, n_samples, n_outputs, dtype):
