@@ -67,6 +67,7 @@ sphinx_gallery_conf = {
     "doc_module": ("fastnn",),
     "backreferences_dir": "api/generated/backreferences",
     "download_all_examples": False,
+    "write_computation_times": False,  # no sg_execution_times.rst pages
 }
 
 # -- the site ----------------------------------------------------------------------
