@@ -31,9 +31,12 @@ print(", ".join(f"{name} {version}"
 for case in results["cases"]:
     print(f"({case['key']}) {case['title']}")
     for name, ms in case["ms_per_epoch"].items():
+        if ms is None:
+            print(f"{name:>16}: did not run")
+            continue
         accuracy = case["test_accuracy"].get(name)
-        print(f"{name:>16}: " + ("did not run" if ms is None else
-              f"{ms:9.1f} ms per epoch, test accuracy {accuracy:.3f}"))
+        print(f"{name:>16}: {ms:9.1f} ms per epoch" + (
+            "" if accuracy is None else f", test accuracy {accuracy:.3f}"))
 
 # %%
 # The chart
@@ -68,7 +71,8 @@ for ax, case in zip(axes[0], cases):
                             bar.get_height()),
                     xytext=(0, 3), textcoords="offset points", ha="center",
                     va="bottom")
-    ax.set_ylim(0, 1.3 * max(ms for ms in times.values() if ms is not None))
+    ran = [ms for ms in times.values() if ms is not None]
+    ax.set_ylim(0, 1.3 * max(ran, default=1.0))
     ax.set_ylabel("ms per epoch")
     title = f"({case['key']}) " + case["title"].replace(" -> ", " → ")
     ax.set_title(textwrap.fill(title, 44), fontsize=10)
