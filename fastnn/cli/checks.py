@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 
 __all__ = ["UserError", "check_outputs", "check_target", "check_unscaled",
-           "ignored_options", "standardize"]
+           "column_peaks", "ignored_options", "scale_rows", "standardize"]
 
 # NOTE: a classifier needs several rows per class; a target with more distinct values
 # than half the rows is a measurement or an identifier, not a class label.
@@ -70,44 +70,76 @@ def check_outputs(outputs, inputs):
                                 f"{os.path.realpath(path)}; give them different names")
 
 
-def _column_error(source, name, column, why, fix):
-    peak = float(np.max(np.abs(column)))
+# NOTE: standardizing walks the rows in blocks of this many, so its temporaries are a
+# block's, not the array's.
+ROWS_PER_BLOCK = 16384
+
+
+def _blocks(X):
+    for start in range(0, len(X), ROWS_PER_BLOCK):
+        yield X[start:start + ROWS_PER_BLOCK]
+
+
+def column_peaks(*arrays):
+    """The largest magnitude in each column of the arrays (same columns)."""
+    peaks = np.zeros(arrays[0].shape[1])
+    for X in arrays:
+        if len(X):
+            peaks = np.maximum(peaks, np.maximum(X.max(axis=0), -X.min(axis=0)))
+    return peaks
+
+
+def _column_error(source, name, peak, why, fix):
     return UserError(f"{source}: column {name!r} (values up to {peak:.3g} in "
                      f"magnitude) {why}; {fix}")
 
 
+def scale_rows(X, mean, scale):
+    """Standardize X in place as StandardScaler.transform does (X -= mean; X /= scale,
+    in float64 when X is float32, stored back in X's dtype); returns X."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        for block in _blocks(X):
+            np.subtract(block, mean, out=block, casting="same_kind")
+            np.divide(block, scale, out=block, casting="same_kind")
+    return X
+
+
 def standardize(X_train, X_test, feature_names, source):
-    """(scaler, X_train, X_test) standardized with the training rows' mean and scale;
-    a UserError names the first column whose mean, variance or scaled values overflow
-    float64."""
+    """The StandardScaler fitted on the training rows, with which both arrays are
+    standardized in place; a UserError names the first column whose mean, variance or
+    scaled values overflow float64."""
     from sklearn.preprocessing import StandardScaler
 
+    peaks = column_peaks(X_train, X_test)  # before the values are scaled
+    scaler = StandardScaler()
     with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        scaler = StandardScaler().fit(X_train)
-        scaled_train = scaler.transform(X_train)
-        scaled_test = scaler.transform(X_test) if len(X_test) else X_test
+        for block in _blocks(X_train):  # NOTE: in blocks: fit's temporaries are X's size
+            scaler.partial_fit(block)
     bad = ~(np.isfinite(scaler.mean_) & np.isfinite(scaler.var_)
-            & np.isfinite(scaler.scale_) & np.isfinite(scaled_train).all(axis=0)
-            & np.isfinite(scaled_test).all(axis=0))
+            & np.isfinite(scaler.scale_))
+    if not bad.any():
+        for X in (X_train, X_test):
+            scale_rows(X, scaler.mean_, scaler.scale_)
+            for block in _blocks(X):
+                bad |= ~np.isfinite(block).all(axis=0)
     if bad.any():
         j = int(np.flatnonzero(bad)[0])
         raise _column_error(
-            source, feature_names[j], np.concatenate([X_train[:, j], X_test[:, j]]),
-            "cannot be standardized: its mean or variance overflows float64 (squares "
-            "of values above about 1e154 do)", "rescale the column, e.g. by "
-            "changing its unit")
-    return scaler, scaled_train, scaled_test
+            source, feature_names[j], peaks[j], "cannot be standardized: its mean or "
+            "variance overflows float64 (squares of values above about 1e154 do)",
+            "rescale the column, e.g. by changing its unit")
+    return scaler
 
 
-def check_unscaled(X, feature_names, source):
+def check_unscaled(X_train, X_test, feature_names, source):
     """With --no-scale: refuse a column the model's arithmetic would overflow on."""
-    peaks = np.max(np.abs(X), axis=0) if X.size else np.zeros(X.shape[1])
+    peaks = column_peaks(X_train, X_test)
     big = np.flatnonzero(peaks > UNSCALED_LIMIT)
     if big.size:
         j = int(big[0])
         raise _column_error(
-            source, feature_names[j], X[:, j], "is too large to train on without "
+            source, feature_names[j], peaks[j], "is too large to train on without "
             f"standardization: above {UNSCALED_LIMIT:.0e} the model's arithmetic "
             "overflows float64", "drop --no-scale, or rescale the column")
 

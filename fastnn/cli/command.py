@@ -20,7 +20,7 @@ import sys
 import fastnn
 from fastnn.cli.bench import bench as _bench
 from fastnn.cli.checks import UserError
-from fastnn.cli.csv import DataError
+from fastnn.cli.columns import DTYPES, DataError
 from fastnn.cli.predict import predict as _predict
 from fastnn.cli.train import train as _train
 from fastnn.estimators._mlp_network import HIDDEN_ACTIVATIONS
@@ -109,6 +109,9 @@ def _parser():
                        help="write the model here (JSON + npz, no pickle)")
     train.add_argument("--plot", metavar="OUT.png",
                        help="draw the loss curve and the confusion matrix (matplotlib)")
+    train.add_argument("--dtype", choices=DTYPES, default="float64",
+                       help="the precision the data is read and trained in (default "
+                            "float64; float32 halves the memory)")
     train.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     train.set_defaults(run=_train)
 
@@ -123,6 +126,9 @@ def _parser():
     predict.add_argument("--proba", action="store_true",
                          help="write one probability column per class")
     predict.add_argument("--output", metavar="OUT.csv", help="default: stdout")
+    predict.add_argument("--dtype", choices=DTYPES,
+                         help="the precision the data is read in (default: the one "
+                              "the model was trained in)")
     predict.set_defaults(run=_predict)
 
     bench = commands.add_parser(

@@ -1,13 +1,15 @@
-"""The progress bar of `fastnn train`: one tqdm bar on stderr, fed by scikit-learn's
-callbacks (``sklearn.callback``) that the estimators report their iterations to, and
-finished at 100 % with the reason when training ends early."""
+"""The progress bars of the command line, tqdm's on stderr: `fastnn train`'s, fed by
+scikit-learn's callbacks (``sklearn.callback``) that the estimators report their
+iterations to, and finished at 100 % with the reason when training ends early; and
+the one shown while a large data file is read."""
 
 import sys
 import time
+from contextlib import contextmanager
 
 import fastnn
 
-__all__ = ["IterationProgress", "TrainingProgress"]
+__all__ = ["IterationProgress", "TrainingProgress", "reading_bar"]
 
 
 class TrainingProgress:
@@ -124,3 +126,24 @@ class IterationProgress(TrainingProgress):
         # an iteration that ran (the one begun after the last has no fitted copy)
         if context.max_subtasks == 0 and fitted_estimator is not None:
             self._step(float(fitted_estimator.loss_))
+
+
+@contextmanager
+def reading_bar(total, unit, quiet, desc="reading"):
+    """A tqdm bar on stderr while a file is read, counting ``unit`` ("B": bytes, or
+    "rows") up to ``total``; yields the function that advances it. Drawn only once
+    reading has lasted half a second (a small file shows none), and cleared at the
+    end: the time it took is reported with the results."""
+    if quiet:
+        yield lambda n: None
+        return
+    from tqdm import tqdm
+
+    bytes_ = unit == "B"
+    bar = tqdm(total=total, unit=unit, unit_scale=bytes_, unit_divisor=1024 if bytes_
+               else 1000, desc=desc, file=sys.stderr, delay=0.5, leave=False,
+               dynamic_ncols=True)
+    try:
+        yield bar.update
+    finally:
+        bar.close()

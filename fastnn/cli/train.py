@@ -20,7 +20,7 @@ from fastnn.cli.checks import (
     ignored_options,
     standardize,
 )
-from fastnn.cli.csv import read_csv
+from fastnn.cli.data import read_training_data
 from fastnn.cli.progress import IterationProgress, TrainingProgress
 
 __all__ = ["UserError", "train"]
@@ -32,7 +32,11 @@ def train(args, parser):
     ignored = ignored_options(args)
     if ignored:
         print(f"warning: {ignored}", file=sys.stderr)
-    X, y, feature_names, target, source = _training_data(args)
+    data = _training_data(args)
+    read_seconds = data.seconds
+    X, y, feature_names, target, source = (data.X, data.y, data.feature_names,
+                                           data.target, data.source)
+    n_features = X.shape[1]
     if len(np.unique(y)) < 2:
         raise UserError(f"{source}: the target {target!r} has only one class, "
                         f"{str(y[0])!r}")
@@ -41,15 +45,16 @@ def train(args, parser):
         X_train, X_test, y_train, y_test = _split(X, y, args.test_size, args.seed)
     else:
         X_train, X_test, y_train, y_test = X, X[:0], y, y[:0]
+    del X, data  # NOTE: the split's copies replace the array read (memory: 2x, once)
     scaler = None
     if args.no_scale:
-        check_unscaled(X, feature_names, source)
+        check_unscaled(X_train, X_test, feature_names, source)
     else:
-        scaler, X_train, X_test = standardize(X_train, X_test, feature_names, source)
+        scaler = standardize(X_train, X_test, feature_names, source)
     estimator, description = _estimator(args)
     print(f"fastnn {fastnn.__version__}: {description} on {source}")
     print(f"{len(X_train)} training rows, {len(X_test)} test rows, "
-          f"{X.shape[1]} features, {len(np.unique(y))} classes, seed {args.seed}"
+          f"{n_features} features, {len(np.unique(y))} classes, seed {args.seed}"
           + ("" if scaler is None else ", features standardized"), flush=True)
 
     started = time.perf_counter()
@@ -61,11 +66,12 @@ def train(args, parser):
         report = _report(estimator, X_train, y_train, X_test, y_test)
     except ValueError as error:  # e.g. predict overflowing on a test row
         raise UserError(f"evaluating the model failed: {error}") from None
-    print(f"trained in {seconds:.2f} s ({_iterations(estimator)})")
+    read = "" if read_seconds is None else f"; data read in {read_seconds:.2f} s"
+    print(f"trained in {seconds:.2f} s ({_iterations(estimator)}){read}")
 
     if args.save:
         metadata = {
-            "fastnn": fastnn.__version__, "model": args.model,
+            "fastnn": fastnn.__version__, "model": args.model, "dtype": args.dtype,
             "feature_names": feature_names, "target": target,
             "scaler": None if scaler is None else {
                 "mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist()},
@@ -120,6 +126,11 @@ def _outputs(args):
     return plot
 
 
+# the training data, where it came from (the file, or "scikit-learn's digits") and
+# the seconds reading the file took (None for the digits)
+_Data = namedtuple("_Data", "X y feature_names target source seconds")
+
+
 def _training_data(args):
     if args.data is None:
         from sklearn.datasets import load_digits
@@ -127,22 +138,33 @@ def _training_data(args):
         if args.target not in (None, "target"):
             raise UserError(f"the digits data has no column {args.target!r}; its "
                             "target is 'target'")
-        return (digits.data, digits.target, list(digits.feature_names), "target",
-                "scikit-learn's digits")
-    X, y, feature_names, target = read_csv(args.data, target=args.target)
-    return X, y, feature_names, target, args.data
+        return _Data(digits.data.astype(args.dtype), digits.target,
+                     list(digits.feature_names), "target", "scikit-learn's digits",
+                     None)
+    data = read_training_data(args.data, target=args.target, dtype=args.dtype,
+                              quiet=args.quiet)
+    return _Data(data.X, data.y, data.feature_names, data.target, args.data,
+                 data.seconds)
 
 
 def _split(X, y, test_size, seed):
     """train_test_split, stratified when every class has rows enough for both sides;
-    otherwise a warning says why not."""
+    otherwise a warning says why not. Split by row numbers, then each side copied once
+    from X."""
     from sklearn.model_selection import train_test_split
 
+    rows = np.arange(len(y))
     try:
-        return train_test_split(X, y, test_size=test_size, random_state=seed,
-                                stratify=y)
+        train, test = train_test_split(rows, test_size=test_size, random_state=seed,
+                                       stratify=y)
     except ValueError:
-        pass
+        train, test = _unstratified(rows, y, test_size, seed)
+    return X[train], X[test], y[train], y[test]
+
+
+def _unstratified(rows, y, test_size, seed):
+    from sklearn.model_selection import train_test_split
+
     labels, counts = np.unique(y, return_counts=True)
     single = labels[counts < 2]
     if single.size:
@@ -155,13 +177,13 @@ def _split(X, y, test_size, seed):
     print(f"warning: {why}; the split is not stratified, so some classes may be "
           "missing from one side", file=sys.stderr)
     try:
-        split = train_test_split(X, y, test_size=test_size, random_state=seed)
+        train, test = train_test_split(rows, test_size=test_size, random_state=seed)
     except ValueError as error:
         raise UserError(f"--test-size {test_size}: {error}") from None
-    if len(np.unique(split[2])) < 2:
+    if len(np.unique(y[train])) < 2:
         raise UserError("the training rows hold only one class; use more data or a "
                         "smaller --test-size")
-    return split
+    return train, test
 
 
 def _estimator(args):
