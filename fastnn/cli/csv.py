@@ -15,6 +15,7 @@ was only stricter than the rules (a quoted line break across blocks, "1_000").
 import csv
 import io
 import os
+import warnings
 
 import numpy as np
 
@@ -164,11 +165,17 @@ class CsvFile:
                 if not block:
                     return
                 try:
-                    part = np.loadtxt(io.StringIO(block), delimiter=",", quotechar='"',
-                                      comments=None, converters=converters, ndmin=2)
+                    with warnings.catch_warnings():  # "input contained no data"
+                        warnings.simplefilter("ignore", UserWarning)
+                        part = np.loadtxt(io.StringIO(block), delimiter=",",
+                                          quotechar='"', comments=None,
+                                          converters=converters, ndmin=2)
                 except ValueError:
                     raise _Refused from None
-                if len(part) and part.shape[1] != len(self.header) or "" in codes:
+                if not len(part):  # blank lines only
+                    advance(len(block))
+                    continue
+                if part.shape[1] != len(self.header) or "" in codes:
                     raise _Refused
                 X = _cast(part[:, layout.features], dtype)
                 y = None
@@ -177,8 +184,7 @@ class CsvFile:
                     y = labels[part[:, layout.target].astype(np.intp)]
                 _check_finite(X)
                 advance(len(block))  # NOTE: characters, as many as bytes in ASCII
-                if len(X):
-                    yield Chunk(X, y)
+                yield Chunk(X, y)
 
     # -- the exact reader
 

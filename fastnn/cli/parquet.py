@@ -84,11 +84,12 @@ class ParquetFile:
         bad = np.flatnonzero(~np.isfinite(cast))
         if bad.size:
             i = int(bad[0])
-            if np.isfinite(values[i]):
-                raise DataError(f"{where.format(first + i)}: {values[i]!r} is beyond "
-                                f"the range of {dtype}; leave out --dtype float32")
-            raise DataError(f"{where.format(first + i)}: {values[i]!r} is not a "
-                            "finite number")
+            value = float(values[i])
+            if np.isfinite(value):
+                raise DataError(f"{where.format(first + i)}: {value!r} is beyond the "
+                                f"range of {dtype}; leave out --dtype float32")
+            raise DataError(f"{where.format(first + i)}: {value!r} is not a finite "
+                            "number")
         return cast
 
     def _labels(self, column, target, first):
