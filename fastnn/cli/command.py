@@ -1,7 +1,8 @@
 """The ``fastnn`` command (also ``python -m fastnn``): train, predict, bench.
 
-    fastnn train [DATA.csv] [--target COLUMN] [--model logistic|ova|mlp] ...
-    fastnn predict MODEL DATA.csv [--proba] [--output OUT.csv]
+    fastnn train [DATA.csv|DATA.parquet] [--target COLUMN] [--model logistic|ova|mlp]
+                 [--dtype float64|float32] ...
+    fastnn predict MODEL DATA.csv|DATA.parquet [--proba] [--output OUT.csv] [--dtype]
     fastnn bench [--quick]
 
 A user's mistake (a missing or malformed file, a bad option) prints one line,
@@ -64,15 +65,16 @@ def _fail(error):
 
 def _parser():
     parser = argparse.ArgumentParser(
-        prog="fastnn", description="Train and use fastnn classifiers from CSV files.")
+        prog="fastnn", description="Train and use fastnn classifiers from CSV (or Parquet) files.")
     parser.add_argument("--version", action="version",
                         version=f"fastnn {fastnn.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = commands.add_parser(
         "train", help="train a classifier and report its accuracy",
-        description="Train a classifier on a CSV file (default: scikit-learn's digits) "
-                    "and print train/test accuracy, log-loss and a confusion matrix.")
+        description="Train a classifier on a CSV or Parquet file (default: "
+                    "scikit-learn's digits) and print train/test accuracy, log-loss "
+                    "and a confusion matrix.")
     train.add_argument("data", nargs="?", metavar="DATA.csv",
                        help="a header row, numeric feature columns and a label column; "
                             "default: the digits data shipped with scikit-learn")
@@ -118,7 +120,8 @@ def _parser():
     predict = commands.add_parser(
         "predict", help="predict with a saved model",
         description="Predict the labels (or class probabilities) of the rows of a CSV "
-                    "file with a model saved by `fastnn train --save`.")
+                    "or Parquet file with a model saved by `fastnn train --save`, a "
+                    "chunk of rows at a time.")
     predict.add_argument("model", metavar="MODEL")
     predict.add_argument("data", metavar="DATA.csv",
                          help="the model's feature columns, by name (a target column "

@@ -9,7 +9,7 @@ from fastnn.cli.columns import Chunk, DataError, check_header
 __all__ = ["MAGIC", "ParquetFile"]
 
 MAGIC = b"PAR1"  # a Parquet file's first (and last) four bytes
-CHUNK_BYTES = 8 << 20  # as the CSV readers' chunks
+CHUNK_BYTES = 2 << 20  # as the CSV readers' chunks
 
 
 def _pyarrow(path):
