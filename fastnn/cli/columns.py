@@ -17,8 +17,8 @@ class DataError(ValueError):
 
 
 # The columns to read: ``features`` and ``target`` are positions in the header (target
-# None: no label column is read), ``ignored`` the positions read only to be checked.
-Layout = namedtuple("Layout", "names features feature_names target target_name ignored")
+# None: no label column is read; any other column is read only to be checked).
+Layout = namedtuple("Layout", "names features feature_names target target_name")
 
 # Some consecutive rows of a file: X (n_rows, n_features) in the chosen dtype, y the
 # labels as written (stripped text) or None when no label column is read.
@@ -55,7 +55,7 @@ def training_layout(path, header, target=None):
         raise DataError(f"{path}: the target {target!r} is the only column; there are "
                         "no feature columns")
     return Layout(header, features, [header[j] for j in features],
-                  header.index(target), target, [])
+                  header.index(target), target)
 
 
 def prediction_layout(path, header, feature_names, target=None):
@@ -71,8 +71,7 @@ def prediction_layout(path, header, feature_names, target=None):
         raise DataError(f"{path}: column(s) {shown_names(extra)} were not features of "
                         "the model; remove them")
     return Layout(header, [index[name] for name in feature_names], list(feature_names),
-                  None, target, [j for j, name in enumerate(header)
-                                 if name not in feature_names])
+                  None, target)
 
 
 def integer_labels(y):

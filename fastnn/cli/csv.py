@@ -52,7 +52,8 @@ def csv_reader():
 
 class CsvFile:
     """A CSV file opened for reading: ``header`` (stripped names) and ``size`` (bytes)
-    now, its rows in chunks with :meth:`chunks`."""
+    now, its rows in chunks with :meth:`chunks`; ``reader`` names the reader that read
+    them (the exact reader's "python" once it took over)."""
 
     unit = "B"  # what ``size`` and ``advance`` count
 
@@ -61,12 +62,13 @@ class CsvFile:
         self.header, self._header_lines, self._fast = _read_header(self.path)
         self.size = os.path.getsize(self.path)
         check_header(self.path, self.header)
+        self.reader = csv_reader() if self._fast else "python"
 
     def chunks(self, layout, dtype, advance=lambda n_bytes: None):
         """The rows as :class:`~fastnn.cli.columns.Chunk` s of ``layout``'s columns,
         X in ``dtype``; ``advance(n)`` is called as n more bytes have been read."""
-        reader = csv_reader()
-        fast = {"pandas": self._pandas_chunks, "numpy": self._numpy_chunks}.get(reader)
+        fast = {"pandas": self._pandas_chunks,
+                "numpy": self._numpy_chunks}.get(self.reader)
         rows_given = bytes_given = 0
 
         def counted(n_bytes):
@@ -74,14 +76,14 @@ class CsvFile:
             bytes_given += n_bytes
             advance(n_bytes)
 
-        if fast is not None and self._fast:
+        if fast is not None:
             try:
                 for chunk in fast(layout, np.dtype(dtype), counted):
                     rows_given += len(chunk.X)
                     yield chunk
                 return
             except _Refused:
-                pass
+                self.reader = "python"
 
         def past_given(n_bytes):  # the bar moves on once past where it was
             nonlocal bytes_given

@@ -13,7 +13,7 @@ from fastnn.cli.columns import (
     prediction_layout,
     training_layout,
 )
-from fastnn.cli.csv import CsvFile, csv_reader
+from fastnn.cli.csv import CsvFile
 from fastnn.cli.parquet import MAGIC, ParquetFile
 from fastnn.cli.progress import reading_bar
 
@@ -39,10 +39,6 @@ def open_data(path):
     return CsvFile(path)
 
 
-def _reader(source):
-    return "pyarrow" if isinstance(source, ParquetFile) else csv_reader()
-
-
 def read_training_data(path, target=None, dtype="float64", quiet=False):
     """:class:`TrainingData` of the file at ``path``: ``target`` is the label column
     (default: the last), every other column a feature; a progress bar on stderr while
@@ -64,7 +60,7 @@ def read_training_data(path, target=None, dtype="float64", quiet=False):
         raise DataError(f"{source.path}: the file has a header but no data rows")
     y = integer_labels(np.concatenate(labels))
     return TrainingData(X[:n_rows], y, layout.feature_names, layout.target_name,
-                        time.perf_counter() - started, _reader(source))
+                        time.perf_counter() - started, source.reader)
 
 
 def _rows_at_most(source):
@@ -79,11 +75,11 @@ def _rows_at_most(source):
     return lines
 
 
-def prediction_chunks(path, feature_names, target=None, dtype="float64",
+def prediction_chunks(source, feature_names, target=None, dtype="float64",
                       advance=lambda n: None):
-    """The file's ``feature_names`` columns, in that order, as chunks (X only), for a
-    model; a column named ``target`` is ignored, any other is an error."""
-    source = path if hasattr(path, "chunks") else open_data(path)
+    """The ``feature_names`` columns of ``source`` (from :func:`open_data`), in that
+    order, as chunks (X only), for a model; a column named ``target`` is ignored, any
+    other is an error."""
     layout = prediction_layout(source.path, source.header, feature_names, target)
     n_rows = 0
     for chunk in source.chunks(layout, dtype, advance):

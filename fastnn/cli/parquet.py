@@ -26,6 +26,7 @@ class ParquetFile:
     rows) now, its rows in chunks with :meth:`chunks`."""
 
     unit = "rows"  # what ``size`` and ``advance`` count
+    reader = "pyarrow"
 
     def __init__(self, path):
         self.path = str(path)

@@ -33,7 +33,8 @@ def train(args, parser):
     if ignored:
         print(f"warning: {ignored}", file=sys.stderr)
     data = _training_data(args)
-    read_seconds = data.seconds
+    read = ("" if data.seconds is None
+            else f"; data read in {data.seconds:.2f} s ({data.reader})")
     X, y, feature_names, target, source = (data.X, data.y, data.feature_names,
                                            data.target, data.source)
     n_features = X.shape[1]
@@ -66,7 +67,6 @@ def train(args, parser):
         report = _report(estimator, X_train, y_train, X_test, y_test)
     except ValueError as error:  # e.g. predict overflowing on a test row
         raise UserError(f"evaluating the model failed: {error}") from None
-    read = "" if read_seconds is None else f"; data read in {read_seconds:.2f} s"
     print(f"trained in {seconds:.2f} s ({_iterations(estimator)}){read}")
 
     if args.save:
@@ -126,9 +126,9 @@ def _outputs(args):
     return plot
 
 
-# the training data, where it came from (the file, or "scikit-learn's digits") and
-# the seconds reading the file took (None for the digits)
-_Data = namedtuple("_Data", "X y feature_names target source seconds")
+# the training data, where it came from (the file, or "scikit-learn's digits"), the
+# seconds reading the file took and the reader that read it (None for the digits)
+_Data = namedtuple("_Data", "X y feature_names target source seconds reader")
 
 
 def _training_data(args):
@@ -140,11 +140,11 @@ def _training_data(args):
                             "target is 'target'")
         return _Data(digits.data.astype(args.dtype), digits.target,
                      list(digits.feature_names), "target", "scikit-learn's digits",
-                     None)
+                     None, None)
     data = read_training_data(args.data, target=args.target, dtype=args.dtype,
                               quiet=args.quiet)
     return _Data(data.X, data.y, data.feature_names, data.target, args.data,
-                 data.seconds)
+                 data.seconds, data.reader)
 
 
 def _split(X, y, test_size, seed):

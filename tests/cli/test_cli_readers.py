@@ -8,6 +8,7 @@ wrote whole); float32 end to end; Parquet through pyarrow, and the message namin
 import csv
 import importlib.util
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from numpy.testing import assert_array_equal
 from fastnn.cli import csv as cli_csv
 from fastnn.cli import parquet as cli_parquet
 from fastnn.cli.data import read_training_data
+from fastnn.cli.progress import reading_bar
 from fastnn.saving import load_model, read_metadata
 
 HAS_PANDAS = importlib.util.find_spec("pandas") is not None
@@ -132,7 +134,7 @@ def test_the_readers_read_the_same_numbers(tmp_path, monkeypatch, small_chunks):
         data = read_training_data(path, quiet=True)
         assert_array_equal(data.X, X)  # exactly: every parser rounds correctly
         assert data.y.tolist() == [f"c{i % 3}" for i in range(700)]
-        assert data.reader == name
+        assert data.reader == "python"  # "1_000": the C parsers handed over
 
 
 def test_an_unknown_reader_is_one_line(tmp_path, capsys, monkeypatch):
@@ -215,10 +217,26 @@ def test_float32_end_to_end(tmp_path, capsys, monkeypatch):
                     "float32", "leave out --dtype float32")
 
 
-def test_reading_time_is_reported_beside_the_training_time(tmp_path, capsys):
+def test_reading_time_and_reader_are_reported_beside_the_training_time(
+        tmp_path, capsys, reader):
     _, _, out = _trained(tmp_path, capsys)
     line = next(line for line in out.splitlines() if line.startswith("trained in"))
-    assert "; data read in " in line and line.endswith(" s")
+    assert "; data read in " in line and line.endswith(f" s ({reader})"), line
+
+
+def test_the_reading_bar_shows_only_once_reading_lasts(capsys):
+    with reading_bar(1000, "B", quiet=False) as advance:
+        advance(10)  # quick: no bar
+    assert capsys.readouterr().err == ""
+    with reading_bar(2048, "B", quiet=False) as advance:
+        time.sleep(0.6)
+        advance(1024)
+    err = capsys.readouterr().err
+    assert "reading:  50%" in err and "1.00k/2.00k" in err, err
+    with reading_bar(10, "rows", quiet=True) as advance:
+        time.sleep(0.6)
+        advance(5)
+    assert capsys.readouterr().err == ""
 
 
 # ------------------------------------------------------------------ Parquet
