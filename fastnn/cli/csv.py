@@ -113,37 +113,41 @@ class CsvFile:
         with open(self.path, "rb") as file:
             for _ in range(self._header_lines):
                 file.readline()
+            start = file.tell()
             # NOTE: na_filter=False: "", "NA", "nan" stay text, so a float column
             # holding one fails to parse, and the exact reader names it.
-            parts = pd.read_csv(
-                file, header=None, names=list(range(len(self.header))),
-                index_col=False, dtype={j: (str if j in text else np.float64)
-                                        for j in range(len(self.header))},
-                na_filter=False, comment=None, skip_blank_lines=True, encoding="utf-8",
-                engine="c", chunksize=self._rows_per_chunk())
-            start = file.tell()
             try:
-                for part in parts:
-                    X = _cast(part.iloc[:, layout.features].to_numpy(), dtype)
-                    # NOTE: a row short of fields gets "" in its last columns: such a
-                    # text cell, like a blank label, is for the exact reader to judge.
-                    if any((part[j].to_numpy() == "").any() for j in text):
-                        raise _Refused
-                    y = None
-                    if layout.target is not None:
-                        y = part[layout.target].str.strip().to_numpy().astype(str)
-                        if (y == "").any():  # a blank label
-                            raise _Refused
-                    _check_finite(X)
-                    advance(file.tell() - start)
-                    start = file.tell()
-                    yield Chunk(X, y)
-            except pd.errors.EmptyDataError:
+                with pd.read_csv(
+                        file, header=None, names=list(range(len(self.header))),
+                        index_col=False, dtype={j: (str if j in text else np.float64)
+                                                for j in range(len(self.header))},
+                        na_filter=False, comment=None, skip_blank_lines=True,
+                        encoding="utf-8", engine="c",
+                        chunksize=self._rows_per_chunk()) as parts:
+                    for part in parts:
+                        chunk = self._pandas_chunk(part, layout, text, dtype)
+                        advance(file.tell() - start)
+                        start = file.tell()
+                        yield chunk
+            except pd.errors.EmptyDataError:  # no rows
                 return
             except ValueError:  # parse errors, bad numbers, UnicodeDecodeError
                 raise _Refused from None
-            finally:
-                parts.close()
+
+    @staticmethod
+    def _pandas_chunk(part, layout, text, dtype):
+        X = _cast(part.iloc[:, layout.features].to_numpy(), dtype)
+        # NOTE: a row short of fields gets "" in its last columns: such a text cell,
+        # like a blank label, is for the exact reader to judge.
+        if any((part[j].to_numpy() == "").any() for j in text):
+            raise _Refused
+        y = None
+        if layout.target is not None:
+            y = part[layout.target].str.strip().to_numpy().astype(str)
+            if (y == "").any():  # a blank label
+                raise _Refused
+        _check_finite(X)
+        return Chunk(X, y)
 
     # -- NumPy
 
