@@ -13,7 +13,8 @@ Three cases, one table each, ratios first:
            of the array's size (n x d x 8 bytes).
   train    `fastnn train FILE --model logistic -q` (in-process cli.main, imports done)
            with each reader against numpy.loadtxt of the file + the fit alone (the
-           same LogisticRegression fit on the same standardized training rows).
+           same LogisticRegression fit on the same standardized training rows), and
+           with --dtype float32 (memory still in float64 arrays).
            Target: <= 1.5x; the memory beyond the imports <= 3x the array. Also the
            whole processes' wall times, imports included, both sides.
   predict  `fastnn predict MODEL BIG.csv --output OUT` on a CSV of --predict-gb GB
@@ -47,7 +48,8 @@ from _machine import foreign_cpu_seconds
 SEED, BUSY, TRAIN_TARGET, MEMORY_TARGET, PREDICT_MB = 0, 0.25, 1.5, 3.0, 500
 READERS = ("numpy.loadtxt", "fastnn numpy", "fastnn pandas", "pandas.read_csv",
            "pyarrow.csv")
-TRAINS = ("loadtxt + fit", "fastnn train (numpy)", "fastnn train (pandas)")
+TRAINS = ("loadtxt + fit", "fastnn train (numpy)", "fastnn train (pandas)",
+          "fastnn train (pandas) f32")
 PREDICTS = ("fastnn predict (numpy)", "fastnn predict (pandas)")
 
 
@@ -119,6 +121,8 @@ def child(args):
     else:
         command = (["train", path, "--model", "logistic", "-q"] if "train" in who
                    else ["predict", args.model, path, "--output", args.output])
+        if who.endswith("f32"):
+            command += ["--dtype", "float32"]
         out = io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
             code = cli.main(command)
@@ -229,15 +233,15 @@ def train_table(runs, n_rows, n_features):
           "in-process seconds, imports done, median (min-max); memory: peak minus "
           f"after-imports, in arrays of {array:.0f} MB; process: the whole child's "
           "wall, imports included")
-    print(f"{'contender':<24}{'time/reference':>15}{'seconds':>20}{'read':>7}"
+    print(f"{'contender':<27}{'time/reference':>15}{'seconds':>20}{'read':>7}"
           f"{'fit':>7}{'memory':>8}{'peak MB':>9}{'process':>9}{'busy':>6}")
     for who, by_run in runs.items():
         if "error" in by_run[-1]:
-            print(f"{who:<24}  {by_run[-1]['error']}")
+            print(f"{who:<27}  {by_run[-1]['error']}")
             continue
         ratio = _median(by_run, "seconds") / reference
         memory = (_median(by_run, "peak_mb") - _median(by_run, "imported_mb")) / array
-        print(f"{who:<24}{ratio:>15.2f}{_span(by_run, 'seconds'):>20}"
+        print(f"{who:<27}{ratio:>15.2f}{_span(by_run, 'seconds'):>20}"
               f"{_median(by_run, 'read'):>7.2f}{_median(by_run, 'fit'):>7.2f}"
               f"{memory:>8.2f}{_median(by_run, 'peak_mb'):>9.0f}"
               f"{_median(by_run, 'process'):>9.2f}"
@@ -246,7 +250,7 @@ def train_table(runs, n_rows, n_features):
             verdict = "PASS" if ratio <= TRAIN_TARGET else "MISS"
             if verdict == "MISS" and max(run["busy"] for run in by_run) > BUSY:
                 verdict = "BUSY"
-            print(f"{'':<24}time target <= {TRAIN_TARGET}x: {verdict}; memory "
+            print(f"{'':<27}time target <= {TRAIN_TARGET}x: {verdict}; memory "
                   f"target <= {MEMORY_TARGET:g} arrays: "
                   f"{'PASS' if memory <= MEMORY_TARGET else 'MISS'}")
 
