@@ -8,7 +8,8 @@ Three cases, one table each, ratios first:
   readers  a 200,000 x 50 float CSV (6 decimals, an integer label column: 95 MB) read
            into a float64 array by each reader alone: numpy.loadtxt (the reference),
            fastnn's NumPy reader and pandas reader (FASTNN_CSV_READER), pandas.read_csv
-           and pyarrow.csv.read_csv whole (then to one array). Time / loadtxt's, and
+           and pyarrow.csv.read_csv whole (then to one array), pyarrow's streaming
+           reader in 2 MiB blocks into one array (as fastnn's). Time / loadtxt's, and
            the memory reading took beyond the process's after its imports, in units
            of the array's size (n x d x 8 bytes).
   train    `fastnn train FILE --model logistic -q` (in-process cli.main, imports done)
@@ -47,7 +48,7 @@ from _machine import foreign_cpu_seconds
 
 SEED, BUSY, TRAIN_TARGET, MEMORY_TARGET, PREDICT_MB = 0, 0.25, 1.5, 3.0, 500
 READERS = ("numpy.loadtxt", "fastnn numpy", "fastnn pandas", "pandas.read_csv",
-           "pyarrow.csv")
+           "pyarrow.csv", "pyarrow chunks")
 TRAINS = ("loadtxt + fit", "fastnn train (numpy)", "fastnn train (pandas)",
           "fastnn train (pandas) f32")
 PREDICTS = ("fastnn predict (numpy)", "fastnn predict (pandas)")
@@ -79,6 +80,17 @@ def _read(who, path, n_features):
         frame = pd.read_csv(path)
         return frame.iloc[:, :n_features].to_numpy(), frame.iloc[:, -1].to_numpy()
     import pyarrow.csv as pa_csv
+    if who == "pyarrow chunks":  # as fastnn's readers: 2 MiB blocks into one array
+        with open(path, "rb") as file:
+            n_rows = sum(block.count(b"\n") for block in iter(lambda: file.read(2**20),
+                                                               b""))
+        X, start = np.empty((n_rows, n_features)), 0
+        options = pa_csv.ReadOptions(block_size=2 << 20)
+        for batch in pa_csv.open_csv(path, read_options=options):
+            for j in range(n_features):
+                X[start:start + batch.num_rows, j] = batch.column(j).to_numpy()
+            start += batch.num_rows
+        return X[:start], None
     table = pa_csv.read_csv(path)
     X = np.empty((table.num_rows, n_features))
     for j in range(n_features):
@@ -103,7 +115,7 @@ def child(args):
         os.environ["FASTNN_CSV_READER"] = "pandas"
     elif "numpy" in who:
         os.environ["FASTNN_CSV_READER"] = "numpy"
-    if who == "pyarrow.csv":
+    if who.startswith("pyarrow"):
         import pyarrow.csv  # noqa: F401
     imported = _peak_mb()
     start, foreign = time.perf_counter(), foreign_cpu_seconds()
