@@ -268,8 +268,8 @@ def train_table(runs, n_rows, n_features):
 
 
 def predict_table(runs, size_gb, n_rows):
-    print(f"\npredict: a {size_gb:.2f} GB CSV of {n_rows} rows, --output to a file; one "
-          "child each")
+    print(f"\npredict: a {size_gb:.2f} GB CSV of {n_rows} rows, --output to a file; "
+          "one child each")
     print(f"{'contender':<26}{'peak MB':>9}{'target':>8}{'rows/s':>11}{'seconds':>9}"
           f"{'busy':>6}")
     for who, (run,) in runs.items():

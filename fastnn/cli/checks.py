@@ -114,7 +114,8 @@ def standardize(X_train, X_test, feature_names, source):
     scaler = StandardScaler()
     with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        for block in _blocks(X_train):  # NOTE: in blocks: fit's temporaries are X's size
+        # NOTE: in blocks: fit's temporaries would be X's size
+        for block in _blocks(X_train):
             scaler.partial_fit(block)
     bad = ~(np.isfinite(scaler.mean_) & np.isfinite(scaler.var_)
             & np.isfinite(scaler.scale_))

@@ -64,8 +64,8 @@ def prediction_layout(path, header, feature_names, target=None):
     index = {name: j for j, name in enumerate(header)}
     missing = [name for name in feature_names if name not in index]
     if missing:
-        raise DataError(f"{path}: missing feature column(s) {shown_names(missing)}; the "
-                        "model was trained on " + shown_names(list(feature_names)))
+        raise DataError(f"{path}: missing feature column(s) {shown_names(missing)}; "
+                        "the model was trained on " + shown_names(list(feature_names)))
     extra = [name for name in header if name not in feature_names and name != target]
     if extra:
         raise DataError(f"{path}: column(s) {shown_names(extra)} were not features of "

@@ -65,7 +65,8 @@ def _fail(error):
 
 def _parser():
     parser = argparse.ArgumentParser(
-        prog="fastnn", description="Train and use fastnn classifiers from CSV (or Parquet) files.")
+        prog="fastnn",
+        description="Train and use fastnn classifiers from CSV (or Parquet) files.")
     parser.add_argument("--version", action="version",
                         version=f"fastnn {fastnn.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -53,7 +53,8 @@ def predict(args, parser):
         if scaler is not None:
             scale_rows(X, *scaler)  # as in training
         if args.proba:
-            return ([repr(p) for p in row] for row in estimator.predict_proba(X).tolist())
+            proba = estimator.predict_proba(X).tolist()
+            return ([repr(p) for p in row] for row in proba)
         return ([str(label)] for label in estimator.predict(X))
 
     with reading_bar(source.size, source.unit, quiet=False,
