@@ -26,6 +26,7 @@ results = json.loads(saved.read_text())
 
 print(f"{results['date']}, {results['machine']}, {results['threads']} threads")
 print(f"$ {results['command']}")
+print(f"other processes used {results['busy_share']:.2f} CPUs during the run")
 print(", ".join(f"{name} {version}"
                 for name, version in results["versions"].items()))
 for case in results["cases"]:
