@@ -7,7 +7,11 @@ from the saved input ``X``, the saved output ``Y`` and the upstream gradient ``d
 
 from fastnn import ops
 
-__all__ = ["get", "NAMES", "ActivationFunction"]
+__all__ = ["get", "NAMES", "ActivationFunction", "LEAKY_RELU_SLOPE", "ELU_ALPHA"]
+
+# the lecture's Leaky ReLU, max(0.1 x, x), and ELU's alpha (as Keras' default)
+LEAKY_RELU_SLOPE = 0.1
+ELU_ALPHA = 1.0
 
 
 class ActivationFunction:
@@ -54,13 +58,14 @@ _ACTIVATIONS = [
     ),
     ActivationFunction(
         "leaky_relu",
-        lambda X, out: _bound(ops.leaky_relu, X, 0.1, out=out),
-        lambda X, Y, dY, out: _bound(ops.leaky_relu_backward, X, dY, 0.1, out=out),
+        lambda X, out: _bound(ops.leaky_relu, X, LEAKY_RELU_SLOPE, out=out),
+        lambda X, Y, dY, out: _bound(ops.leaky_relu_backward, X, dY,
+                                     LEAKY_RELU_SLOPE, out=out),
     ),
     ActivationFunction(
         "elu",
-        lambda X, out: _bound(ops.elu, X, 1.0, out=out),
-        lambda X, Y, dY, out: _bound(ops.elu_backward, X, Y, dY, 1.0, out=out),
+        lambda X, out: _bound(ops.elu, X, ELU_ALPHA, out=out),
+        lambda X, Y, dY, out: _bound(ops.elu_backward, X, Y, dY, ELU_ALPHA, out=out),
     ),
     ActivationFunction(
         "softmax",

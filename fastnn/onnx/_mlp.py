@@ -21,13 +21,11 @@ three beside skl2onnx's for four, and predicts as fastnn does.
 import numpy as np
 from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
 
+from fastnn.nn.activations import ELU_ALPHA, LEAKY_RELU_SLOPE
 from fastnn.onnx._nodes import Nodes, class_labels, float_input, graph_dtype
 
 __all__ = ["convert_mlp", "mlp_output_shapes"]
 
-# NOTE: the slope and alpha fastnn's kernels are called with (fastnn.nn.activations).
-LEAKY_RELU_SLOPE = 0.1
-ELU_ALPHA = 1.0
 
 
 def _scalar(nodes, value, name):
