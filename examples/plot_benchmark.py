@@ -8,7 +8,10 @@ saves its results (``--save``). This example draws the saved results:
 milliseconds per training epoch, lower is faster, for each case the benchmark
 measured. The machine, the date and the command come from the saved file; a
 contender that did not run there is marked as such. To measure your machine,
-run the command it names.
+run the command it names. On a shared virtual machine, as this one, the same
+run can take up to twice as long when the host places the two virtual CPUs
+far apart (the memory-bound steps between the threads' GEMMs slow most): compare
+contenders within one run, never across runs.
 """
 
 import json
