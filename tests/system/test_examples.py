@@ -5,20 +5,11 @@ drawing its figures. Skipped where there is no examples/ folder (an sdist)."""
 import ast
 import importlib.util
 import runpy
-from pathlib import Path
 
 import pytest
 
+from _repository import ROOT
 
-def _repo_root():
-    """The folder holding pyproject.toml, above this file wherever the tests are."""
-    for folder in Path(__file__).resolve().parents:
-        if (folder / "pyproject.toml").is_file() and (folder / "README.md").is_file():
-            return folder
-    raise RuntimeError(f"no pyproject.toml above {__file__}")
-
-
-ROOT = _repo_root()
 EXAMPLES = ROOT / "examples"
 SCRIPTS = sorted(EXAMPLES.glob("plot_*.py"))
 pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason="no examples/ folder")

@@ -6,20 +6,11 @@ Each ```python block is one test, named by its file and the line its fence opens
 
 import importlib.util
 import re
-from pathlib import Path
 
 import pytest
 
+from _repository import ROOT
 
-def _repo_root():
-    """The folder holding pyproject.toml, above this file wherever the tests are filed."""
-    for folder in Path(__file__).resolve().parents:
-        if (folder / "pyproject.toml").is_file() and (folder / "README.md").is_file():
-            return folder
-    raise RuntimeError(f"no pyproject.toml above {__file__}")
-
-
-ROOT = _repo_root()
 README = ROOT / "README.md"
 DOCUMENTS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```python\n(.*?)^```", flags=re.DOTALL | re.MULTILINE)
