@@ -126,3 +126,28 @@ def test_bench_prints_plain_words():
            "times): goal met" in text
     for jargon in ("TARGETS", "BUSY", "spec target", "aim"):
         assert jargon not in text
+
+
+def test_bench_withholds_its_verdict_when_the_vcpus_run_far_apart():
+    folder = Path(__file__).resolve().parents[2] / "benchmarks"
+    if not (folder / "bench_sequential.py").is_file():
+        pytest.skip("the benchmarks are in the source checkout only")
+    sys.path.insert(0, str(folder))
+    try:
+        import bench_sequential as bench
+    finally:
+        sys.path.remove(str(folder))
+    run = dict(busy=0.0, test_acc=0.95)
+    by = {"fastnn": dict(run, times=[0.65] * 4),  # slow on two BLAS threads
+          "sklearn": dict(run, times=[0.8] * 4), "floor": dict(run, times=[0.36] * 4),
+          "torch": dict(error="--no-torch")}
+    import contextlib
+    import io
+    for one_thread, judged in ((0.55, False), (0.65 * 1.3, True)):
+        by["fastnn_1blas"] = dict(run, times=[one_thread] * 4)
+        with contextlib.redirect_stdout(io.StringIO()) as printed:
+            bench.verdicts({"b": by})
+        text = printed.getvalue()
+        far = "not judged: BLAS's second thread made fastnn only"
+        assert (far not in text) == judged, text
+        assert ("far apart)" not in text) == judged, text
