@@ -2,6 +2,8 @@
 when matplotlib is missing) and fastnn bench (the checkout's script, in plain words).
 """
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -101,24 +103,33 @@ def test_one_vs_all_plot_has_a_legend_and_the_accuracy(tmp_path, capsys, monkeyp
     assert len(numbers) == 9 and min(t.get_fontsize() for t in numbers) >= 12
 
 
-def test_bench_prints_plain_words():
+def _bench_sequential():
+    """The checkout's benchmarks/bench_sequential.py as a module (skips without it)."""
     folder = Path(__file__).resolve().parents[2] / "benchmarks"
     if not (folder / "bench_sequential.py").is_file():
         pytest.skip("the benchmarks are in the source checkout only")
     sys.path.insert(0, str(folder))
     try:
-        import bench_sequential as bench
+        import bench_sequential
     finally:
         sys.path.remove(str(folder))
+    return bench_sequential
+
+
+def _verdicts(bench, results):
+    """What ``bench.verdicts(results)`` prints."""
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        bench.verdicts(results)
+    return printed.getvalue()
+
+
+def test_bench_prints_plain_words():
+    bench = _bench_sequential()
     times = dict(times=[0.02] * 4, busy=0.0, test_acc=0.97)
     results = {"a": {"fastnn": dict(times, times=[0.005] * 4),
                      "torch": dict(times, busy=0.5),
                      "sklearn": dict(times, times=[0.06] * 4)}}
-    import contextlib
-    import io
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        bench.verdicts(results)
-    text = printed.getvalue()
+    text = _verdicts(bench, results)
     assert "PyTorch took 4.00 times as long as fastnn per epoch (goal: 20 times); not " \
            "judged: the machine was busy" in text
     assert "so the timings are not reliable" in text
@@ -129,25 +140,14 @@ def test_bench_prints_plain_words():
 
 
 def test_bench_withholds_its_verdict_when_the_vcpus_run_far_apart():
-    folder = Path(__file__).resolve().parents[2] / "benchmarks"
-    if not (folder / "bench_sequential.py").is_file():
-        pytest.skip("the benchmarks are in the source checkout only")
-    sys.path.insert(0, str(folder))
-    try:
-        import bench_sequential as bench
-    finally:
-        sys.path.remove(str(folder))
+    bench = _bench_sequential()
     run = dict(busy=0.0, test_acc=0.95)
     by = {"fastnn": dict(run, times=[0.65] * 4),  # slow on two BLAS threads
           "sklearn": dict(run, times=[0.8] * 4), "floor": dict(run, times=[0.36] * 4),
           "torch": dict(error="--no-torch")}
-    import contextlib
-    import io
     for one_thread, judged in ((0.55, False), (0.65 * 1.3, True)):
         by["fastnn_1blas"] = dict(run, times=[one_thread] * 4)
-        with contextlib.redirect_stdout(io.StringIO()) as printed:
-            bench.verdicts({"b": by})
-        text = printed.getvalue()
+        text = _verdicts(bench, {"b": by})
         far = "not judged: BLAS's second thread made fastnn only"
         assert (far not in text) == judged, text
         assert ("far apart)" not in text) == judged, text
