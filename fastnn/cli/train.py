@@ -20,7 +20,7 @@ from fastnn.cli.checks import (
     ignored_options,
     standardize,
 )
-from fastnn.cli.data import read_training_data
+from fastnn.cli.data import TrainingData, read_training_data
 from fastnn.cli.progress import IterationProgress, TrainingProgress
 
 __all__ = ["UserError", "train"]
@@ -32,11 +32,10 @@ def train(args, parser):
     ignored = ignored_options(args)
     if ignored:
         print(f"warning: {ignored}", file=sys.stderr)
-    data = _training_data(args)
+    data, source = _training_data(args)
     read = ("" if data.seconds is None
             else f"; data read in {data.seconds:.2f} s ({data.reader})")
-    X, y, feature_names, target, source = (data.X, data.y, data.feature_names,
-                                           data.target, data.source)
+    X, y, feature_names, target = data.X, data.y, data.feature_names, data.target
     n_features = X.shape[1]
     if len(np.unique(y)) < 2:
         raise UserError(f"{source}: the target {target!r} has only one class, "
@@ -126,25 +125,21 @@ def _outputs(args):
     return plot
 
 
-# the training data, where it came from (the file, or "scikit-learn's digits"), the
-# seconds reading the file took and the reader that read it (None for the digits)
-_Data = namedtuple("_Data", "X y feature_names target source seconds reader")
-
-
 def _training_data(args):
+    """(:class:`~fastnn.cli.data.TrainingData`, where it came from): the file, or
+    scikit-learn's digits (read in no time by no reader: seconds and reader None)."""
     if args.data is None:
         from sklearn.datasets import load_digits
         digits = load_digits()
         if args.target not in (None, "target"):
             raise UserError(f"the digits data has no column {args.target!r}; its "
                             "target is 'target'")
-        return _Data(digits.data.astype(args.dtype), digits.target,
-                     list(digits.feature_names), "target", "scikit-learn's digits",
-                     None, None)
+        data = TrainingData(digits.data.astype(args.dtype), digits.target,
+                            list(digits.feature_names), "target", None, None)
+        return data, "scikit-learn's digits"
     data = read_training_data(args.data, target=args.target, dtype=args.dtype,
                               quiet=args.quiet)
-    return _Data(data.X, data.y, data.feature_names, data.target, args.data,
-                 data.seconds, data.reader)
+    return data, args.data
 
 
 def _split(X, y, test_size, seed):
