@@ -19,16 +19,11 @@ import warnings
 
 import numpy as np
 
-from fastnn.cli.columns import Chunk, DataError, check_header
+from fastnn.cli.columns import Chunk, DataError, check_header, rows_per_chunk
 
 __all__ = ["CsvFile", "csv_reader"]
 
 READERS = ("pandas", "numpy", "python")
-# NOTE: a chunk's float64 values take about this much memory, and the readers' own
-# buffers a few times more (NumPy's block of text sits in a StringIO at 4 bytes a
-# character): this bounds what reading holds besides X. Larger chunks read no faster
-# (8 MiB: the same speed, 0.4 more arrays of memory on 200,000 x 50).
-CHUNK_BYTES = 2 << 20
 
 
 class _Refused(Exception):
@@ -102,7 +97,7 @@ class CsvFile:
             rows_given = 0
 
     def _rows_per_chunk(self):
-        return max(256, CHUNK_BYTES // (8 * len(self.header)))
+        return rows_per_chunk(len(self.header))
 
     # -- pandas
 

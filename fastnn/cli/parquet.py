@@ -4,12 +4,11 @@ in the messages, as Parquet has no lines."""
 
 import numpy as np
 
-from fastnn.cli.columns import Chunk, DataError, check_header
+from fastnn.cli.columns import Chunk, DataError, check_header, rows_per_chunk
 
 __all__ = ["MAGIC", "ParquetFile"]
 
 MAGIC = b"PAR1"  # a Parquet file's first (and last) four bytes
-CHUNK_BYTES = 2 << 20  # as the CSV readers' chunks
 
 
 def _pyarrow(path):
@@ -58,7 +57,7 @@ class ParquetFile:
         columns = [self._schema.names[j] for j in layout.features]
         if layout.target is not None:
             columns.append(self._schema.names[layout.target])
-        rows = max(256, CHUNK_BYTES // (8 * len(columns)))
+        rows = rows_per_chunk(len(columns))
         first = 1  # the number of the batch's first row
         for batch in self._file.iter_batches(batch_size=rows, columns=columns):
             X = np.empty((batch.num_rows, len(layout.features)), dtype)

@@ -15,8 +15,7 @@ import pytest
 from _cli_helpers import _animals, _main, _one_error_line, _write_csv
 from numpy.testing import assert_array_equal
 
-from fastnn.cli import csv as cli_csv
-from fastnn.cli import parquet as cli_parquet
+from fastnn.cli import columns as cli_columns
 from fastnn.cli.data import read_training_data
 from fastnn.cli.progress import reading_bar
 from fastnn.saving import load_model, read_metadata
@@ -39,8 +38,7 @@ def reader(request, monkeypatch):
 @pytest.fixture
 def small_chunks(monkeypatch):
     """Chunks of 256 rows (the least) for the CSV and Parquet readers."""
-    monkeypatch.setattr(cli_csv, "CHUNK_BYTES", 1)
-    monkeypatch.setattr(cli_parquet, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(cli_columns, "CHUNK_BYTES", 1)
 
 
 def _bad_files(tmp_path):
@@ -165,7 +163,7 @@ def test_predict_in_chunks_writes_what_it_writes_whole(tmp_path, capsys, monkeyp
     for option in ([], ["--proba"]):
         code, whole[str(option)], err = _main(capsys, "predict", model, data, *option)
         assert code == 0, err
-    monkeypatch.setattr(cli_csv, "CHUNK_BYTES", 1)  # 256-row chunks
+    monkeypatch.setattr(cli_columns, "CHUNK_BYTES", 1)  # 256-row chunks
     for option in ([], ["--proba"]):
         code, out, err = _main(capsys, "predict", model, data, *option)
         assert code == 0, err
