@@ -109,8 +109,7 @@ def _logits(nodes, X, mlp):
     coefs, intercepts = list(mlp.coefs_), list(mlp.intercepts_)
     for index, (W, b) in enumerate(zip(coefs, intercepts)):
         W, b = np.asarray(W), np.asarray(b)
-        product = nodes.add("MatMul", X, nodes.constant(W, "coefficient"))
-        Z = nodes.add("Add", product, nodes.constant(b.reshape(1, -1), "intercept"))
+        Z = nodes.affine(X, W, b)
         if index == len(coefs) - 1:
             return Z
         X = _hidden(nodes, Z, mlp, W, np.shape(coefs[index + 1])[0])

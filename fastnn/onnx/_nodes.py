@@ -74,6 +74,12 @@ class Nodes:
         )
         return output
 
+    def affine(self, name, W, b):
+        """``name @ W + b``, the weights and intercepts as constants of the graph."""
+        product = self.add("MatMul", name, self.constant(W, "coefficient"))
+        return self.add("Add", product, self.constant(np.reshape(b, (1, -1)),
+                                                      "intercept"))
+
     def cast(self, name, dtype, output=None):
         """``name`` cast to ``dtype`` (a NumPy float or int64 dtype)."""
         return self.add("Cast", name, output=output, to=_PROTO[np.dtype(dtype)])

@@ -85,8 +85,7 @@ def _decision_values(nodes, X, binaries):
              for binary in binaries]
     W = np.concatenate([np.reshape(coef, (1, -1)) for coef in coefs]).T
     b = np.concatenate([np.ravel(binary.intercept_) for binary in binaries])
-    product = nodes.add("MatMul", X, nodes.constant(W, "coefficient"))
-    return nodes.add("Add", product, nodes.constant(b.reshape(1, -1), "intercept"))
+    return nodes.affine(X, W, b)
 
 
 def convert_one_vs_all(scope, operator, container):
