@@ -21,6 +21,7 @@ import numpy as np
 from fastnn.ops._bind import bindable, run_kernel
 from fastnn.ops._kernel_args import NO_WEIGHTS
 from fastnn.ops._loader import csr_kernels
+from fastnn.ops.dense import _check_bias
 from fastnn.ops.checks import (
     INTP,
     check_csr,
@@ -34,8 +35,8 @@ _INT32_MAX = 2**31 - 1
 
 
 class CSR(NamedTuple):
-    """A CSR matrix as its arrays and shape, e.g. ``CSR(*csr_transpose(X))`` or a
-    mini-batch buffer; ``scipy.sparse.csr_matrix((data, indices, indptr), shape)``
+    """A CSR matrix as its arrays and shape: what :func:`csr_transpose` returns, or a
+    mini-batch buffer (:func:`csr_rows_buffer`); ``scipy.sparse.csr_matrix((data, indices, indptr), shape)``
     makes it SciPy's (it reads only the first ``indptr[-1]`` entries)."""
 
     data: np.ndarray
@@ -48,12 +49,21 @@ class CSR(NamedTuple):
         return "csr"
 
 
-def _check_dense(name, A, dtype, rows):
+def _check_product(X, name, A, transposed):
+    """Checks X @ A (X.T @ A when ``transposed``) for a CSR X and a dense A; returns
+    X's checked arrays, its shape and A's columns."""
+    data, indices, indptr = check_csr(X)
+    n_rows, n_features = X.shape
+    rows = n_rows if transposed else n_features
     check_float(name, A, ndim=2)
-    if A.dtype != dtype:
-        raise TypeError(f"{name} has dtype {A.dtype} but X has {dtype}; mixed dtypes are not allowed")
+    if A.dtype != data.dtype:
+        raise TypeError(
+            f"{name} has dtype {A.dtype} but X has {data.dtype}; mixed dtypes are not "
+            "allowed"
+        )
     if A.shape[0] != rows:
         raise ValueError(f"{name} must have {rows} rows, got shape {A.shape}")
+    return (data, indices, indptr), n_rows, n_features, A.shape[1]
 
 
 def _check_apart(out, *arrays):
@@ -77,16 +87,9 @@ def csr_matmul(X, W, b=None, out=None):
     array([[20.5],
            [ 1.5]])
     """
-    data, indices, indptr = check_csr(X)
-    n_rows, n_features = X.shape
-    _check_dense("W", W, data.dtype, n_features)
-    k = W.shape[1]
+    (data, indices, indptr), n_rows, n_features, k = _check_product(X, "W", W, False)
     if b is not None:
-        check_float("b", b, ndim=1)
-        if b.dtype != data.dtype:
-            raise TypeError(f"b has dtype {b.dtype} but X has {data.dtype}")
-        if b.shape != (k,):
-            raise ValueError(f"b must have shape ({k},), got {b.shape}")
+        _check_bias(b, k, data.dtype)
     out = output("out", out, (n_rows, k), data.dtype, {"W": W, "b": b})
     _check_apart(out, ("X.data", data), ("X.indices", indices), ("X.indptr", indptr))
     if n_rows == 0 or k == 0:
@@ -112,7 +115,7 @@ def csr_t_matmul(X, R, out=None, n_threads=1):
     OpenMP's threads, each scattering into its own (n_features, k) buffer, summed into
     ``out`` in a fixed order (the result depends on ``n_threads``, never on timing).
     For many products with one X (a solver's iterations), ``csr_matmul(Xt, R)`` with
-    ``Xt = CSR(*csr_transpose(X))`` built once reads X by columns and writes each row
+    ``Xt = csr_transpose(X)`` built once reads X by columns and writes each row
     of ``out`` once, with no buffers (see csr.pyx.tp's NOTE for the measured choice).
     ``out`` must not overlap X or R.
 
@@ -122,10 +125,7 @@ def csr_t_matmul(X, R, out=None, n_threads=1):
     array([[ 10.],
            [302.]])
     """
-    data, indices, indptr = check_csr(X)
-    n_rows, n_features = X.shape
-    _check_dense("R", R, data.dtype, n_rows)
-    k = R.shape[1]
+    (data, indices, indptr), n_rows, n_features, k = _check_product(X, "R", R, True)
     n_threads = check_positive_int("n_threads", n_threads)
     out = output("out", out, (n_features, k), data.dtype, {"R": R})
     _check_apart(out, ("X.data", data), ("X.indices", indices), ("X.indptr", indptr))
