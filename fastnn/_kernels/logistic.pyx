@@ -8,13 +8,18 @@
 # Nothing here validates: ops.py checks shapes, labels, the order and the CSR indices.
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.stdint cimport int32_t, int64_t
 
 from fastnn._kernels._blas cimport _block_add_xt, _block_logits
 from fastnn._kernels._loss_rows cimport _row_bce_label, _row_ce_label
 
+ctypedef fused csr_index:
+    int32_t
+    int64_t
+
 
 cdef inline void _row_logits(
-    const floating* x, const Py_ssize_t* idx, Py_ssize_t nnz, const floating* W,
+    const floating* x, const csr_index* idx, Py_ssize_t nnz, const floating* W,
     floating w_scale, const floating* b, bint with_bias, floating* z, Py_ssize_t k,
 ) noexcept nogil:
     # z = w_scale x W + b; x is dense (idx NULL, nnz = n_features) or a CSR row's values.
@@ -48,7 +53,7 @@ cdef inline void _rescale(floating* W, Py_ssize_t size, floating factor) noexcep
 
 
 cdef double _epoch(
-    const floating* data, const Py_ssize_t* indices, const Py_ssize_t* indptr,
+    const floating* data, const csr_index* indices, const csr_index* indptr,
     Py_ssize_t n_features, const Py_ssize_t* y, const floating* sample_weight,
     const Py_ssize_t* order, Py_ssize_t n, floating* W, floating* b, bint with_bias,
     floating* G, Py_ssize_t k, Py_ssize_t batch_size, floating lr, floating l2,
@@ -57,7 +62,7 @@ cdef double _epoch(
     # indices == NULL: data is a dense (rows, n_features) block; else CSR arrays.
     cdef Py_ssize_t start, stop, r, i, p, c, j, nnz
     cdef const floating* x
-    cdef const Py_ssize_t* idx
+    cdef const csr_index* idx
     cdef floating weight, step, step_W, v, decay = <floating>1 - lr * l2
     # NOTE: the weights are w_scale * W: the L2 step (1 - lr l2) W_true then costs one
     # multiply of w_scale per batch, not a pass over all of W (which, for a wide sparse
@@ -130,7 +135,8 @@ def sgd_epoch_dense(
     cdef const floating* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
     with nogil:
         total = _epoch(
-            &X[0, 0], NULL, NULL, d, &y[0], sw, &order[0], n, &W[0, 0], &b[0],
+            &X[0, 0], <const int64_t*>NULL, <const int64_t*>NULL, d, &y[0], sw,
+            &order[0], n, &W[0, 0], &b[0],
             with_bias, &G[0, 0], k, G.shape[0], learning_rate, l2, weight_scale,
         )
     return total
@@ -138,8 +144,8 @@ def sgd_epoch_dense(
 
 def sgd_epoch_csr(
     const floating[::1] data,
-    const Py_ssize_t[::1] indices,
-    const Py_ssize_t[::1] indptr,
+    const csr_index[::1] indices,
+    const csr_index[::1] indptr,
     const Py_ssize_t[::1] y,
     const floating[::1] sample_weight,
     const Py_ssize_t[::1] order,
@@ -151,14 +157,15 @@ def sgd_epoch_csr(
     floating weight_scale,
     bint with_bias,
 ):
-    """As sgd_epoch_dense for the CSR matrix (data, indices, indptr)."""
+    """As sgd_epoch_dense for the CSR matrix (data, indices, indptr), int32 or int64
+    indices (one type for both)."""
     cdef double total
     cdef Py_ssize_t n = order.shape[0], d = W.shape[0], k = W.shape[1]
     cdef const floating* sw = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
     # NOTE: a CSR matrix with no stored value has no &data[0]; NULL is never read
     # (every row has nnz = 0), and indices != NULL is what marks the input as CSR.
     cdef const floating* values = &data[0] if data.shape[0] > 0 else NULL
-    cdef const Py_ssize_t* columns = &indices[0] if indices.shape[0] > 0 else &indptr[0]
+    cdef const csr_index* columns = &indices[0] if indices.shape[0] > 0 else &indptr[0]
     with nogil:
         total = _epoch(
             values, columns, &indptr[0], d, &y[0], sw, &order[0], n, &W[0, 0], &b[0],

@@ -10,6 +10,7 @@ import scipy.sparse
 from fastnn.ops._loader import logistic_kernels
 from fastnn.ops.checks import (
     BLAS_MAX_DIM,
+    check_csr,
     check_float,
     check_index_array,
     check_positive_int,
@@ -38,7 +39,7 @@ def logistic_sgd_epoch(
     with g_r = p_r - onehot(y_r) and s_r the sample weight (1 when None); ``b`` likewise
     without the l2 term (untouched unless ``with_bias``). ``X`` is a C-contiguous float
     ndarray (n_samples, n_features) or a SciPy CSR matrix/array of the same dtype
-    (its index arrays are converted to intp). ``G`` is an optional (batch_size, k)
+    (int32 or int64 indices, never copied). ``G`` is an optional (batch_size, k)
     scratch. Returns the sum of s_r * log-loss_r, each loss taken at the weights before
     its batch's step (float).
 
@@ -50,10 +51,8 @@ def logistic_sgd_epoch(
     """
     sparse = scipy.sparse.issparse(X)
     if sparse:
-        if X.format != "csr":
-            raise ValueError(f"a sparse X must be CSR, got {X.format}")
-        data = X.data
-        check_float("X.data", data, ndim=1)
+        # NOTE: the kernel trusts every CSR index: a malformed matrix is refused here.
+        data, indices, indptr = check_csr(X)
         dtype, (n_samples, n_features) = data.dtype, X.shape
     else:
         check_float("X", X, ndim=2)
@@ -84,19 +83,6 @@ def logistic_sgd_epoch(
     batch_size = check_positive_int("batch_size", batch_size)
     weights = check_sample_weight(sample_weight, n_samples, dtype, reference="X")
     G = output("G", G, (batch_size, k), dtype, {"W": W, "b": b, "X": None if sparse else X})
-    if sparse:
-        indptr = np.ascontiguousarray(X.indptr, dtype=np.intp)
-        indices = np.ascontiguousarray(X.indices, dtype=np.intp)
-        # NOTE: the kernel trusts every CSR index: a malformed matrix is refused here.
-        if (
-            indptr.shape != (n_samples + 1,)
-            or indptr[0] != 0
-            or indptr[-1] > min(data.shape[0], indices.shape[0])
-            or np.any(indptr[1:] < indptr[:-1])
-        ):
-            raise ValueError("X is not a valid CSR matrix (indptr)")
-        if indices.size and (indices.min() < 0 or indices.max() >= n_features):
-            raise ValueError("X is not a valid CSR matrix (a column index is out of range)")
     if order.shape[0] == 0:
         return 0.0
     if sparse:
