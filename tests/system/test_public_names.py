@@ -16,7 +16,9 @@ BEFORE = {
     "losses": (["Loss", "NAMES", "get"],
                ["BinaryCrossentropy", "CategoricalCrossentropy", "EPSILON",
                 "MeanSquaredError", "SparseCategoricalCrossentropy"]),
-    "optimizers": (["Adam", "Optimizer", "SGD", "get"], []),
+    # issue 20 added the classic optimizers
+    "optimizers": (["Adadelta", "Adagrad", "Adam", "Adamax", "Nadam", "Optimizer",
+                    "RMSprop", "SGD", "get"], []),
     "models": (["Callback", "History", "Sequential"], ["check_finite_output"]),
 }
 

@@ -1,0 +1,207 @@
+"""Per-weight rates from a running sum or average of squared gradients: :class:`RMSprop`,
+:class:`Adagrad` and :class:`Adadelta`, each one compiled kernel (``fastnn.ops``) with
+PyTorch's update rule (which is Keras 1's) and Keras 1's ``decay`` of the rate."""
+
+import numpy as np
+
+from fastnn import ops
+from fastnn.nn.optimizers.base import OneKernel, decayed_rate, learning_rate_argument
+from fastnn.ops.checks import check_scalar
+from fastnn.ops.optimizers import check_decay_rate, check_epsilon
+from fastnn.saving import registry
+
+__all__ = ["RMSprop", "Adagrad", "Adadelta"]
+
+
+@registry.register("optimizer")
+class RMSprop(OneKernel):
+    """RMSprop (Tieleman & Hinton): the step divided by a running RMS of the gradient.
+
+    With g the gradient, ``S`` a running average of g**2 (zeros at first) and
+    lr_t = learning_rate / (1 + decay * iterations) (Keras 1's ``decay``)::
+
+        S = rho * S + (1 - rho) * g**2
+        w -= lr_t * g / (sqrt(S) + epsilon)
+
+    as ``torch.optim.RMSprop`` (``centered=False, momentum=0``) and Keras 1.
+
+    Parameters
+    ----------
+    learning_rate : float > 0, default 0.001 (``lr`` is accepted, as in Keras 1)
+    rho : float in [0, 1), default 0.9
+        The decay of the average of g**2 (PyTorch's ``alpha``).
+    epsilon : float > 0, default 1e-7
+    decay : float >= 0, default 0.0
+
+    Notes
+    -----
+    Defaults as Keras (1, 2 and 3; Keras 1 had epsilon 1e-8). PyTorch's differ:
+    lr=0.01, alpha=0.99, eps=1e-8. Keras 3 puts epsilon inside the square root,
+    ``w -= lr * g / sqrt(S + epsilon)``, and has no ``decay`` (a learning-rate
+    schedule instead); neither Keras 3's nor PyTorch's ``momentum`` and ``centered``
+    options exist here.
+
+    Examples
+    --------
+    First step from S = 0: S = 0.1 g**2, so w moves by lr g / (sqrt(0.1) |g|), about
+    3.16 lr against the gradient's sign.
+
+    >>> import numpy as np
+    >>> from fastnn.optimizers import RMSprop
+    >>> w = np.array([1.0, -1.0])
+    >>> RMSprop(learning_rate=0.01).apply([w], [np.array([0.5, -2.0])])
+    >>> w.round(6)
+    array([ 0.968377, -0.968377])
+    """
+
+    n_slots = 1
+    _compiled = True
+    _op = staticmethod(ops.rmsprop_update)
+
+    def __init__(self, learning_rate=None, rho=0.9, epsilon=1e-7, decay=0.0, lr=None):
+        super().__init__()
+        self.learning_rate = learning_rate_argument(learning_rate, lr, 0.001)
+        self.rho = check_decay_rate("rho", rho)
+        self.epsilon = check_epsilon(epsilon)
+        self.decay = check_scalar("decay", decay, low=0.0)
+
+    def _step_scalars(self, t):
+        return decayed_rate(self.learning_rate, self.decay, t - 1)
+
+    def _step_arguments(self, t):
+        return dict(learning_rate=self._step_scalars(t), rho=self.rho,
+                    epsilon=self.epsilon)
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate, "rho": self.rho,
+                "epsilon": self.epsilon, "decay": self.decay}
+
+
+@registry.register("optimizer")
+class Adagrad(OneKernel):
+    """Adagrad (Duchi et al.): the step divided by the root of the summed g**2.
+
+    With g the gradient, ``S`` the sum of every g**2 so far (starting at
+    ``initial_accumulator_value``) and lr_t = learning_rate / (1 + decay * iterations)::
+
+        S = S + g**2
+        w -= lr_t * g / (sqrt(S) + epsilon)
+
+    as ``torch.optim.Adagrad`` (whose ``lr_decay`` is ``decay`` here) and Keras 1.
+
+    Parameters
+    ----------
+    learning_rate : float > 0, default 0.01 (``lr`` is accepted, as in Keras 1)
+    epsilon : float > 0, default 1e-7
+    decay : float >= 0, default 0.0
+    initial_accumulator_value : float >= 0, default 0.0
+
+    Notes
+    -----
+    Defaults as Keras 1 (lr 0.01, S from 0; epsilon 1e-8 there, 1e-7 in Keras 2).
+    PyTorch's: lr=0.01, initial_accumulator_value=0, eps=1e-10. Keras 3's differ:
+    learning_rate=0.001, initial_accumulator_value=0.1, and epsilon inside the square
+    root, ``w -= lr * g / sqrt(S + epsilon)``; Keras 3 has no ``decay``.
+
+    Examples
+    --------
+    First step from S = 0: S = g**2, so each weight moves by lr (times the
+    gradient's sign).
+
+    >>> import numpy as np
+    >>> from fastnn.optimizers import Adagrad
+    >>> w = np.array([1.0, -1.0])
+    >>> Adagrad(learning_rate=0.1).apply([w], [np.array([0.5, -2.0])])
+    >>> w.round(6)
+    array([ 0.9, -0.9])
+    """
+
+    n_slots = 1
+    _compiled = True
+    _op = staticmethod(ops.adagrad_update)
+
+    def __init__(self, learning_rate=None, epsilon=1e-7, decay=0.0,
+                 initial_accumulator_value=0.0, lr=None):
+        super().__init__()
+        self.learning_rate = learning_rate_argument(learning_rate, lr, 0.01)
+        self.epsilon = check_epsilon(epsilon)
+        self.decay = check_scalar("decay", decay, low=0.0)
+        self.initial_accumulator_value = check_scalar(
+            "initial_accumulator_value", initial_accumulator_value, low=0.0
+        )
+
+    def _new_slots(self, param):
+        return [np.full_like(param, self.initial_accumulator_value)]
+
+    def _step_scalars(self, t):
+        return decayed_rate(self.learning_rate, self.decay, t - 1)
+
+    def _step_arguments(self, t):
+        return dict(learning_rate=self._step_scalars(t), epsilon=self.epsilon)
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate, "epsilon": self.epsilon,
+                "decay": self.decay,
+                "initial_accumulator_value": self.initial_accumulator_value}
+
+
+@registry.register("optimizer")
+class Adadelta(OneKernel):
+    """Adadelta (Zeiler): the step's size from running averages of g**2 and of the
+    squared steps, so its units match the weights'.
+
+    With g the gradient, ``S`` and ``D`` running averages (zeros at first) and
+    lr_t = learning_rate / (1 + decay * iterations)::
+
+        S = rho * S + (1 - rho) * g**2
+        d = sqrt(D + epsilon) / sqrt(S + epsilon) * g
+        D = rho * D + (1 - rho) * d**2
+        w -= lr_t * d
+
+    as ``torch.optim.Adadelta``, Keras 1 and Keras 3 (epsilon inside both roots).
+
+    Parameters
+    ----------
+    learning_rate : float > 0, default 1.0 (``lr`` is accepted, as in Keras 1)
+    rho : float in [0, 1), default 0.95
+    epsilon : float > 0, default 1e-7
+    decay : float >= 0, default 0.0
+
+    Notes
+    -----
+    Defaults as Keras 1 (lr 1.0, rho 0.95; epsilon 1e-8 there, 1e-7 in Keras 2).
+    PyTorch's: lr=1.0, rho=0.9, eps=1e-6. Keras 3's learning_rate is 0.001, and it has
+    no ``decay``. With a tiny epsilon the first steps are tiny: about
+    sqrt(epsilon) lr against the gradient's sign.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastnn.optimizers import Adadelta
+    >>> w = np.array([1.0])
+    >>> Adadelta(epsilon=1e-2).apply([w], [np.array([1.0])])
+    >>> w.round(6)  # d = sqrt(0.01) / sqrt(0.05 + 0.01) = 0.408248
+    array([0.591752])
+    """
+
+    n_slots = 2
+    _compiled = True
+    _op = staticmethod(ops.adadelta_update)
+
+    def __init__(self, learning_rate=None, rho=0.95, epsilon=1e-7, decay=0.0, lr=None):
+        super().__init__()
+        self.learning_rate = learning_rate_argument(learning_rate, lr, 1.0)
+        self.rho = check_decay_rate("rho", rho)
+        self.epsilon = check_epsilon(epsilon)
+        self.decay = check_scalar("decay", decay, low=0.0)
+
+    def _step_scalars(self, t):
+        return decayed_rate(self.learning_rate, self.decay, t - 1)
+
+    def _step_arguments(self, t):
+        return dict(learning_rate=self._step_scalars(t), rho=self.rho,
+                    epsilon=self.epsilon)
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate, "rho": self.rho,
+                "epsilon": self.epsilon, "decay": self.decay}
