@@ -39,7 +39,7 @@ N, LOGITS, PARAM = 1_000_000, (100_000, 10), (784, 256)
 LR, MU, B1, B2, EPS, T = 0.01, 0.9, 0.9, 0.999, 1e-7, 10  # optimizer settings
 LR_T = LR * math.sqrt(1 - B2**T) / (1 - B1**T)  # Adam's step T, bias corrections folded
 RHO, SCHEDULE = 0.9, 0.004  # RMSprop's and Adadelta's rho, Nadam's momentum schedule
-MU_T = [B1 * (1 - 0.5 * 0.96 ** (t * SCHEDULE)) for t in range(1, T + 2)]  # Nadam's mu_t
+MU_T = [B1 * (1 - 0.5 * 0.96 ** (t * SCHEDULE)) for t in range(1, T + 2)]  # Nadam
 TOL = {F32: dict(rtol=1e-4, atol=1e-5), F64: dict(rtol=1e-10, atol=1e-12)}
 # repeats, seconds per repeat (at least), seconds of warm-up
 MODES = {"full": (7, 0.03, 0.25), "quick": (3, 0.005, 0.12)}
@@ -47,8 +47,8 @@ TORCH_CALLS = (
     "torch calls: sigmoid/tanh/relu/softmax/addmm(b, X, W), allocating; sigmoid bwd: "
     "torch.ops.aten.sigmoid_backward (autograd's kernel);\n  CE: F.cross_entropy("
     "reduction='none') + softmax minus 1 at the label (no autograd); optimizers: "
-    "in-place tensor ops;\n  the 1M-parameter optimizers: torch.optim's step (foreach=True), "
-    "its state set to the same arrays at step T - 1"
+    "in-place tensor ops;\n  the 1M-parameter optimizers: torch.optim's step "
+    "(foreach=True), its state set to the same arrays at step T - 1"
 )
 
 
@@ -234,7 +234,8 @@ CASES = [
          inplace(lambda W, G, M, S: ops.adam_update(W, G, M, S, LR, T, B1, B2, EPS)),
          inplace(numpy_adam), inplace(torch_adam)),
     vector_case("rmsprop",
-                lambda W, G, square_avg: ops.rmsprop_update(W, G, square_avg, LR, RHO, EPS),
+                lambda W, G, square_avg: ops.rmsprop_update(
+                    W, G, square_avg, LR, RHO, EPS),
                 lambda W, G, square_avg: numpy_rmsprop(W, G, square_avg),
                 torch_optim("RMSprop", lr=LR, alpha=RHO, eps=EPS), "square_avg"),
     vector_case("adagrad",
@@ -257,7 +258,8 @@ CASES = [
     vector_case("nadam",
                 lambda W, G, exp_avg, exp_avg_sq: ops.nadam_update(
                     W, G, exp_avg, exp_avg_sq, LR, T, B1, B2, EPS, SCHEDULE),
-                lambda W, G, exp_avg, exp_avg_sq: numpy_nadam(W, G, exp_avg, exp_avg_sq),
+                lambda W, G, exp_avg, exp_avg_sq: numpy_nadam(
+                    W, G, exp_avg, exp_avg_sq),
                 torch_optim("NAdam", lr=LR, betas=(B1, B2), eps=EPS,
                             momentum_decay=SCHEDULE),
                 "exp_avg", "exp_avg_sq"),

@@ -53,7 +53,7 @@ def test_keras1_lr_alias(cls):
     (RMSprop, dict(decay=-1e-3), "decay must be in"),
     (RMSprop, dict(learning_rate=0.0), "learning_rate"),
     (Adagrad, dict(epsilon=-1e-7), "epsilon"),
-    (Adagrad, dict(initial_accumulator_value=-0.1), "initial_accumulator_value must be"),
+    (Adagrad, dict(initial_accumulator_value=-0.1), "initial_accumulator_value must"),
     (Adagrad, dict(initial_accumulator_value=float("nan")), "must be finite"),
     (Adadelta, dict(rho=1.5), "rho must be in"),
     (Adadelta, dict(learning_rate=-1.0), "learning_rate"),
@@ -140,7 +140,8 @@ def test_nadam_by_hand():
     mu = [0.9 * (1 - 0.5 * 0.96 ** (0.004 * t)) for t in (1, 2, 3)]
     steps = _two_steps(Nadam(lr=0.1))
     # step 1: M = 0.2, S = 0.004, S / (1 - 0.999) = 4, denominator 2 + eps
-    w1 = 1 - 0.1 * ((1 - mu[0]) * 2 / (1 - mu[0]) + mu[1] * 0.2 / (1 - mu[0] * mu[1])) / (
+    p1 = mu[0]
+    w1 = 1 - 0.1 * ((1 - mu[0]) * 2 / (1 - p1) + mu[1] * 0.2 / (1 - p1 * mu[1])) / (
         2 + 1e-7)
     # step 2: M = 0.28, S = 0.003996 + 0.001, over 1 - 0.999**2
     p2 = mu[0] * mu[1]
@@ -187,12 +188,14 @@ def _fit(optimizer, X, y, dtype):
 
 
 @pytest.mark.parametrize("cls, kwargs", [
-    (RMSprop, dict(decay=0.01)), (Adagrad, dict(decay=0.01, initial_accumulator_value=0.1)),
+    (RMSprop, dict(decay=0.01)),
+    (Adagrad, dict(decay=0.01, initial_accumulator_value=0.1)),
     (Adadelta, dict(decay=0.01)), (Adamax, dict(decay=0.01)), (Nadam, {}),
 ], ids=lambda value: getattr(value, "__name__", ""))
 def test_the_compiled_loop_equals_apply_bit_for_bit(cls, kwargs, dtype, rng):
-    """A user's empty subclass trains through apply (Python, one kernel call per step);
-    the class itself through the compiled loop's bound Calls: same weights, same state."""
+    """A user's empty subclass trains through apply (Python, one kernel call per
+    step); the class itself through the compiled loop's bound Calls: same weights,
+    same state."""
     X, y = rng.normal(size=(37, 4)), rng.integers(0, 3, size=37)  # 4 batches of 8 and 5
     python_cls = type(f"Py{cls.__name__}", (cls,), {})
     assert python_cls(**kwargs).bind_update([np.zeros(2)], [np.zeros(2)]) is None
@@ -200,7 +203,8 @@ def test_the_compiled_loop_equals_apply_bit_for_bit(cls, kwargs, dtype, rng):
     stepped = _fit(python_cls(**kwargs), X, y, dtype)
     assert compiled.optimizer.iterations == stepped.optimizer.iterations == 15
     assert_array_equal(compiled.get_flat_weights(), stepped.get_flat_weights())
-    for a, b in zip(compiled.optimizer.get_state()[1], stepped.optimizer.get_state()[1]):
+    slots = [model.optimizer.get_state()[1] for model in (compiled, stepped)]
+    for a, b in zip(*slots, strict=True):
         assert_array_equal(a, b)
 
 

@@ -21,19 +21,16 @@ from _fuzz_ops import (
 )
 
 # name: (op, its state arrays, the hyperparameters drawn: (name, low, high, typical))
+RHO = ("rho", 0.0, 0.999, (0.0, 0.99))
+BETAS = [("beta_1", 0.0, 0.999, (0.0, 0.99)), ("beta_2", 0.0, 0.999, (0.0, 0.999))]
+EPSILON = ("epsilon", 1e-12, np.inf, (1e-8, 1.0))
 OPTIMIZERS = {
-    "rmsprop": (ops.rmsprop_update, ("S",),
-                [("rho", 0.0, 0.999, (0.0, 0.99)), ("epsilon", 1e-12, np.inf, (1e-8, 1.0))]),
-    "adagrad": (ops.adagrad_update, ("S",), [("epsilon", 1e-12, np.inf, (1e-8, 1.0))]),
-    "adadelta": (ops.adadelta_update, ("S", "D"),
-                 [("rho", 0.0, 0.999, (0.0, 0.99)), ("epsilon", 1e-12, np.inf, (1e-8, 1.0))]),
-    "adamax": (ops.adamax_update, ("M", "U"),
-               [("beta_1", 0.0, 0.999, (0.0, 0.99)), ("beta_2", 0.0, 0.999, (0.0, 0.999)),
-                ("epsilon", 1e-12, np.inf, (1e-8, 1.0))]),
+    "rmsprop": (ops.rmsprop_update, ("S",), [RHO, EPSILON]),
+    "adagrad": (ops.adagrad_update, ("S",), [EPSILON]),
+    "adadelta": (ops.adadelta_update, ("S", "D"), [RHO, EPSILON]),
+    "adamax": (ops.adamax_update, ("M", "U"), [*BETAS, EPSILON]),
     "nadam": (ops.nadam_update, ("M", "S"),
-              [("beta_1", 0.0, 0.999, (0.0, 0.99)), ("beta_2", 0.0, 0.999, (0.0, 0.999)),
-               ("epsilon", 1e-12, np.inf, (1e-8, 1.0)),
-               ("schedule_decay", 0.0, np.inf, (0.0, 0.01))]),
+              [*BETAS, EPSILON, ("schedule_decay", 0.0, np.inf, (0.0, 0.01))]),
 }
 STEPPED = ("adamax", "nadam")  # these take the update count t
 

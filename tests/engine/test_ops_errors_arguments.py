@@ -229,7 +229,8 @@ def test_bad_classic_optimizer_hyperparameters(name, changes, message):
 
 @pytest.mark.parametrize("name", OPTIMIZERS[3:])
 def test_the_update_of_a_float32_W_refuses_a_rate_that_overflows_float32(name):
-    kwargs = {key: value.astype(np.float32) for key, value in _good_calls()[name][1].items()
+    kwargs = {key: value.astype(np.float32)
+              for key, value in _good_calls()[name][1].items()
               if isinstance(value, np.ndarray)}
     with pytest.raises(ValueError, match="overflows float32"):
         _call(name, learning_rate=1e41, **kwargs)

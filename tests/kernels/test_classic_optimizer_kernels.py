@@ -127,7 +127,8 @@ def test_adadelta_two_steps_by_hand(dtype, tol):
 def test_adamax_two_steps_by_hand(dtype, tol):
     # g = 2 then 1, lr = 0.1, b1 = 0.9, b2 = 0.999, eps = 1e-7:
     # M1 = 0.2, U1 = 2 + 1e-7, w1 = 1 - 0.1 / 0.1 * 0.2 / U1 (about 0.9);
-    # M2 = 0.28, U2 = max(0.999 U1, 1 + 1e-7) = 0.999 U1, w2 = w1 - 0.1 / 0.19 * M2 / U2.
+    # M2 = 0.28, U2 = max(0.999 U1, 1 + 1e-7) = 0.999 U1;
+    # w2 = w1 - 0.1 / 0.19 * M2 / U2.
     W, M, U = np.array([1.0], dtype), np.zeros(1, dtype), np.zeros(1, dtype)
     ops.adamax_update(W, np.array([2.0], dtype), M, U, 0.1, 1)
     U1 = 2 + 1e-7
@@ -250,8 +251,10 @@ def test_several_steps_match_a_numpy_loop(rng, dtype, tol):
         ops.nadam_update(*got["nadam"][:1], G, *got["nadam"][1:], 0.01, t, l2=0.01)
         (g,) = _f64(G)
         w = want
-        w["rmsprop"] = list(_rmsprop(w["rmsprop"][0], g, w["rmsprop"][1], 0.01, l2=0.01))
-        w["adagrad"] = list(_adagrad(w["adagrad"][0], g, w["adagrad"][1], 0.1, l2=0.01))
+        w["rmsprop"] = list(_rmsprop(w["rmsprop"][0], g, *w["rmsprop"][1:], 0.01,
+                                     l2=0.01))
+        w["adagrad"] = list(_adagrad(w["adagrad"][0], g, *w["adagrad"][1:], 0.1,
+                                     l2=0.01))
         w["adadelta"] = list(_adadelta(w["adadelta"][0], g, *w["adadelta"][1:], 1.0,
                                        eps=1e-4, l2=0.01))
         w["adamax"] = list(_adamax(w["adamax"][0], g, *w["adamax"][1:], 0.01, t,
@@ -259,8 +262,8 @@ def test_several_steps_match_a_numpy_loop(rng, dtype, tol):
         w["nadam"] = list(_nadam(w["nadam"][0], g, *w["nadam"][1:], 0.01, t, l2=0.01))
     # float32 rounding compounds over the steps: allow a few times the one-step tol.
     loose = {key: 5 * value for key, value in tol.items()}
-    for name in got:
-        _check(got[name], want[name], dtype, loose)
+    for name, arrays in got.items():
+        _check(arrays, want[name], dtype, loose)
 
 
 def test_zero_learning_rate_leaves_W_but_updates_state(rng, dtype):

@@ -1,7 +1,8 @@
 """Optimizers, Keras-style: :class:`SGD` (momentum, Nesterov, decay), :class:`Adam`,
 :class:`RMSprop`, :class:`Adagrad`, :class:`Adadelta`, :class:`Adamax` and
-:class:`Nadam`, one compiled kernel each (``fastnn.ops``), and :func:`get`, the optimizer
-of a name. The base class (:mod:`.base`) owns the update count and the state arrays.
+:class:`Nadam`, one compiled kernel each (``fastnn.ops``), and :func:`get`, the
+optimizer of a name. The base class (:mod:`.base`) owns the update count and the
+state arrays.
 """
 
 from fastnn.nn.optimizers.adam import Adam, Adamax, Nadam

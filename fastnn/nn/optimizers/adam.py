@@ -151,10 +151,6 @@ class Adamax(OneKernel):
         return dict(learning_rate=decayed_rate(self.learning_rate, self.decay, t - 1),
                     t=t, beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
 
-    def get_config(self):
-        return {"learning_rate": self.learning_rate, "beta_1": self.beta_1,
-                "beta_2": self.beta_2, "epsilon": self.epsilon, "decay": self.decay}
-
 
 @registry.register("optimizer")
 class Nadam(OneKernel):
@@ -236,8 +232,3 @@ class Nadam(OneKernel):
         return dict(learning_rate=self.learning_rate, t=t, beta_1=self.beta_1,
                     beta_2=self.beta_2, epsilon=self.epsilon,
                     schedule_decay=self.schedule_decay, mu_product=self._mu_product(t))
-
-    def get_config(self):
-        return {"learning_rate": self.learning_rate, "beta_1": self.beta_1,
-                "beta_2": self.beta_2, "epsilon": self.epsilon,
-                "schedule_decay": self.schedule_decay}

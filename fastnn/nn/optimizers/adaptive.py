@@ -1,11 +1,12 @@
-"""Per-weight rates from a running sum or average of squared gradients: :class:`RMSprop`,
-:class:`Adagrad` and :class:`Adadelta`, each one compiled kernel (``fastnn.ops``) with
-PyTorch's update rule (which is Keras 1's) and Keras 1's ``decay`` of the rate."""
+"""Per-weight rates from a running sum or average of squared gradients:
+:class:`RMSprop`, :class:`Adagrad` and :class:`Adadelta`, each one compiled kernel
+(``fastnn.ops``) with PyTorch's update rule (which is Keras 1's) and Keras 1's
+``decay`` of the rate."""
 
 import numpy as np
 
 from fastnn import ops
-from fastnn.nn.optimizers.base import OneKernel, decayed_rate, learning_rate_argument
+from fastnn.nn.optimizers.base import OneKernel, learning_rate_argument
 from fastnn.ops.checks import check_scalar
 from fastnn.ops.optimizers import check_decay_rate, check_epsilon
 from fastnn.saving import registry
@@ -13,8 +14,24 @@ from fastnn.saving import registry
 __all__ = ["RMSprop", "Adagrad", "Adadelta"]
 
 
+class _SquaredAverage(OneKernel):
+    """RMSprop's and Adadelta's settings: a rate with Keras 1's decay, the decay
+    ``rho`` of a running average of g**2, and ``epsilon``."""
+
+    def __init__(self, learning_rate, rho, epsilon, decay):
+        super().__init__()
+        self.learning_rate = learning_rate
+        self.rho = check_decay_rate("rho", rho)
+        self.epsilon = check_epsilon(epsilon)
+        self.decay = check_scalar("decay", decay, low=0.0)
+
+    def _step_arguments(self, t):
+        return dict(learning_rate=self._step_scalars(t), rho=self.rho,
+                    epsilon=self.epsilon)
+
+
 @registry.register("optimizer")
-class RMSprop(OneKernel):
+class RMSprop(_SquaredAverage):
     """RMSprop (Tieleman & Hinton): the step divided by a running RMS of the gradient.
 
     With g the gradient, ``S`` a running average of g**2 (zeros at first) and
@@ -59,22 +76,8 @@ class RMSprop(OneKernel):
     _op = staticmethod(ops.rmsprop_update)
 
     def __init__(self, learning_rate=None, rho=0.9, epsilon=1e-7, decay=0.0, lr=None):
-        super().__init__()
-        self.learning_rate = learning_rate_argument(learning_rate, lr, 0.001)
-        self.rho = check_decay_rate("rho", rho)
-        self.epsilon = check_epsilon(epsilon)
-        self.decay = check_scalar("decay", decay, low=0.0)
-
-    def _step_scalars(self, t):
-        return decayed_rate(self.learning_rate, self.decay, t - 1)
-
-    def _step_arguments(self, t):
-        return dict(learning_rate=self._step_scalars(t), rho=self.rho,
-                    epsilon=self.epsilon)
-
-    def get_config(self):
-        return {"learning_rate": self.learning_rate, "rho": self.rho,
-                "epsilon": self.epsilon, "decay": self.decay}
+        super().__init__(learning_rate_argument(learning_rate, lr, 0.001), rho, epsilon,
+                         decay)
 
 
 @registry.register("optimizer")
@@ -133,20 +136,12 @@ class Adagrad(OneKernel):
     def _new_slots(self, param):
         return [np.full_like(param, self.initial_accumulator_value)]
 
-    def _step_scalars(self, t):
-        return decayed_rate(self.learning_rate, self.decay, t - 1)
-
     def _step_arguments(self, t):
         return dict(learning_rate=self._step_scalars(t), epsilon=self.epsilon)
 
-    def get_config(self):
-        return {"learning_rate": self.learning_rate, "epsilon": self.epsilon,
-                "decay": self.decay,
-                "initial_accumulator_value": self.initial_accumulator_value}
-
 
 @registry.register("optimizer")
-class Adadelta(OneKernel):
+class Adadelta(_SquaredAverage):
     """Adadelta (Zeiler): the step's size from running averages of g**2 and of the
     squared steps, so its units match the weights'.
 
@@ -189,19 +184,5 @@ class Adadelta(OneKernel):
     _op = staticmethod(ops.adadelta_update)
 
     def __init__(self, learning_rate=None, rho=0.95, epsilon=1e-7, decay=0.0, lr=None):
-        super().__init__()
-        self.learning_rate = learning_rate_argument(learning_rate, lr, 1.0)
-        self.rho = check_decay_rate("rho", rho)
-        self.epsilon = check_epsilon(epsilon)
-        self.decay = check_scalar("decay", decay, low=0.0)
-
-    def _step_scalars(self, t):
-        return decayed_rate(self.learning_rate, self.decay, t - 1)
-
-    def _step_arguments(self, t):
-        return dict(learning_rate=self._step_scalars(t), rho=self.rho,
-                    epsilon=self.epsilon)
-
-    def get_config(self):
-        return {"learning_rate": self.learning_rate, "rho": self.rho,
-                "epsilon": self.epsilon, "decay": self.decay}
+        super().__init__(learning_rate_argument(learning_rate, lr, 1.0), rho, epsilon,
+                         decay)

@@ -7,6 +7,8 @@ holding every weight, so one update is one call. Its state (velocities, moments)
 created on the first update, one array per parameter.
 """
 
+import inspect
+
 import numpy as np
 
 from fastnn import ops
@@ -152,7 +154,14 @@ class OneKernel(Optimizer):
         raise NotImplementedError
 
     def _step_scalars(self, t):
-        raise NotImplementedError
+        """By default the one per-step scalar is the rate with Keras 1's decay."""
+        return decayed_rate(self.learning_rate, self.decay, t - 1)
+
+    def get_config(self):
+        """The constructor's arguments (Keras 1's alias ``lr`` aside), in its order."""
+        names = inspect.signature(type(self).__init__).parameters
+        return {name: getattr(self, name) for name in names
+                if name not in ("self", "lr")}
 
     def current_learning_rate(self):
         """The rate the next update uses (before any bias correction)."""

@@ -1,5 +1,5 @@
-"""Stochastic gradient descent: plain, with momentum, with Nesterov momentum, and Keras 1's
-rate decay (:class:`SGD`)."""
+"""Stochastic gradient descent: plain, with momentum, with Nesterov momentum, and
+Keras 1's rate decay (:class:`SGD`)."""
 
 import numpy as np
 
