@@ -308,10 +308,11 @@ cdef class BatchLoop:
         early once ``budget`` seconds have passed); per-sample losses go to
         ``losses[start ...]``. With Calls for the update (set_update), ``rates[s]``
         (float64, at least ``max_batches`` rows) is the rate of this run's s-th
-        step, set as each Call's first real; a 2-D ``rates`` of k columns sets the
-        first k reals (Nadam's three per-step scalars), and ``optimizer`` has its ``iterations`` advanced by the steps taken,
-        also when a run is interrupted (no Python runs between the last step and that
-        count, so a Ctrl-C cannot leave them apart).
+        step, set as each Call's first real (a 2-D ``rates`` of k columns sets the
+        first k reals: Nadam's three per-step scalars), and ``optimizer`` has its
+        ``iterations`` advanced by the steps taken, also when a run is interrupted
+        (no Python runs between the last step and that count, so a Ctrl-C cannot
+        leave them apart).
 
         Returns ``(status, batches, steps, right, penalty)``: OK or the divergence
         (found in the last batch run, before its step or after it), the batches run,

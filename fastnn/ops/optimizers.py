@@ -187,7 +187,7 @@ def nadam_update(
     rate_g, rate_m, epsilon_t = nadam_step_scalars(
         lr, t, mu_product, beta_1, beta_2, epsilon, schedule_decay
     )
-    fit_dtype(W.dtype, learning_rate=max(rate_g, rate_m), epsilon=epsilon, l2=l2)
+    fit_dtype(W.dtype, rate_g=rate_g, rate_m=rate_m, epsilon=epsilon, l2=l2)
     run_kernel(optimizer_kernels.nadam_update, flat(W), flat(G), flat(M), flat(S),
                rate_g, rate_m, epsilon_t, beta_1, beta_2, l2)
 
