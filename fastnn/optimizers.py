@@ -2,6 +2,7 @@
 ``SGD``, ``Adam``, ``RMSprop``, ``Adagrad``, ``Adadelta``, ``Adamax``, ``Nadam``."""
 
 from fastnn.nn.optimizers import (
+    NAMES,
     SGD,
     Adadelta,
     Adagrad,
@@ -15,5 +16,5 @@ from fastnn.nn.optimizers import (
 
 __all__ = [
     "Optimizer", "SGD", "Adam", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam",
-    "get",
+    "NAMES", "get",
 ]

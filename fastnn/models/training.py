@@ -80,8 +80,10 @@ class Trainer:
     # ---------------------------------------------------------------- compiling
 
     def compile(self, optimizer="sgd", loss=None, metrics=None):
-        """Choose the optimizer ('sgd', 'adam' or an instance), the loss (a name from
-        :data:`fastnn.losses.NAMES`) and the metrics reported ('accuracy' or callables)."""
+        """Choose the optimizer (an instance or a name from
+        :data:`fastnn.optimizers.NAMES`: 'sgd', 'adam', 'rmsprop', ...), the loss (a
+        name from :data:`fastnn.losses.NAMES`) and the metrics reported ('accuracy' or
+        callables)."""
         if loss is None:
             raise ValueError(f"compile needs a loss, one of {', '.join(losses_module.NAMES)}")
         if not self.layers:

@@ -17,8 +17,8 @@ BEFORE = {
                ["BinaryCrossentropy", "CategoricalCrossentropy", "EPSILON",
                 "MeanSquaredError", "SparseCategoricalCrossentropy"]),
     # issue 20 added the classic optimizers
-    "optimizers": (["Adadelta", "Adagrad", "Adam", "Adamax", "Nadam", "Optimizer",
-                    "RMSprop", "SGD", "get"], []),
+    "optimizers": (["Adadelta", "Adagrad", "Adam", "Adamax", "NAMES", "Nadam",
+                    "Optimizer", "RMSprop", "SGD", "get"], []),
     "models": (["Callback", "History", "Sequential"], ["check_finite_output"]),
 }
 

@@ -12,7 +12,7 @@ from fastnn.nn.optimizers.sgd import SGD
 
 __all__ = [
     "Optimizer", "SGD", "Adam", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam",
-    "get",
+    "NAMES", "get",
 ]
 
 _BY_NAME = {
