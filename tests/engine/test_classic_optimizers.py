@@ -240,3 +240,23 @@ def test_set_state_continues_identically(cls):
         second.apply([w_second], [g])
     assert_array_equal(w_first, w_second)
     assert second.iterations == 3
+
+
+@pytest.mark.parametrize("cls, changes", [
+    (RMSprop, dict(learning_rate=0.05, rho=0.5)), (Adagrad, dict(epsilon=1e-3)),
+    (Adadelta, dict(rho=0.8)), (Adamax, dict(beta_1=0.5, decay=0.1)),
+    (Nadam, dict(beta_1=0.8, schedule_decay=0.1)),
+], ids=lambda value: getattr(value, "__name__", ""))
+def test_settings_changed_between_fits_take_effect(cls, changes, rng):
+    """As a callback would between epochs: the loop rebinds the update, and the
+    compiled model stays equal to the Python-stepped one bit for bit."""
+    X, y = rng.normal(size=(37, 4)), rng.integers(0, 3, size=37)
+    models = [_fit(kind(), X, y, np.float64) for kind in (cls, type("Py", (cls,), {}))]
+    for model in models:
+        for name, value in changes.items():
+            setattr(model.optimizer, name, value)
+        model.fit(X, y, batch_size=8, epochs=2, verbose=0)
+    assert_array_equal(models[0].get_flat_weights(), models[1].get_flat_weights())
+    unchanged = _fit(cls(), X, y, np.float64)
+    unchanged.fit(X, y, batch_size=8, epochs=2, verbose=0)
+    assert not np.array_equal(models[0].get_flat_weights(), unchanged.get_flat_weights())
