@@ -259,4 +259,5 @@ def test_settings_changed_between_fits_take_effect(cls, changes, rng):
     assert_array_equal(models[0].get_flat_weights(), models[1].get_flat_weights())
     unchanged = _fit(cls(), X, y, np.float64)
     unchanged.fit(X, y, batch_size=8, epochs=2, verbose=0)
-    assert not np.array_equal(models[0].get_flat_weights(), unchanged.get_flat_weights())
+    changed = models[0].get_flat_weights()
+    assert not np.array_equal(changed, unchanged.get_flat_weights())
