@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from fastnn.ops._bind import bindable, recorded_calls, run_kernel
-from fastnn.ops._kernel_args import flat
+from fastnn.ops._kernel_args import NO_STATE, flat
 from fastnn.ops._loader import blas_kernels, optimizer_kernels
 from fastnn.ops.checks import (
     check_float,
@@ -101,17 +101,38 @@ def check_epsilon(epsilon):
 
 
 @bindable
-def rmsprop_update(W, G, S, learning_rate, rho=0.9, epsilon=1e-7, l2=0.0):
+def rmsprop_update(W, G, S, learning_rate, rho=0.9, epsilon=1e-7, l2=0.0,
+                   momentum=0.0, centered=False, A=None, B=None):
     """In place RMSprop step (torch.optim.RMSprop's), with g = G + l2 * W:
-    S = rho S + (1 - rho) g**2; W -= learning_rate g / (sqrt(S) + epsilon)."""
-    _check_params(W, G, S=S)
+    S = rho S + (1 - rho) g**2; W -= learning_rate g / (sqrt(S) + epsilon).
+
+    ``centered`` (with ``A``, the running average of g): A = rho A + (1 - rho) g,
+    and sqrt(S - A**2) in place of sqrt(S). With ``B``, the momentum buffer:
+    B = momentum B + g / (sqrt(...) + epsilon); W -= learning_rate B."""
+    state = {"S": S}
+    if not isinstance(centered, (bool, np.bool_)):
+        raise TypeError(f"centered must be a bool, got {centered!r}")
+    if centered:
+        if A is None:
+            raise ValueError("centered needs A, the running average of g")
+        state["A"] = A
+    elif A is not None:
+        raise ValueError("A is the centered average: pass centered=True with it")
+    if B is not None:
+        state["B"] = B
+    _check_params(W, G, **state)
     lr = check_scalar("learning_rate", learning_rate, low=0.0)
     rho = check_decay_rate("rho", rho)
     epsilon = check_epsilon(epsilon)
     l2 = check_scalar("l2", l2, low=0.0)
+    momentum = check_scalar("momentum", momentum, low=0.0, high=1.0)
+    if momentum and B is None:
+        raise ValueError("momentum needs B, the momentum buffer")
     fit_dtype(W.dtype, learning_rate=lr, epsilon=epsilon, l2=l2)
+    none = NO_STATE[W.dtype]
     run_kernel(optimizer_kernels.rmsprop_update, flat(W), flat(G), flat(S),
-               lr, rho, epsilon, l2)
+               flat(A) if centered else none, none if B is None else flat(B),
+               lr, rho, epsilon, momentum, l2, bool(centered), B is not None)
 
 
 @bindable

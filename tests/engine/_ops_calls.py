@@ -104,6 +104,12 @@ def _good_calls():
             dict(W=_array(4, 3), G=_array(4, 3), S=np.abs(_array(4, 3)),
                  learning_rate=0.1),
         ),
+        "rmsprop_update[centered, momentum]": (
+            ops.rmsprop_update,
+            dict(W=_array(4, 3), G=_array(4, 3), S=np.abs(_array(4, 3)) + 1,
+                 A=_array(4, 3), B=_array(4, 3), learning_rate=0.1, momentum=0.9,
+                 centered=True),
+        ),
         "adagrad_update": (
             ops.adagrad_update,
             dict(W=_array(4, 3), G=_array(4, 3), S=np.abs(_array(4, 3)),

@@ -21,7 +21,8 @@ EXACT = dict(rtol=1e-13, atol=1e-15)
 
 
 @pytest.mark.parametrize("cls, defaults", [
-    (RMSprop, dict(learning_rate=0.001, rho=0.9, epsilon=1e-7, decay=0.0)),
+    (RMSprop, dict(learning_rate=0.001, rho=0.9, epsilon=1e-7, decay=0.0, momentum=0.0,
+                   centered=False)),
     (Adagrad, dict(learning_rate=0.01, epsilon=1e-7, decay=0.0,
                    initial_accumulator_value=0.0)),
     (Adadelta, dict(learning_rate=1.0, rho=0.95, epsilon=1e-7, decay=0.0)),
@@ -52,6 +53,8 @@ def test_keras1_lr_alias(cls):
     (RMSprop, dict(epsilon=0.0), r"epsilon must be in \(0.0, inf\]"),
     (RMSprop, dict(decay=-1e-3), "decay must be in"),
     (RMSprop, dict(learning_rate=0.0), "learning_rate"),
+    (RMSprop, dict(momentum=-0.5), r"momentum must be in \[0.0, 1.0\]"),
+    (RMSprop, dict(momentum=1.5), r"momentum must be in \[0.0, 1.0\]"),
     (Adagrad, dict(epsilon=-1e-7), "epsilon"),
     (Adagrad, dict(initial_accumulator_value=-0.1), "initial_accumulator_value must"),
     (Adagrad, dict(initial_accumulator_value=float("nan")), "must be finite"),
@@ -76,6 +79,11 @@ def test_bad_arguments(cls, kwargs, match):
 def test_non_numbers_are_type_errors(cls, kwargs):
     with pytest.raises(TypeError, match="must be a real number"):
         cls(**kwargs)
+
+
+def test_centered_must_be_a_bool():
+    with pytest.raises(TypeError, match="centered must be a bool"):
+        RMSprop(centered="yes")
 
 
 @pytest.mark.parametrize("name, cls", [
@@ -109,6 +117,21 @@ def test_rmsprop_by_hand_with_decay():
     steps = _two_steps(RMSprop(lr=0.1, decay=0.5))
     w1 = 1 - 0.1 * 2 / (math.sqrt(0.4) + 1e-7)
     assert_allclose(steps, [w1, w1 - 0.1 / 1.5 / (math.sqrt(0.46) + 1e-7)], **EXACT)
+
+
+@pytest.mark.parametrize("centered", [False, True], ids=["plain", "centered"])
+@pytest.mark.parametrize("momentum", [0.0, 0.5], ids=["no-momentum", "momentum"])
+def test_rmsprop_centered_and_momentum_by_hand(centered, momentum):
+    # g = 2 then 1, rho 0.9, lr 0.1: S1 = 0.4, S2 = 0.46; centered A1 = 0.2,
+    # A2 = 0.28, so the roots are of 0.4 - 0.04 and 0.46 - 0.0784.
+    optimizer = RMSprop(lr=0.1, momentum=momentum, centered=centered)
+    assert optimizer.n_slots == 1 + centered + (momentum > 0)
+    steps = _two_steps(optimizer)
+    root1 = math.sqrt(0.4 - 0.04 * centered) + 1e-7
+    root2 = math.sqrt(0.46 - 0.0784 * centered) + 1e-7
+    b1 = 2 / root1
+    b2 = momentum * b1 + 1 / root2
+    assert_allclose(steps, [1 - 0.1 * b1, 1 - 0.1 * b1 - 0.1 * b2], **EXACT)
 
 
 def test_adagrad_by_hand_from_its_initial_accumulator():
@@ -188,7 +211,7 @@ def _fit(optimizer, X, y, dtype):
 
 
 @pytest.mark.parametrize("cls, kwargs", [
-    (RMSprop, dict(decay=0.01)),
+    (RMSprop, dict(decay=0.01)), (RMSprop, dict(momentum=0.9, centered=True)),
     (Adagrad, dict(decay=0.01, initial_accumulator_value=0.1)),
     (Adadelta, dict(decay=0.01)), (Adamax, dict(decay=0.01)), (Nadam, {}),
 ], ids=lambda value: getattr(value, "__name__", ""))

@@ -185,6 +185,8 @@ WRONG_SHAPES = [
     ("adam_update", "S", _array(4, 3, 1), "S has shape"),
     ("rmsprop_update", "S", _array(3, 4), "S has shape"),
     ("rmsprop_update", "G", _array(12), "G has shape"),
+    ("rmsprop_update[centered, momentum]", "A", _array(4, 2), "A has shape"),
+    ("rmsprop_update[centered, momentum]", "B", _array(12), "B has shape"),
     ("adagrad_update", "S", _array(4, 2), "S has shape"),
     ("adadelta_update", "D", _array(4, 3, 1), "D has shape"),
     ("adadelta_update", "S", _array(4, 2), "S has shape"),

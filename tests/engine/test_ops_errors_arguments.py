@@ -108,6 +108,8 @@ def test_maxout_backward_argmax_must_be_integers():
         ("adam_update", "W", "M"),
         ("adam_update", "G", "S"),
         ("rmsprop_update", "W", "S"),
+        ("rmsprop_update[centered, momentum]", "A", "B"),
+        ("rmsprop_update[centered, momentum]", "S", "A"),
         ("adagrad_update", "G", "S"),
         ("adadelta_update", "S", "D"),
         ("adamax_update", "M", "U"),
@@ -129,7 +131,8 @@ def test_optimizer_arrays_must_not_overlap(name, first, second, how):
     "name, arg",
     [("sgd_update", "W"), ("momentum_update", "W"), ("momentum_update", "V"),
      ("adam_update", "W"), ("adam_update", "M"), ("adam_update", "S"),
-     ("rmsprop_update", "S"), ("adagrad_update", "S"), ("adadelta_update", "D"),
+     ("rmsprop_update", "S"), ("rmsprop_update[centered, momentum]", "A"),
+     ("rmsprop_update[centered, momentum]", "B"), ("adagrad_update", "S"), ("adadelta_update", "D"),
      ("adamax_update", "U"), ("nadam_update", "M"), ("nadam_update", "W")],
 )
 def test_optimizer_state_must_be_writeable(name, arg):
@@ -208,6 +211,10 @@ def test_bad_adam_hyperparameters(changes, message):
         ("rmsprop_update", dict(rho=-0.1), r"rho must be in \[0.0, 1.0\]"),
         ("rmsprop_update", dict(rho=1.0), "rho must be below 1"),
         ("rmsprop_update", dict(epsilon=0.0), r"epsilon must be in \(0.0, inf\]"),
+        ("rmsprop_update", dict(momentum=0.9), "momentum needs B"),
+        ("rmsprop_update", dict(centered=True), "centered needs A"),
+        ("rmsprop_update", dict(A=_array(4, 3)), "pass centered=True with it"),
+        ("rmsprop_update[centered, momentum]", dict(momentum=1.5), "momentum must be"),
         ("adagrad_update", dict(epsilon=-1e-7), r"epsilon must be in \(0.0, inf\]"),
         ("adagrad_update", dict(epsilon=math.nan), "epsilon must be finite"),
         ("adadelta_update", dict(rho=1.5), r"rho must be in \[0.0, 1.0\]"),
@@ -225,6 +232,11 @@ def test_bad_adam_hyperparameters(changes, message):
 def test_bad_classic_optimizer_hyperparameters(name, changes, message):
     with pytest.raises(ValueError, match=message):
         _call(name, **changes)
+
+
+def test_rmsprop_centered_must_be_a_bool():
+    with pytest.raises(TypeError, match="centered must be a bool"):
+        _call("rmsprop_update[centered, momentum]", centered=1)
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS[3:])

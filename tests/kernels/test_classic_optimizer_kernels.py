@@ -23,6 +23,15 @@ def _rmsprop(W, G, S, lr, rho=0.9, eps=1e-7, l2=0.0):
     return W - lr * g / (np.sqrt(S) + eps), S
 
 
+def _rmsprop_full(W, G, S, A, B, lr, rho, eps, momentum, l2=0.0):
+    """torch.optim.RMSprop(centered=True, momentum=momentum)'s step."""
+    g = G + l2 * W
+    S = rho * S + (1 - rho) * g**2
+    A = rho * A + (1 - rho) * g
+    B = momentum * B + g / (np.sqrt(S - A**2) + eps)
+    return W - lr * B, S, A, B
+
+
 def _adagrad(W, G, S, lr, eps=1e-7, l2=0.0):
     g = G + l2 * W
     S = S + g**2
@@ -181,6 +190,45 @@ def test_rmsprop_matches_numpy(shape, l2, rng, dtype, tol):
     expected = _rmsprop(*_f64(W, G, S), 0.01, 0.8, 1e-6, l2)
     assert ops.rmsprop_update(W, G, S, 0.01, rho=0.8, epsilon=1e-6, l2=l2) is None
     _check((W, S), expected, dtype, tol)
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("l2", [0.0, 0.01])
+def test_rmsprop_centered_with_momentum_matches_numpy(shape, l2, rng, dtype, tol):
+    W, G, A, B = (_random(rng, shape, dtype) for _ in range(4))
+    S = (A.astype(np.float64) ** 2 + _random(rng, shape, np.float64, 0.1, 1.0)).astype(
+        dtype)  # a second moment above the square of the mean
+    expected = _rmsprop_full(*_f64(W, G, S, A, B), 0.01, 0.8, 1e-6, 0.9, l2)
+    ops.rmsprop_update(W, G, S, 0.01, rho=0.8, epsilon=1e-6, l2=l2, momentum=0.9,
+                       centered=True, A=A, B=B)
+    _check((W, S, A, B), expected, dtype, tol)
+
+
+@pytest.mark.parametrize("centered", [False, True], ids=["plain", "centered"])
+def test_rmsprop_options_alone_match_numpy(centered, rng, dtype, tol):
+    """centered without momentum, momentum without centering (momentum 0 with a
+    buffer is the plain step)."""
+    W, G, A, B = (_random(rng, (7,), dtype) for _ in range(4))
+    S = _random(rng, (7,), dtype, 1.0, 2.0)
+    W_opt, S_opt, A_opt, B_opt = (a.copy() for a in (W, S, A, B))
+    if centered:
+        w, s, a, _ = _rmsprop_full(*_f64(W, G, S, A, np.zeros(7, dtype)), 0.01, 0.9,
+                                   1e-7, 0.0)
+        ops.rmsprop_update(W_opt, G, S_opt, 0.01, centered=True, A=A_opt)
+        _check((W_opt, S_opt, A_opt), (w, s, a), dtype, tol)
+    else:
+        _, s = _rmsprop(*_f64(W, G, S), 0.01)
+        b = 0.5 * B.astype(np.float64) + G.astype(np.float64) / (np.sqrt(s) + 1e-7)
+        ops.rmsprop_update(W_opt, G, S_opt, 0.01, momentum=0.5, B=B_opt)
+        _check((W_opt, S_opt, B_opt), (W.astype(np.float64) - 0.01 * b, s, b), dtype,
+               tol)
+
+
+def test_rmsprop_centered_variance_below_zero_is_taken_as_zero():
+    W, G = np.array([1.0]), np.array([1.0])
+    S, A = np.array([0.99]), np.array([1.0])  # S - A**2 becomes 0.995 - 1 < 0
+    ops.rmsprop_update(W, G, S, 0.1, rho=0.5, epsilon=0.01, centered=True, A=A)
+    assert W[0] == 1.0 - 0.1 * 1.0 / 0.01
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=str)

@@ -3,7 +3,7 @@ Dense-tanh-Dense-softmax and its PyTorch twin start from the same weights and ta
 same 21 mini-batches in order (fastnn through ``fit``, one batch per call, so each step
 runs the compiled training loop); the weights agree after every step to rtol 1e-10.
 Keras 1's ``decay`` is checked by setting PyTorch's rate per step (Adagrad's is its
-``lr_decay``). Skipped where PyTorch is not installed (CI); the NumPy twins of
+``lr_decay``); RMSprop also centered and with momentum. Skipped where PyTorch is not installed (CI); the NumPy twins of
 tests/kernels/test_classic_optimizer_kernels.py always run."""
 
 import numpy as np
@@ -23,6 +23,10 @@ def _torch_optimizer(name, params, decay):
     optim = torch.optim
     return {
         "rmsprop": lambda: optim.RMSprop(params, lr=0.01, alpha=0.9, eps=1e-7),
+        "rmsprop-centered-momentum": lambda: optim.RMSprop(
+            params, lr=0.01, alpha=0.9, eps=1e-7, momentum=0.9, centered=True),
+        "rmsprop-momentum": lambda: optim.RMSprop(params, lr=0.01, alpha=0.9, eps=1e-7,
+                                                  momentum=0.5),
         "adagrad": lambda: optim.Adagrad(params, lr=0.1, lr_decay=decay, eps=1e-7,
                                          initial_accumulator_value=0.1),
         "adadelta": lambda: optim.Adadelta(params, lr=1.0, rho=0.95, eps=1e-6),
@@ -35,6 +39,9 @@ def _torch_optimizer(name, params, decay):
 def _ours(name, decay):
     return {
         "rmsprop": lambda: RMSprop(learning_rate=0.01, rho=0.9, decay=decay),
+        "rmsprop-centered-momentum": lambda: RMSprop(
+            learning_rate=0.01, decay=decay, momentum=0.9, centered=True),
+        "rmsprop-momentum": lambda: RMSprop(learning_rate=0.01, momentum=0.5),
         "adagrad": lambda: Adagrad(learning_rate=0.1, decay=decay,
                                    initial_accumulator_value=0.1),
         "adadelta": lambda: Adadelta(learning_rate=1.0, epsilon=1e-6, decay=decay),
@@ -65,6 +72,8 @@ def float64_torch():
 
 CASES = [(name, decay) for name in ("rmsprop", "adagrad", "adadelta", "adamax")
          for decay in (0.0, 0.05)] + [("nadam", 0.0)]  # Keras 1's Nadam had no decay
+CASES += [("rmsprop-centered-momentum", 0.0), ("rmsprop-centered-momentum", 0.05),
+          ("rmsprop-momentum", 0.0)]
 
 
 @pytest.mark.parametrize("name, decay", CASES, ids=[f"{n}-{d}" for n, d in CASES])

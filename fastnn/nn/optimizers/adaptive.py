@@ -40,7 +40,11 @@ class RMSprop(_SquaredAverage):
         S = rho * S + (1 - rho) * g**2
         w -= lr_t * g / (sqrt(S) + epsilon)
 
-    as ``torch.optim.RMSprop`` (``centered=False, momentum=0``) and Keras 1.
+    as ``torch.optim.RMSprop`` and Keras 1. ``centered`` divides by the root of a
+    variance, keeping A, a running average of g: A = rho * A + (1 - rho) * g and
+    sqrt(S - A**2) in place of sqrt(S). With ``momentum``, a buffer B (zeros at
+    first): B = momentum * B + g / (sqrt(...) + epsilon), then w -= lr_t * B. Both
+    as PyTorch's, and Keras 3's options of those names.
 
     Parameters
     ----------
@@ -49,14 +53,18 @@ class RMSprop(_SquaredAverage):
         The decay of the average of g**2 (PyTorch's ``alpha``).
     epsilon : float > 0, default 1e-7
     decay : float >= 0, default 0.0
+    momentum : float in [0, 1], default 0.0
+    centered : bool, default False
 
     Notes
     -----
-    Defaults as Keras (1, 2 and 3; Keras 1 had epsilon 1e-8). PyTorch's differ:
-    lr=0.01, alpha=0.99, eps=1e-8. Keras 3 puts epsilon inside the square root,
-    ``w -= lr * g / sqrt(S + epsilon)``, and has no ``decay`` (a learning-rate
-    schedule instead); neither Keras 3's nor PyTorch's ``momentum`` and ``centered``
-    options exist here.
+    Defaults as Keras (1, 2 and 3; Keras 1 had epsilon 1e-8 and neither ``momentum``
+    nor ``centered``). PyTorch's differ: lr=0.01, alpha=0.99, eps=1e-8. Keras 3 puts
+    epsilon inside the square root, ``w -= lr * g / sqrt(S + epsilon)`` (centered:
+    ``sqrt(S - A**2 + epsilon)``), keeps its momentum buffer in steps already
+    multiplied by the rate (the same steps while the rate is constant), and has no
+    ``decay`` (a learning-rate schedule instead). Where rounding takes S - A**2
+    below 0, it is taken as 0 (PyTorch's root gives NaN).
 
     Examples
     --------
@@ -71,13 +79,27 @@ class RMSprop(_SquaredAverage):
     array([ 0.968377, -0.968377])
     """
 
-    n_slots = 1
     _compiled = True
     _op = staticmethod(ops.rmsprop_update)
 
-    def __init__(self, learning_rate=None, rho=0.9, epsilon=1e-7, decay=0.0, lr=None):
+    def __init__(self, learning_rate=None, rho=0.9, epsilon=1e-7, decay=0.0,
+                 momentum=0.0, centered=False, lr=None):
         super().__init__(learning_rate_argument(learning_rate, lr, 0.001), rho, epsilon,
                          decay)
+        self.momentum = check_scalar("momentum", momentum, low=0.0, high=1.0)
+        if not isinstance(centered, (bool, np.bool_)):
+            raise TypeError(f"centered must be a bool, got {centered!r}")
+        self.centered = bool(centered)
+        # the state arrays: S, then A when centered, B with momentum (set once here)
+        self._slot_names = ["A"] * self.centered + ["B"] * (self.momentum > 0)
+        self.n_slots = 1 + len(self._slot_names)
+
+    def _slot_arguments(self, slots):
+        return slots[:1], dict(zip(self._slot_names, slots[1:]))
+
+    def _step_arguments(self, t):
+        return dict(super()._step_arguments(t), momentum=self.momentum,
+                    centered=self.centered)
 
 
 @registry.register("optimizer")

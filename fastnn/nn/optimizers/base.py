@@ -144,7 +144,8 @@ class OneKernel(Optimizer):
     (from 1): ``_op(param, grad, *slots, **self._step_arguments(t))``; its bound Calls
     take their first reals, per step, from ``_step_scalars(t)`` (what the op computes
     from those arguments, by the same Python arithmetic, so the compiled loop and
-    :meth:`apply` run the same numbers). A subclass's ``_compiled = True`` in its own
+    :meth:`apply` run the same numbers); ``_slot_arguments`` may name the state
+    arrays the op takes by keyword. A subclass's ``_compiled = True`` in its own
     body lets the compiled loop run it; a user's subclass of it updates through
     :meth:`apply`, as SGD's and Adam's do."""
 
@@ -152,6 +153,10 @@ class OneKernel(Optimizer):
 
     def _step_arguments(self, t):
         raise NotImplementedError
+
+    def _slot_arguments(self, slots):
+        """The op's arguments for the state arrays: (positional, keywords)."""
+        return slots, {}
 
     def _step_scalars(self, t):
         """By default the one per-step scalar is the rate with Keras 1's decay."""
@@ -178,9 +183,13 @@ class OneKernel(Optimizer):
             return None  # a user's subclass may update its own way
         self._ensure_state(params)
         return [
-            ops.bind(self._op, param, grad, *slots, **self._step_arguments(1))[0]
-            for param, grad, slots in zip(params, grads, self._slots)
+            ops.bind(self._op, param, grad, *arrays, **named,
+                     **self._step_arguments(1))[0]
+            for param, grad, (arrays, named) in zip(
+                params, grads, map(self._slot_arguments, self._slots))
         ]
 
     def _update(self, param, grad, slots):
-        self._op(param, grad, *slots, **self._step_arguments(self.iterations + 1))
+        arrays, named = self._slot_arguments(slots)
+        self._op(param, grad, *arrays, **named,
+                 **self._step_arguments(self.iterations + 1))
