@@ -26,6 +26,9 @@ BETAS = [("beta_1", 0.0, 0.999, (0.0, 0.99)), ("beta_2", 0.0, 0.999, (0.0, 0.999
 EPSILON = ("epsilon", 1e-12, np.inf, (1e-8, 1.0))
 OPTIMIZERS = {
     "rmsprop": (ops.rmsprop_update, ("S",), [RHO, EPSILON]),
+    # centered with momentum: A and B by keyword; validity only (below)
+    "rmsprop_centered": (ops.rmsprop_update, ("S", "A", "B"),
+                         [RHO, EPSILON, ("momentum", 0.0, 1.0, (0.0, 0.99))]),
     "adagrad": (ops.adagrad_update, ("S",), [EPSILON]),
     "adadelta": (ops.adadelta_update, ("S", "D"), [RHO, EPSILON]),
     "adamax": (ops.adamax_update, ("M", "U"), [*BETAS, EPSILON]),
@@ -94,9 +97,12 @@ def test_classic_optimizer_steps(data, dtype, which):
     if which in STEPPED and expect is not False:
         expect = None  # whether the bias-corrected rates fit float32 is ops' to say
     before = snapshot(args)
+    arrays, named = list(args.values()), {}
+    if which == "rmsprop_centered":
+        arrays, named = arrays[:3], dict(A=args["A"], B=args["B"], centered=True)
     try:
         with strict():
-            update(*args.values(), lr, *(() if t is None else (t,)), **h)
+            update(*arrays, lr, *(() if t is None else (t,)), **h, **named)
     except CLEAN_ERRORS as error:
         assert expect is not True, f"a valid call raised {error!r}"
         for key, value in before.items():
@@ -109,6 +115,8 @@ def test_classic_optimizer_steps(data, dtype, which):
     if not (tame and all(np.isfinite(v).all() and (np.abs(v) <= 1e4).all()
                          for v in values)):
         return  # a good call on extreme values: it ran, nothing crashed
+    if which == "rmsprop_centered":
+        return  # S - A**2 cancels: the NumPy twins of the kernel tests check it
     if any(not isinstance(args[k], np.ndarray) or args[k].dtype != dtype
            for k in before) or float(h["epsilon"]) < 1e-8:
         return
