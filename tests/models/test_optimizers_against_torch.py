@@ -3,8 +3,9 @@ Dense-tanh-Dense-softmax and its PyTorch twin start from the same weights and ta
 same 21 mini-batches in order (fastnn through ``fit``, one batch per call, so each step
 runs the compiled training loop); the weights agree after every step to rtol 1e-10.
 Keras 1's ``decay`` is checked by setting PyTorch's rate per step (Adagrad's is its
-``lr_decay``); RMSprop also centered and with momentum. Skipped where PyTorch is not installed (CI); the NumPy twins of
-tests/kernels/test_classic_optimizer_kernels.py always run."""
+``lr_decay``); RMSprop also centered and with momentum. Skipped where PyTorch is not
+installed (CI); the NumPy twins of tests/kernels/test_classic_optimizer_kernels.py
+always run."""
 
 import numpy as np
 import pytest
