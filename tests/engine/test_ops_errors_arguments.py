@@ -132,7 +132,8 @@ def test_optimizer_arrays_must_not_overlap(name, first, second, how):
     [("sgd_update", "W"), ("momentum_update", "W"), ("momentum_update", "V"),
      ("adam_update", "W"), ("adam_update", "M"), ("adam_update", "S"),
      ("rmsprop_update", "S"), ("rmsprop_update[centered, momentum]", "A"),
-     ("rmsprop_update[centered, momentum]", "B"), ("adagrad_update", "S"), ("adadelta_update", "D"),
+     ("rmsprop_update[centered, momentum]", "B"), ("adagrad_update", "S"),
+     ("adadelta_update", "D"),
      ("adamax_update", "U"), ("nadam_update", "M"), ("nadam_update", "W")],
 )
 def test_optimizer_state_must_be_writeable(name, arg):
