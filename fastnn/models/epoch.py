@@ -7,7 +7,8 @@ once per batch size from the layers' bound calls, into buffers kept on the model
 (:class:`Batches`); a fit's data is bound to it for that fit, the optimizer's update
 until its state or settings change. It returns to Python at the end of a batch once
 :data:`CHUNK_SECONDS` have passed, for the progress bar and Ctrl-C. Divergence is caught per batch, before a NaN or inf can enter the weights
-(:class:`Diverged`).
+(:class:`Diverged`). When a callback has batch hooks, each run is one batch, with
+the hooks between runs.
 """
 
 import functools
