@@ -48,16 +48,20 @@ def main():
     X, y = load_digits(return_X_y=True)
     X = (X / 16.0).astype(np.float32)
     folder = tempfile.mkdtemp()
-    epoch_callbacks = lambda: [  # noqa: E731
-        EarlyStopping("loss", patience=100), ReduceLROnPlateau("loss", patience=100),
-        CSVLogger(os.path.join(folder, "log.csv")), TerminateOnNaN()]
-    batch_hook = lambda: [  # noqa: E731
-        LambdaCallback(on_train_batch_end=lambda batch, logs: None)]
+
+    def epoch_callbacks():
+        return [EarlyStopping("loss", patience=100),
+                ReduceLROnPlateau("loss", patience=100),
+                CSVLogger(os.path.join(folder, "log.csv")), TerminateOnNaN()]
+
+    def batch_hook():
+        return [LambdaCallback(on_train_batch_end=lambda batch, logs: None)]
+
     print(f"ms per fit of {EPOCHS} epochs, digits 1797x64, MLP 64-100-10 adam "
           "(ratio to the plain fit)")
     print(f"{'batch_size':>10} {'plain':>8} {'epoch callbacks':>18} {'a batch hook':>18}")
     for batch_size in (32, 128):
-        plain = _median_seconds(X, y, batch_size, lambda: [])
+        plain = _median_seconds(X, y, batch_size, list)
         cells = []
         for callbacks in (epoch_callbacks, batch_hook):
             seconds = _median_seconds(X, y, batch_size, callbacks)

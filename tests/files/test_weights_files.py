@@ -141,7 +141,7 @@ def test_model_files_and_weights_files_are_not_confused(tmp_path, weights_file):
 
 
 def test_truncated_file_is_a_clear_error_and_loads_nothing(tmp_path, weights_file):
-    model, path = weights_file
+    _, path = weights_file
     data = path.read_bytes()
     target = _model().build(4)
     before = target.get_weights()
@@ -163,7 +163,7 @@ def _rewritten(tmp_path, members, **changes):
 
 
 def test_damaged_members_are_refused(tmp_path, weights_file):
-    model, path = weights_file
+    _, path = weights_file
     members = _members(path)
     layout = _layout(members)
     target = _model().build(4)
