@@ -9,6 +9,8 @@ import os
 import pickle
 import struct
 import tempfile
+import tracemalloc
+import warnings
 import zipfile
 
 import numpy as np
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 
 from fastnn import Sequential
 from fastnn.layers import Activation, Dense, Dropout
+from fastnn.optimizers import SGD
 
 MARKER = os.path.join(tempfile.gettempdir(), f"fastnn-fuzz-pwned-{os.getpid()}")
 MEMORY_LIMIT = 64 << 20  # bytes of peak traced memory for one load of a ~60 KB file
@@ -50,6 +53,46 @@ def snippet_data():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(64, 20)).astype(np.float32)
     return X, np.eye(10, dtype=np.float32)[rng.integers(0, 10, 64)]
+
+
+def trained_snippet_file(save):
+    """The bytes of the file ``save(model, path)`` writes for the snippet network,
+    trained one epoch on :func:`snippet_data`."""
+    X, Y = snippet_data()
+    model = snippet_network(seed=0)
+    model.compile(loss="categorical_crossentropy",
+                  optimizer=SGD(lr=0.1, decay=1e-6, momentum=0.9, nesterov=True))
+    model.fit(X, Y, epochs=1, batch_size=16, verbose=0)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "fuzzed.fnn")
+        save(model, path)
+        with open(path, "rb") as file:
+            return file.read()
+
+
+def guarded_load(data, load):
+    """``load(path)`` of ``data`` written to a file: its result, or None after a
+    ValueError. Any other outcome (another exception, a warning, code run from the
+    file, a peak of traced memory above MEMORY_LIMIT) fails the test."""
+    if os.path.exists(MARKER):
+        os.unlink(MARKER)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "fuzzed.fnn")
+        with open(path, "wb") as file:
+            file.write(data)
+        tracemalloc.start()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                result = load(path)
+        except ValueError:
+            result = None
+        finally:
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+    assert not os.path.exists(MARKER), "loading ran code from the file"
+    assert peak < MEMORY_LIMIT, f"loading {len(data)} bytes peaked at {peak} bytes"
+    return result
 
 
 def members_of(data):

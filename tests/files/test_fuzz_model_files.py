@@ -12,10 +12,7 @@ peak traced memory stays bounded. Profiles: see tests/_fuzz.py.
 
 import io
 import json
-import os
 import struct
-import tempfile
-import tracemalloc
 import warnings
 import zipfile
 
@@ -24,41 +21,23 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fastnn
-from fastnn.optimizers import SGD
 
 from _fuzz import fuzz
 from _fuzz_files import (
-    MARKER,
-    MEMORY_LIMIT,
     Payload,
     damaged,
+    guarded_load,
     json_paths,
     json_values,
     members_of,
     npy,
     npy_header,
     payload,
-    snippet_data,
-    snippet_network,
+    trained_snippet_file,
     zip_members,
 )
 
-
-def _lecture_network_file():
-    """The bytes of the lecture's snippet network, trained one epoch and saved."""
-    X, Y = snippet_data()
-    model = snippet_network(seed=0)
-    model.compile(loss="categorical_crossentropy",
-                  optimizer=SGD(lr=0.1, decay=1e-6, momentum=0.9, nesterov=True))
-    model.fit(X, Y, epochs=1, batch_size=16, verbose=0)
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "model.fnn")
-        model.save(path)
-        with open(path, "rb") as file:
-            return file.read()
-
-
-ORIGINAL = _lecture_network_file()
+ORIGINAL = trained_snippet_file(lambda model, path: model.save(path))
 MEMBERS = members_of(ORIGINAL)
 ARCHITECTURE = json.loads(
     np.load(io.BytesIO(MEMBERS["architecture.npy"]), allow_pickle=False).tobytes())
@@ -87,26 +66,9 @@ def _with_architecture(architecture):
 
 
 def _load(data):
-    """load_model on ``data``: the model, or None after a ValueError. Any other outcome
-    (another exception, a warning, code run, too much memory) fails the test."""
-    if os.path.exists(MARKER):
-        os.unlink(MARKER)
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "fuzzed.fnn")
-        with open(path, "wb") as file:
-            file.write(data)
-        tracemalloc.start()
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error")
-                model = fastnn.load_model(path)
-        except ValueError:
-            model = None
-        finally:
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
-    assert not os.path.exists(MARKER), "loading ran code from the file"
-    assert peak < MEMORY_LIMIT, f"loading {len(data)} bytes peaked at {peak} bytes"
+    """load_model on ``data``: the model, or None after a ValueError (see
+    guarded_load); a model must predict."""
+    model = guarded_load(data, fastnn.load_model)
     if model is not None:
         with warnings.catch_warnings():
             # crafted (finite) weights may overflow

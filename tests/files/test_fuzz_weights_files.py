@@ -12,49 +12,29 @@ tests/_fuzz.py.
 
 import io
 import json
-import os
-import tempfile
-import tracemalloc
 import warnings
 
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fastnn.optimizers import SGD
-
 from _fuzz import fuzz
 from _fuzz_files import (
-    MARKER,
-    MEMORY_LIMIT,
     Payload,
     damaged,
+    guarded_load,
     json_paths,
     json_values,
     members_of,
     npy,
     npy_header,
     payload,
-    snippet_data,
     snippet_network,
+    trained_snippet_file,
     zip_members,
 )
 
-
-def _weights_file():
-    """The bytes of the lecture's network's weights, trained one epoch."""
-    X, Y = snippet_data()
-    model = snippet_network(seed=0)
-    model.compile(loss="categorical_crossentropy", optimizer=SGD(lr=0.1, momentum=0.9))
-    model.fit(X, Y, epochs=1, batch_size=16, verbose=0)
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "model.weights")
-        model.save_weights(path)
-        with open(path, "rb") as file:
-            return file.read()
-
-
-ORIGINAL = _weights_file()
+ORIGINAL = trained_snippet_file(lambda model, path: model.save_weights(path))
 MEMBERS = members_of(ORIGINAL)
 LAYOUT = json.loads(
     np.load(io.BytesIO(MEMBERS["weights.npy"]), allow_pickle=False).tobytes())
@@ -63,28 +43,10 @@ X_PROBE = np.random.default_rng(1).normal(size=(3, 20)).astype(np.float32)
 
 
 def _load(data):
-    """load_weights of ``data`` into TARGET: True if loaded, False after a ValueError
-    (TARGET's weights then unchanged). Anything else fails the test."""
-    if os.path.exists(MARKER):
-        os.unlink(MARKER)
+    """load_weights of ``data`` into TARGET (see guarded_load): True if loaded (it
+    then predicts), False after a ValueError (its weights then unchanged)."""
     before = TARGET.get_flat_weights()
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "fuzzed.weights")
-        with open(path, "wb") as file:
-            file.write(data)
-        tracemalloc.start()
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error")
-                TARGET.load_weights(path)
-            loaded = True
-        except ValueError:
-            loaded = False
-        finally:
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
-    assert not os.path.exists(MARKER), "loading ran code from the file"
-    assert peak < MEMORY_LIMIT, f"loading {len(data)} bytes peaked at {peak} bytes"
+    loaded = guarded_load(data, lambda path: TARGET.load_weights(path) or True)
     if loaded:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # crafted weights overflow
@@ -92,7 +54,7 @@ def _load(data):
     else:
         assert np.array_equal(TARGET.get_flat_weights(), before)
     TARGET.set_flat_weights(before)
-    return loaded
+    return bool(loaded)
 
 
 def test_the_original_file_loads():
