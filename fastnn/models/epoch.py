@@ -6,9 +6,9 @@ checks and the optimizer step, with no Python between the kernels. The loop is b
 once per batch size from the layers' bound calls, into buffers kept on the model
 (:class:`Batches`); a fit's data is bound to it for that fit, the optimizer's update
 until its state or settings change. It returns to Python at the end of a batch once
-:data:`CHUNK_SECONDS` have passed, for the progress bar and Ctrl-C. Divergence is caught per batch, before a NaN or inf can enter the weights
-(:class:`Diverged`). When a callback has batch hooks, each run is one batch, with
-the hooks between runs.
+:data:`CHUNK_SECONDS` have passed, for the progress bar and Ctrl-C. Divergence is
+caught per batch, before a NaN or inf can enter the weights (:class:`Diverged`).
+When a callback has batch hooks, each run is one batch, with the hooks between runs.
 """
 
 import functools
@@ -20,7 +20,8 @@ from fastnn import ops
 from fastnn.ops import training as loop_kernels
 from fastnn.ops.optimizers import axpy
 
-__all__ = ["Batches", "Diverged", "EpochRun", "add_penalty", "n_correct", "release_data", "run_epoch"]
+__all__ = ["Batches", "Diverged", "EpochRun", "add_penalty", "n_correct", "release_data",
+           "run_epoch"]
 
 _KEPT_BATCH_SIZES = 4
 
@@ -176,6 +177,17 @@ class EpochRun(namedtuple("EpochRun", "correct penalty rows")):
     of ``order`` run (fewer than all when a batch hook stopped training)."""
 
     __slots__ = ()
+
+    def mean_loss(self, losses, sample_weight, order, total_weight):
+        """The epoch's loss: the per-sample ``losses`` of the rows run and the
+        penalty, over the weight of those rows (``total_weight`` for all)."""
+        rows = order[:self.rows]
+        weight = total_weight if self.rows == order.shape[0] else (
+            self.rows if sample_weight is None
+            else float(sample_weight[rows].sum(dtype=np.float64)))
+        # NOTE: summed in float64: in float32 large finite losses overflow the sum.
+        loss = float(losses[:self.rows].sum(dtype=np.float64)) + self.penalty
+        return loss / weight if weight > 0 else 0.0
 
 
 def run_epoch(model, X, y, sample_weight, order, batch_size, losses, count_correct,

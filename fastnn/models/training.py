@@ -204,12 +204,7 @@ class Trainer:
                             "accuracy" in metric_names, bar,
                             callbacks if callbacks.batch_hooks else None,
                         )
-                    # NOTE: summed in float64: in float32 large finite losses overflow
-                    # the sum.
-                    loss = float(losses[:run.rows].sum(dtype=np.float64)) + run.penalty
-                    weight = total_weight if run.rows == n_samples else _weight_of(
-                        sample_weight, order[:run.rows])
-                    loss = loss / weight if weight > 0 else 0.0
+                    loss = run.mean_loss(losses, sample_weight, order, total_weight)
                     if not np.isfinite(loss):
                         raise Diverged("loss", None, loss)
                 except BaseException as error:  # KeyboardInterrupt too: close the bar
@@ -217,10 +212,10 @@ class Trainer:
                         bar.close()
                     if not isinstance(error, Diverged):
                         raise
-                    if not callbacks.on_diverged:
+                    if not callbacks.stop_on_divergence:
                         raise self._diverged(error, epoch, saved) from None
                     self._restore(saved)  # TerminateOnNaN: stop, with these weights
-                    for on_diverged in callbacks.on_diverged:
+                    for on_diverged in callbacks.stop_on_divergence:
                         on_diverged(epoch, error.batch)
                     break
                 logs = {"loss": loss}
@@ -398,13 +393,6 @@ class Trainer:
         if "accuracy" in metric_names:
             values = {"loss": values.pop("loss"), "accuracy": correct / n_samples, **values}
         return values
-
-
-def _weight_of(sample_weight, rows):
-    """The weight of ``rows`` (their number when there are no sample weights)."""
-    if sample_weight is None:
-        return rows.shape[0]
-    return float(sample_weight[rows].sum(dtype=np.float64))
 
 
 def keras1_fit_args(epochs, keras1):

@@ -208,7 +208,7 @@ class TerminateOnNaN(Callback):
 class CallbackList:
     """The callbacks of one fit, each set up for ``model`` and ``params``, with the
     :class:`History` (``history``) last, as Keras adds it; calls each hook on them
-    in order."""
+    in order. ``batch_hooks``: whether one overrides a batch hook."""
 
     def __init__(self, callbacks, model, params):
         if callbacks is None:
@@ -225,8 +225,9 @@ class CallbackList:
         self.batch_hooks = any(
             callback._implements_train_batch_hooks() for callback in callbacks
         )
-        self.on_diverged = [callback.on_diverged for callback in callbacks
-                            if isinstance(callback, TerminateOnNaN)]
+        # what fit calls instead of raising when an epoch diverges
+        self.stop_on_divergence = [callback.on_diverged for callback in callbacks
+                                   if isinstance(callback, TerminateOnNaN)]
 
     def on_train_begin(self, logs=None):
         for callback in self.callbacks:
