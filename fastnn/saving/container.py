@@ -139,7 +139,9 @@ def open_archive(path, read, kind="model"):
     path = os.fspath(path)
     size = os.path.getsize(path)
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        # NOTE: the file opened here, not by np.load, which leaves it open when the
+        # file is neither a zip nor an .npy (a ResourceWarning per damaged file).
+        with open(path, "rb") as file, np.load(file, allow_pickle=False) as archive:
             if not isinstance(archive, np.lib.npyio.NpzFile):
                 raise ValueError(f"it is a single .npy array, not a {kind} archive")
             return read(archive, size)
