@@ -17,12 +17,8 @@ from sklearn.utils.validation import check_array
 
 from fastnn import metrics as metrics_module
 from fastnn._threads import fit_threads, training_threads
-from fastnn.models.callbacks import (
-    History,
-    check_callbacks,
-    progress_bar,
-    report_epoch,
-)
+from fastnn.models.callbacks.base import CallbackList
+from fastnn.models.callbacks.progress import progress_bar, report_epoch
 from fastnn.models.epoch import (
     Diverged,
     n_correct,
@@ -158,15 +154,17 @@ class Trainer:
         accuracy) are accepted. ``verbose``: 0 silent, 1 a progress bar per epoch
         (tqdm), 2 one line per epoch. The last ``validation_split`` of the rows
         (before shuffling) or ``validation_data`` ``(x_val, y_val)`` is evaluated
-        after each epoch as 'val_*'. ``callbacks``, a list of :class:`Callback`, are
-        called around each epoch. The loss of an epoch includes the layers'
-        ``kernel_l2`` penalties. Returns a :class:`History`.
+        after each epoch as 'val_*'. ``callbacks``, a list of
+        :class:`fastnn.callbacks.Callback` (EarlyStopping, ModelCheckpoint...), are
+        called around the fit, each epoch and, when one overrides a batch hook, each
+        batch, as Keras calls them. The loss of an epoch includes the layers'
+        ``kernel_l2`` penalties. Returns a :class:`fastnn.callbacks.History` (also
+        left as ``model.history``).
         """
         epochs, show_accuracy = keras1_fit_args(epochs, keras1)
         batch_size = check_positive_int("batch_size", batch_size)
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
-        callbacks = check_callbacks(callbacks)
         X, y, sample_weight = self._check_data(x, y, sample_weight)
         if validation_data is None and validation_split:
             split = int(X.shape[0] * (1.0 - validation_split))
@@ -180,21 +178,21 @@ class Trainer:
                 raise ValueError("validation_data must be a pair (x_val, y_val)")
             validation_data = self._check_data(*validation_data)[:2]
         metric_names = self._metric_names(show_accuracy)
-        history = History({"epochs": epochs, "batch_size": batch_size,
-                           "samples": X.shape[0], "verbose": verbose})
         n_samples = X.shape[0]
+        callbacks = CallbackList(callbacks, self, {
+            "epochs": epochs, "batch_size": batch_size, "samples": n_samples,
+            "steps": -(-n_samples // batch_size), "verbose": verbose,
+        })
         total_weight = n_samples if sample_weight is None else float(sample_weight.sum())
         if total_weight <= 0:
             raise ValueError("sample_weight sums to 0: there is nothing to fit")
         losses = np.empty(n_samples, X.dtype)
         self.stop_training = False
-        for callback in callbacks:
-            callback.set_model(self)
-            callback.on_train_begin({})
+        callbacks.on_train_begin({})
+        logs = {}
         try:
             for epoch in range(initial_epoch, epochs):
-                for callback in callbacks:
-                    callback.on_epoch_begin(epoch, {})
+                callbacks.on_epoch_begin(epoch, {})
                 started = time.perf_counter()
                 saved = self._snapshot()  # restored if the epoch diverges
                 order = (
@@ -203,43 +201,43 @@ class Trainer:
                 bar = progress_bar(verbose, epoch, epochs, -(-n_samples // batch_size))
                 try:
                     with fit_threads(self._largest_gemm(min(batch_size, n_samples))):
-                        correct, penalty = run_epoch(
+                        run = run_epoch(
                             self, X, y, sample_weight, order, batch_size, losses,
                             "accuracy" in metric_names, bar,
+                            callbacks if callbacks.batch_hooks else None,
                         )
+                    loss = run.mean_loss(losses, sample_weight, order, total_weight)
+                    if not np.isfinite(loss):
+                        raise Diverged("loss", None, loss)
                 except BaseException as error:  # KeyboardInterrupt too: close the bar
                     if bar is not None:
                         bar.close()
-                    if isinstance(error, Diverged):
+                    if not isinstance(error, Diverged):
+                        raise
+                    if not callbacks.stop_on_divergence:
                         raise self._diverged(error, epoch, saved) from None
-                    raise
-                # NOTE: summed in float64: in float32 large finite losses overflow the sum.
-                loss = (float(losses.sum(dtype=np.float64)) + penalty) / total_weight
-                if not np.isfinite(loss):
-                    if bar is not None:
-                        bar.close()
-                    raise self._diverged(Diverged("loss", None, loss), epoch, saved)
+                    self._restore(saved)  # TerminateOnNaN: stop, with these weights
+                    for on_diverged in callbacks.stop_on_divergence:
+                        on_diverged(epoch, error.batch)
+                    break
                 logs = {"loss": loss}
                 if "accuracy" in metric_names:
-                    logs["accuracy"] = correct / n_samples
+                    logs["accuracy"] = run.correct / run.rows
                 for name, function in self.metrics:
                     if name != "accuracy":
                         logs[name] = function(y, self.predict(X, batch_size))
                 if validation_data is not None:
                     values = self._evaluate(*validation_data, batch_size, metric_names)
                     logs.update(("val_" + name, value) for name, value in values.items())
-                history._append(epoch, logs)
                 seconds = time.perf_counter() - started
                 report_epoch(verbose, bar, epoch, epochs, logs, seconds)
-                for callback in callbacks:
-                    callback.on_epoch_end(epoch, logs)
+                callbacks.on_epoch_end(epoch, logs)
                 if self.stop_training:
                     break
         finally:  # the model keeps no reference to this fit's data
             release_data(self)
-        for callback in callbacks:
-            callback.on_train_end({})
-        return history
+        callbacks.on_train_end(dict(logs))
+        return callbacks.history
 
     def _diverged(self, diverged, epoch, saved):
         """Restore ``saved`` (the weights and optimizer state before the epoch) and
@@ -300,7 +298,7 @@ class Trainer:
         saved = self._snapshot()
         try:
             with training_threads():
-                correct, penalty = run_epoch(
+                run = run_epoch(
                     self, X, y, sample_weight, np.arange(X.shape[0]), X.shape[0],
                     losses, bool(self.metrics), None,
                 )
@@ -309,9 +307,9 @@ class Trainer:
         finally:
             release_data(self)
         total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-        loss = float(losses.sum(dtype=np.float64)) + penalty
+        loss = float(losses.sum(dtype=np.float64)) + run.penalty
         loss = loss / total_weight if total_weight > 0 else 0.0
-        return self._logs(loss, correct / X.shape[0], X, y)
+        return self._logs(loss, run.correct / X.shape[0], X, y)
 
     def objective(self, x, y, sample_weight=None):
         """The training objective on all of ``(x, y)`` as a function of the weights,
