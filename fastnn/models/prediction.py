@@ -1,4 +1,5 @@
-"""Predicting with a :class:`fastnn.Sequential`: ``predict``, and the unchecked
+"""Predicting with a :class:`fastnn.Sequential`: ``predict`` (Keras' batch_size and
+verbose), and the unchecked
 ``forward`` and one-row ``serve`` the estimators run, as the :class:`Predictor`
 that Sequential inherits (beside :class:`fastnn.models.training.Trainer`).
 """
@@ -7,7 +8,7 @@ import numpy as np
 
 from fastnn._threads import training_threads
 from fastnn.models.inference import Inference, check_finite_output
-from fastnn.ops.checks import check_positive_int
+from fastnn.models.progress import Progress, check_batch_size, check_verbose
 
 __all__ = ["Predictor"]
 
@@ -21,19 +22,31 @@ class Predictor:
     ``_require_built`` and the ``_inferences`` it keeps (one :class:`Inference` of
     the output, one of the logits)."""
 
-    def predict(self, x, batch_size=32, verbose=0):
+    def predict(self, x, batch_size=None, verbose=0):
         """The network's output for ``x``, shape (n_samples, n_outputs).
+
+        ``batch_size`` rows go through the network at a time (None: 32, as Keras);
+        the output does not depend on it beyond float rounding. ``verbose``: 0 (the
+        default, as Keras 1 and 2; Keras 3's is 'auto') silent, 1 or 'auto' a
+        progress bar over the batches, 2 one line when done.
 
         Safe to call from several threads at once on one model (each thread binds the
         layers to its own buffers), though not while the model is being fitted.
         """
+        batch_size = check_batch_size(batch_size)
+        verbose = check_verbose(verbose)
         if not self.built and self.input_dim is None:
             self._require_built("predict")
         X = self._check_x(x)
-        batch_size = check_positive_int("batch_size", batch_size)
-        return check_finite_output(self.forward(X, batch_size=batch_size))
+        if not verbose:
+            return check_finite_output(self.forward(X, batch_size=batch_size))
+        with Progress(verbose, -(-X.shape[0] // batch_size), "predict") as progress:
+            Y = check_finite_output(self.forward(X, batch_size=batch_size,
+                                                 progress=progress.update))
+            progress.done()
+        return Y
 
-    def forward(self, X, logits=False, batch_size=_FORWARD_ROWS):
+    def forward(self, X, logits=False, batch_size=_FORWARD_ROWS, progress=None):
         """The network's output for ``X`` as a new array, without :meth:`predict`'s
         input checks and conversion: ``X`` must be what predict makes of its ``x``, an
         ndarray of shape (n_samples, input_dim) in the model's dtype (the kernels
@@ -43,17 +56,18 @@ class Predictor:
 
         Safe from several threads at once, as :meth:`predict`; a one-row call
         reuses its thread's bound calls and allocates only its result.
+        ``progress()``, if given, is called after each batch of ``batch_size`` rows.
         """
         inference = self._inference(logits)
         if not X.shape[0]:
             return np.empty((0, self.n_outputs), X.dtype)
         if X.shape[0] == 1:  # a served row: serial kernels, no OpenMP limit to set
-            return inference(X, batch_size)
+            return inference(X, batch_size, progress)
         # NOTE: OpenMP's team spinning after an element-wise kernel steals the cores
         # BLAS's next GEMM needs: 10,000 rows of a digits MLP took 29 ms with both pools
         # on 2 cores, 3 ms with OpenMP held to this thread (as fit holds it).
         with training_threads():
-            return inference(X, batch_size)
+            return inference(X, batch_size, progress)
 
     def serve(self, X, logits=False):
         """:meth:`forward` of the one row ``X`` (1, input_dim) with both ends tested:
