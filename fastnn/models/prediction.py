@@ -1,8 +1,10 @@
 """Predicting with a :class:`fastnn.Sequential`: ``predict`` (Keras' batch_size and
-verbose), and the unchecked
+verbose), Keras 1's ``predict_proba`` and ``predict_classes``, and the unchecked
 ``forward`` and one-row ``serve`` the estimators run, as the :class:`Predictor`
 that Sequential inherits (beside :class:`fastnn.models.training.Trainer`).
 """
+
+import warnings
 
 import numpy as np
 
@@ -45,6 +47,62 @@ class Predictor:
                                                  progress=progress.update))
             progress.done()
         return Y
+
+    def predict_proba(self, x, batch_size=32, verbose=0):
+        """:meth:`predict`, named as Keras 1's ``Sequential.predict_proba``: with its
+        warning when an output is outside [0, 1] (the last layer is not a softmax
+        or sigmoid).
+
+        A Keras 1 name, kept by Keras 2 and removed in Keras 2.6 (TensorFlow 2.6):
+        in Keras 3 write ``model.predict(x)``. Not scikit-learn's ``predict_proba``:
+        a one-unit sigmoid gives one column, P(y = 1), not two. Keras 1.x defaulted
+        to ``verbose=1``; fastnn to 0, as Keras 2.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastnn import Sequential
+        >>> from fastnn.layers import Dense
+        >>> model = Sequential([Dense(3, "softmax", input_dim=2)], seed=0)
+        >>> model.predict_proba(np.ones((4, 2))).sum(axis=1)
+        array([1., 1., 1., 1.])
+        """
+        proba = self.predict(x, batch_size, verbose)
+        if proba.min() < 0.0 or proba.max() > 1.0:
+            warnings.warn(
+                "Network returning invalid probability values. The last layer might "
+                "not normalize predictions into probabilities (like softmax or "
+                "sigmoid would).", UserWarning, stacklevel=2,
+            )
+        return proba
+
+    def predict_classes(self, x, batch_size=32, verbose=0):
+        """The predicted class of each row, as Keras 1's
+        ``Sequential.predict_classes``: the argmax of each output row when the
+        network has several outputs, shape (n_samples,); for one output (a
+        sigmoid) ``(proba > 0.5).astype('int32')``, which keeps Keras' shape
+        (n_samples, 1).
+
+        A Keras 1 name, kept by Keras 2 and removed in Keras 2.6 (TensorFlow 2.6):
+        in Keras 3 write ``np.argmax(model.predict(x), axis=-1)`` (softmax) or
+        ``(model.predict(x) > 0.5).astype("int32")`` (sigmoid). Keras 1.x
+        defaulted to ``verbose=1``; fastnn to 0, as Keras 2.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastnn import Sequential
+        >>> from fastnn.layers import Dense
+        >>> model = Sequential([Dense(1, "sigmoid", input_dim=1)])
+        >>> model.set_weights([np.array([[1.0]]), np.array([0.0])])
+        >>> model.predict_classes(np.array([[-2.0], [3.0]]))
+        array([[0],
+               [1]], dtype=int32)
+        """
+        proba = self.predict(x, batch_size, verbose)
+        if proba.shape[-1] > 1:
+            return proba.argmax(axis=-1)
+        return (proba > 0.5).astype(np.int32)
 
     def forward(self, X, logits=False, batch_size=_FORWARD_ROWS, progress=None):
         """The network's output for ``X`` as a new array, without :meth:`predict`'s
