@@ -2,7 +2,8 @@
 
 Training (compile / fit / evaluate / the objective) is inherited from
 :class:`fastnn.models.training.Trainer`, predicting from
-:class:`fastnn.models.prediction.Predictor`. Every weight of the model lives in one flat
+:class:`fastnn.models.prediction.Predictor`, the config from
+:class:`fastnn.models.config.ModelConfig`. Every weight of the model lives in one flat
 vector (each layer's ``W`` and ``b`` are views into it); every array operation goes
 through :mod:`fastnn.ops`.
 """
@@ -10,6 +11,7 @@ through :mod:`fastnn.ops`.
 import numpy as np
 from sklearn.utils.validation import check_array
 
+from fastnn.models.config import ModelConfig
 from fastnn.models.prediction import Predictor
 from fastnn.models.saved_state import SavedState
 from fastnn.models.training import Trainer
@@ -22,7 +24,7 @@ __all__ = ["Sequential"]
 
 
 @registry.register("model")
-class Sequential(Trainer, Predictor, SavedState):
+class Sequential(Trainer, Predictor, SavedState, ModelConfig):
     """A linear stack of layers, trained by backpropagation.
 
     Parameters
@@ -80,14 +82,85 @@ class Sequential(Trainer, Predictor, SavedState):
     # ---------------------------------------------------------------- structure
 
     def add(self, layer):
-        """Append ``layer`` to the stack."""
+        """Append ``layer`` to the stack.
+
+        On a built model the layer is built at once (its initial weights drawn from
+        the model's generator) and joins the flat weight vector, as after
+        :meth:`pop`: every other weight keeps its value, the optimizer its state
+        for them (the new weights start with none).
+        """
         if not isinstance(layer, Layer):
             raise TypeError(f"add takes a fastnn Layer, got {type(layer).__name__}")
         if any(layer is other for other in self.layers):
             raise ValueError(f"{layer.name} is already in the model")
         if self.built:
-            raise ValueError("the model is built; add layers before fitting it")
-        self.layers.append(layer)
+            self._check_owner(layer)
+            layer.build(self.n_outputs, self.dtype, self._rng)
+            self.layers.append(layer)
+            self._repack()
+        else:
+            self.layers.append(layer)
+
+    def pop(self):
+        """Remove the last layer and return it (Keras 3 returns it, Keras 2 None).
+
+        A TypeError on a model without layers, Keras' 'There are no layers in the
+        model.' On a built model the remaining layers keep their weights, in a new
+        flat vector (their views move there); the compile settings stay, and the
+        optimizer keeps its state for the remaining weights, so fit goes on where it
+        was (compile again for a fresh optimizer, as Keras asks after a change of
+        layers). The popped layer takes its own copy of its weights and may join
+        another model. Popping the last layer leaves an unbuilt, empty model.
+
+        Examples
+        --------
+        >>> from fastnn import Sequential
+        >>> from fastnn.layers import Dense
+        >>> model = Sequential([Dense(4, "relu", input_dim=3), Dense(2)], seed=0)
+        >>> model.build().count_params()
+        26
+        >>> model.pop().units
+        2
+        >>> model.count_params(), len(model.layers)
+        (16, 1)
+        """
+        if not self.layers:
+            raise TypeError("There are no layers in the model.")
+        layer = self.layers.pop()
+        if self.built:
+            layer._detach()
+            self._repack()
+        return layer
+
+    def get_layer(self, name=None, index=None):
+        """The layer named ``name``, or the one at ``index`` (negative counts from
+        the end), as Keras: give one of them; Keras' ValueErrors otherwise.
+
+        Examples
+        --------
+        >>> from fastnn import Sequential
+        >>> from fastnn.layers import Dense
+        >>> model = Sequential([Dense(4, input_dim=3, name="hidden"), Dense(2)])
+        >>> model.get_layer("hidden") is model.get_layer(index=0)
+        True
+        """
+        if index is not None and name is not None:
+            raise ValueError("Provide only a layer name or a layer index. Received: "
+                             f"index={index}, name={name}.")
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+                raise TypeError(f"index must be an int, got {type(index).__name__}")
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"Was asked to retrieve layer at index {index} but "
+                                 f"model only has {len(self.layers)} layers.")
+            return self.layers[index]
+        if name is not None:
+            for layer in self.layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(f"No such layer: {name}. Existing layers are: "
+                             f"{[layer.name for layer in self.layers]}.")
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
 
     @property
     def built(self):
@@ -133,16 +206,19 @@ class Sequential(Trainer, Predictor, SavedState):
         self.dtype = dtype
         return self
 
+    def _check_owner(self, layer):
+        owner = layer._model() if layer._model is not None else None
+        if owner is not None and owner is not self:
+            raise ValueError(
+                f"{layer.name} already belongs to another built model; fastnn does "
+                "not share layers between models (use a new layer, and set_weights "
+                "to copy weights)"
+            )
+
     def _pack(self, dtype):
         """Move every parameter into one flat vector (and every gradient into another)."""
         for layer in self.layers:
-            owner = layer._model() if layer._model is not None else None
-            if owner is not None and owner is not self:
-                raise ValueError(
-                    f"{layer.name} already belongs to another built model; fastnn does "
-                    "not share layers between models (use a new layer, and set_weights "
-                    "to copy weights)"
-                )
+            self._check_owner(layer)
         total = sum(layer.count_params() for layer in self.layers)
         self._params, self._grads = np.empty(total, dtype), np.zeros(total, dtype)
         self._attach_layers(copy_values=True)
@@ -162,6 +238,26 @@ class Sequential(Trainer, Predictor, SavedState):
                 grads.append(self._grads[offset:end].reshape(param.shape))
                 offset = end
             layer._attach(params, grads, self)
+
+    def _repack(self):
+        """After a layer joined or left the built model: every weight's value in a
+        new flat vector (an empty model is unbuilt); the optimizer's state cut or
+        grown with zeros to it (a layer is added or removed at the end, so the
+        remaining weights keep their places); the bound calls of training and
+        inference let go."""
+        self._batches.clear()
+        self._inferences.clear()
+        if self.layers:
+            self._pack(self.dtype)
+        else:
+            self.dtype = self._params = self._grads = None
+        if self.optimizer is not None:
+            iterations, slots = self.optimizer.get_state()
+            if self._params is None:
+                self.optimizer.set_state(iterations, [], [])
+            else:
+                slots = [_resized(slot, self._params) for slot in slots]
+                self.optimizer.set_state(iterations, slots, [self._params])
 
     @property
     def n_outputs(self):
@@ -285,6 +381,14 @@ def _layer_params(layer, input_dim):
     if input_dim is None:
         return 0
     return sum(int(np.prod(shape)) for shape in layer.param_shapes(input_dim))
+
+
+def _resized(slot, like):
+    """A copy of the vector ``slot`` cut or grown with zeros to the size of ``like``."""
+    resized = np.zeros_like(like)
+    kept = min(slot.size, like.size)
+    resized[:kept] = slot[:kept]
+    return resized
 
 
 def _count_params(model):
