@@ -93,8 +93,8 @@ class Predictor:
         >>> import numpy as np
         >>> from fastnn import Sequential
         >>> from fastnn.layers import Dense
-        >>> model = Sequential([Dense(1, "sigmoid", input_dim=1)])
-        >>> model.set_weights([np.array([[1.0]]), np.array([0.0])])
+        >>> model = Sequential([Dense(1, "sigmoid", input_dim=1, use_bias=False)])
+        >>> model.set_weights([np.array([[1.0]])])
         >>> model.predict_classes(np.array([[-2.0], [3.0]]))
         array([[0],
                [1]], dtype=int32)
