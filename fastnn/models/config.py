@@ -78,7 +78,8 @@ class ModelConfig:
             if value is not None and (type(value) is not int or value < low):
                 raise ValueError(f"the config's {key} must be None or an int >= {low}, "
                                  f"got {value!r}")
-        if dtype not in (None, "float32", "float64"):
+        if dtype is not None and not (isinstance(dtype, str)
+                                      and dtype in ("float32", "float64")):
             raise ValueError(f"the config's dtype must be None, 'float32' or "
                              f"'float64', got {dtype!r}")
         layers = []

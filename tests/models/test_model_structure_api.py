@@ -121,6 +121,7 @@ def _first_layer(**changes):
     (_config(input_dim=2.0), "input_dim must be None or an int >= 1"),
     (_config(input_dim=4), "input_dim 4 is not its first layer's"),
     (_config(dtype="float16"), "dtype must be None, 'float32' or 'float64'"),
+    (_config(dtype=np.array(["float32", "float64"])), "dtype must be None"),
     (_config(dtype="float32", input_dim=4), "expects inputs of width 3, got 4"),
     (_config(layers=["Dense"]), "layer 0 of the config: a layer entry must be"),
     (_first_layer(module="keras.layers"), "a layer entry must be a dict of"),
