@@ -4,6 +4,7 @@ the results (1, or Keras 3's ``'auto'``), or one line when done (2)."""
 
 import sys
 import time
+from numbers import Integral
 
 from fastnn.ops.checks import check_positive_int
 
@@ -15,9 +16,9 @@ DEFAULT_BATCH_SIZE = 32
 
 def check_verbose(verbose):
     """``verbose`` as 0, 1 or 2 (Keras 3's ``'auto'`` is 1); else a ValueError."""
-    if verbose == "auto":
+    if isinstance(verbose, str) and verbose == "auto":
         return 1
-    if isinstance(verbose, str) or verbose not in (0, 1, 2):
+    if not isinstance(verbose, Integral) or verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
     return int(verbose)
 

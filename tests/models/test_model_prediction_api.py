@@ -76,7 +76,7 @@ def test_verbose_zero_prints_nothing(rng, capsys):
     assert captured.out == "" and captured.err == ""
 
 
-@pytest.mark.parametrize("verbose", [1, "auto", True])
+@pytest.mark.parametrize("verbose", [1, "auto", True, np.int64(1)])
 def test_verbose_one_shows_a_bar_over_the_batches(rng, capsys, verbose):
     model, X, y = _trained(rng, np.float32, metrics=["accuracy"])
     capsys.readouterr()
@@ -112,6 +112,8 @@ def test_the_evaluate_default_is_a_bar_as_keras(rng, capsys):
     (dict(verbose=3), "verbose must be 0, 1, 2 or 'auto', got 3"),
     (dict(verbose="yes"), "verbose must be 0, 1, 2 or 'auto', got 'yes'"),
     (dict(verbose=None), "verbose must be 0, 1, 2 or 'auto', got None"),
+    (dict(verbose=1.5), "verbose must be 0, 1, 2 or 'auto', got 1.5"),
+    (dict(verbose=np.ones(2)), "verbose must be 0, 1, 2 or 'auto', got array"),
     (dict(batch_size=0), "batch_size"),
     (dict(batch_size=2.5), "batch_size"),
 ])
