@@ -109,13 +109,13 @@ def test_the_evaluate_default_is_a_bar_as_keras(rng, capsys):
 
 
 @pytest.mark.parametrize("arguments, message", [
-    (dict(verbose=3), "verbose must be 0, 1, 2 or 'auto', got 3"),
-    (dict(verbose="yes"), "verbose must be 0, 1, 2 or 'auto', got 'yes'"),
-    (dict(verbose=None), "verbose must be 0, 1, 2 or 'auto', got None"),
-    (dict(verbose=1.5), "verbose must be 0, 1, 2 or 'auto', got 1.5"),
-    (dict(verbose=np.ones(2)), "verbose must be 0, 1, 2 or 'auto', got array"),
-    (dict(batch_size=0), "batch_size"),
-    (dict(batch_size=2.5), "batch_size"),
+    ({"verbose": 3}, "verbose must be 0, 1, 2 or 'auto', got 3"),
+    ({"verbose": "yes"}, "verbose must be 0, 1, 2 or 'auto', got 'yes'"),
+    ({"verbose": None}, "verbose must be 0, 1, 2 or 'auto', got None"),
+    ({"verbose": 1.5}, "verbose must be 0, 1, 2 or 'auto', got 1.5"),
+    ({"verbose": np.ones(2)}, "verbose must be 0, 1, 2 or 'auto', got array"),
+    ({"batch_size": 0}, "batch_size"),
+    ({"batch_size": 2.5}, "batch_size"),
 ])
 def test_bad_arguments_are_refused_before_anything_is_done(rng, arguments, message):
     X, y = _data(rng)

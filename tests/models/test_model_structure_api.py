@@ -125,8 +125,8 @@ def _first_layer(**changes):
     (_config(dtype="float32", input_dim=4), "expects inputs of width 3, got 4"),
     (_config(layers=["Dense"]), "layer 0 of the config: a layer entry must be"),
     (_first_layer(module="keras.layers"), "a layer entry must be a dict of"),
-    (_first_layer(class_name="Lambda"), "unknown layer 'Lambda'; fastnn models hold "
-                                        "Dense, Activation, Dropout, Maxout"),
+    (_first_layer(class_name="Lambda"), ("unknown layer 'Lambda'; fastnn models hold "
+                                        "Dense, Activation, Dropout, Maxout")),
     (_first_layer(class_name="Sequential"), "unknown layer 'Sequential'"),
     (_first_layer(class_name=["Dense"]), r"unknown layer \['Dense'\]"),
     (_first_layer(config={"units": 2, "function": "os.system"}),
@@ -155,16 +155,16 @@ def test_get_layer_by_name_or_index():
 
 
 @pytest.mark.parametrize("arguments, error, message", [
-    (dict(name="hidden", index=0), ValueError,
+    ({"name": "hidden", "index": 0}, ValueError,
      "Provide only a layer name or a layer index. Received: index=0, name=hidden."),
     ({}, ValueError, "Provide either a layer name or layer index at `get_layer`."),
-    (dict(name="output"), ValueError, "No such layer: output. Existing layers are: "
-                                      "['hidden', 'dropout_"),
-    (dict(index=5), ValueError,
+    ({"name": "output"}, ValueError, ("No such layer: output. Existing layers are: "
+                                      "['hidden', 'dropout_")),
+    ({"index": 5}, ValueError,
      "Was asked to retrieve layer at index 5 but model only has 5 layers."),
-    (dict(index=-6), ValueError, "Was asked to retrieve layer at index -6"),
-    (dict(index=1.0), TypeError, "index must be an int, got float"),
-    (dict(index=True), TypeError, "index must be an int, got bool"),
+    ({"index": -6}, ValueError, "Was asked to retrieve layer at index -6"),
+    ({"index": 1.0}, TypeError, "index must be an int, got float"),
+    ({"index": True}, TypeError, "index must be an int, got bool"),
 ])
 def test_get_layer_errors_are_keras(arguments, error, message):
     with pytest.raises(error) as raised:
@@ -241,7 +241,7 @@ def test_pop_down_to_a_layer_then_add_a_new_head(rng):
     model.add(Dense(2, "softmax"))
     assert model.built and model.count_params() == 32 + 18
     assert_array_equal(model.get_weights()[0], hidden[0])
-    iterations, slots = model.optimizer.get_state()
+    _, slots = model.optimizer.get_state()
     assert all(not slot[32:].any() for slot in slots)  # the new weights: no state
     history = model.fit(X, y, epochs=5, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
