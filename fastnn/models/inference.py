@@ -38,22 +38,28 @@ class Inference:
         self._binders = list(binders)
         self._free = {}  # chunk shape -> list of unused bindings
 
-    def __call__(self, X, batch_size):
-        """The output for every row of ``X`` (at least one), as a new array."""
+    def __call__(self, X, batch_size, progress=None):
+        """The output for every row of ``X`` (at least one), as a new array;
+        ``progress()``, if given, is called after each chunk."""
         if X.shape[0] > batch_size:
             out = None
             for start, stop, A in self.chunks(X, batch_size):
                 if out is None:
                     out = np.empty((X.shape[0], A.shape[1]), A.dtype)
                 out[start:stop] = A
+                if progress is not None:
+                    progress()
             return out
         # one chunk (a served request): no generator, no slicing
         key = (X.shape[0], X.shape[1], X.dtype.char)
         chunk = self._take(key)
         try:
-            return _run(chunk, X).copy()
+            out = _run(chunk, X).copy()
         finally:
             self._give_back(key, chunk)
+        if progress is not None:
+            progress()
+        return out
 
     def serve(self, X):
         """The output for the one row ``X`` (1, width), as a new array, or None if
