@@ -11,7 +11,7 @@ import numpy as np
 from fastnn import metrics as metrics_module
 from fastnn.nn import losses as losses_module
 from fastnn.nn import optimizers as optimizers_module
-from fastnn.saving import registry
+from fastnn.nn.layers import deserialize, serialize
 from fastnn.saving.container import generator
 from fastnn.saving.weights import read_weights, write_weights
 
@@ -62,10 +62,7 @@ class SavedState:
             "name": self.name,
             "dtype": self.dtype.name,
             "input_dim": self.input_dim,
-            "layers": [
-                {"class_name": type(layer).__name__, "config": layer.get_config()}
-                for layer in self.layers
-            ],
+            "layers": [serialize(layer) for layer in self.layers],
             "compile": compiled,
         }
 
@@ -93,13 +90,7 @@ class SavedState:
             raise ValueError("layers must be a non-empty list")
         self.name = spec["name"]
         for entry in layer_specs:
-            if not isinstance(entry, dict) or set(entry) != {"class_name", "config"}:
-                raise ValueError("a layer entry must hold class_name and config")
-            cls = registry.get("layer", entry["class_name"])
-            if cls is None:
-                raise ValueError(f"unknown layer {entry['class_name']!r}; fastnn models "
-                                 f"hold {', '.join(registry.names('layer'))}")
-            self.add(cls.from_config(entry["config"]))
+            self.add(deserialize(entry))
 
         # Every declared weight must fit in the file before anything is allocated.
         shapes, width = [], input_dim
