@@ -1,6 +1,8 @@
-"""What :meth:`Sequential.evaluate` and :meth:`Sequential.predict` show while they
-run, as Keras: nothing (``verbose=0``), a progress bar over the batches ending with
-the results (1, or Keras 3's ``'auto'``), or one line when done (2)."""
+"""What ``verbose`` shows while a model works, as Keras' ``ProgbarLogger``: nothing
+(``verbose=0``), a tqdm progress bar over the batches ending with the results (1, or
+Keras 3's ``'auto'``), or one line when done (2). :class:`Progress` reports one
+:meth:`Sequential.evaluate` or :meth:`Sequential.predict`; :func:`progress_bar` and
+:func:`report_epoch` one epoch of a fit."""
 
 import sys
 import time
@@ -8,7 +10,8 @@ from numbers import Integral
 
 from fastnn.ops.checks import check_positive_int
 
-__all__ = ["Progress", "check_batch_size", "check_verbose"]
+__all__ = ["Progress", "check_batch_size", "check_verbose", "progress_bar",
+           "report_epoch"]
 
 # Keras' batch_size when None is given (its evaluate and predict)
 DEFAULT_BATCH_SIZE = 32
@@ -41,12 +44,7 @@ class Progress:
     def __init__(self, verbose, n_batches, what):
         self.verbose, self.n_batches = verbose, n_batches
         self._started = time.perf_counter()
-        self._bar = None
-        if verbose == 1:
-            from tqdm.auto import tqdm  # a dependency; imported when a bar is shown
-
-            self._bar = tqdm(total=n_batches, desc=what, unit="batch", file=sys.stdout,
-                             leave=True, dynamic_ncols=True)
+        self._bar = _bar(n_batches, what) if verbose == 1 else None
 
     def __enter__(self):
         return self
@@ -63,7 +61,7 @@ class Progress:
     def done(self, results=None):
         """Show ``results`` (a dict of names to numbers): on the bar, or in the one
         line of ``verbose=2`` with the batches and the seconds taken."""
-        text = " - ".join(f"{key}: {value:.4f}" for key, value in (results or {}).items())
+        text = _logs_text(results or {})
         if self._bar is not None:
             self._bar.set_postfix_str(text, refresh=False)
             self._bar.close()
@@ -71,3 +69,30 @@ class Progress:
             seconds = time.perf_counter() - self._started
             line = f"{self.n_batches}/{self.n_batches} - {seconds:.2f}s"
             print(line + (f" - {text}" if text else ""), flush=True)
+
+
+def progress_bar(verbose, epoch, epochs, n_batches):
+    """The bar of one epoch of a fit over ``n_batches`` batches (None unless
+    ``verbose`` is 1); :func:`report_epoch` closes it."""
+    return _bar(n_batches, f"Epoch {epoch + 1}/{epochs}") if verbose == 1 else None
+
+
+def report_epoch(verbose, bar, epoch, epochs, logs, seconds):
+    """Show the epoch's ``logs``: on its bar, or as one line (``verbose=2``)."""
+    text = _logs_text(logs)
+    if bar is not None:
+        bar.set_postfix_str(text, refresh=False)
+        bar.close()
+    elif verbose in (1, 2):
+        print(f"Epoch {epoch + 1}/{epochs} - {seconds:.2f}s - {text}", flush=True)
+
+
+def _bar(n_batches, what):
+    from tqdm.auto import tqdm  # a dependency; imported when a bar is first shown
+
+    return tqdm(total=n_batches, desc=what, unit="batch", file=sys.stdout, leave=True,
+                dynamic_ncols=True)
+
+
+def _logs_text(logs):
+    return " - ".join(f"{key}: {value:.4f}" for key, value in logs.items())

@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_array
 from fastnn import metrics as metrics_module
 from fastnn._threads import fit_threads, training_threads
 from fastnn.models.callbacks.base import CallbackList
-from fastnn.models.callbacks.progress import progress_bar, report_epoch
+from fastnn.models.progress import progress_bar, report_epoch
 from fastnn.models.epoch import (
     Diverged,
     n_correct,
