@@ -282,3 +282,17 @@ def test_fit_counts_one_update_per_batch(rng):
               verbose=0)
     assert model.optimizer.iterations == 3 * 5  # ceil(23 / 5) = 5 batches per epoch
     assert model.optimizer.current_learning_rate() == pytest.approx(0.01 / (1 + 15e-3))
+
+
+def test_sgd_momentum_turned_on_between_updates_starts_its_velocity_at_zero():
+    w, g = np.array([1.0, 2.0]), np.array([0.5, -1.0])
+    optimizer = SGD(learning_rate=0.1)
+    optimizer.apply([w], [g])  # no velocity yet: w = w - 0.1 g
+    optimizer.momentum = 0.5
+    optimizer.apply([w], [g])  # v = -0.1 g
+    optimizer.apply([w], [g])  # v = 0.5 v - 0.1 g
+    expected = np.array([1.0, 2.0]) - 0.1 * g - 0.1 * g - 0.15 * g
+    assert_allclose(w, expected, rtol=1e-15)
+    assert len(optimizer.get_state()[1]) == 1
+    optimizer.momentum = 0.0  # the velocity is no longer state to save
+    assert optimizer.get_state()[1] == []

@@ -72,6 +72,12 @@ class Optimizer:
                 f"this {type(self).__name__} holds state for other parameters; "
                 "give each model its own optimizer"
             )
+        # NOTE: a setting changed since the state was made may need more of it (SGD's
+        # momentum turned on between fits): the new arrays start at zero, as on a first
+        # update; get_state leaves out what a setting no longer uses.
+        for group, param in zip(self._slots, params):
+            if len(group) < self.n_slots:
+                group.extend(self._new_slots(param)[len(group):])
 
     def _new_slots(self, param):
         """The state arrays of ``param`` before the first update: zeros."""
@@ -85,7 +91,8 @@ class Optimizer:
 
     def get_state(self):
         """The iteration count and the state arrays (for saving)."""
-        slots = [] if self._slots is None else [s for group in self._slots for s in group]
+        groups = self._slots or []
+        slots = [slot for group in groups for slot in group[:self.n_slots]]
         return self.iterations, slots
 
     def set_state(self, iterations, slots, params):

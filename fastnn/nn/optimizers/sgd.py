@@ -45,7 +45,11 @@ class SGD(Optimizer):
             raise TypeError(f"nesterov must be a bool, got {nesterov!r}")
         self.nesterov = bool(nesterov)
         self.decay = check_scalar("decay", decay, low=0.0)
-        self.n_slots = 1 if self.momentum else 0
+
+    @property
+    def n_slots(self):
+        """The velocity with momentum, nothing without (it may change between fits)."""
+        return 1 if self.momentum else 0
 
     def current_learning_rate(self):
         """The rate the next update uses, lr / (1 + decay * iterations)."""
