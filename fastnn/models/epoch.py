@@ -13,10 +13,12 @@ until its state or settings change. It returns to Python at the end of a batch o
 import functools
 
 import numpy as np
+import scipy.sparse as sp
 
 from fastnn import ops
 from fastnn.ops import training as loop_kernels
 from fastnn.ops.optimizers import axpy
+from fastnn.ops.rows import csr_batch, csr_capacity
 
 __all__ = ["Batches", "Diverged", "add_penalty", "n_correct", "release_data", "run_epoch"]
 
@@ -40,11 +42,16 @@ class Diverged(Exception):
 class Batches:
     """Mini-batches of one size: the gathered rows, X, y and weights, the per-sample
     losses and the loss gradient, and the :class:`fastnn.ops.training.BatchLoop`
-    bound to these buffers (``loop``; None until :meth:`prepare`)."""
+    bound to these buffers (``loop``; None until :meth:`prepare`). A CSR X is
+    gathered into a CSR batch with room for its ``n_rows`` fullest rows."""
 
     def __init__(self, n_rows, X, y, sample_weight, n_outputs):
         self.rows = np.empty(n_rows, np.intp)
-        self.X = np.empty((n_rows, X.shape[1]), X.dtype)
+        self.X = (
+            csr_batch(n_rows, X.shape[1], csr_capacity(X, n_rows), X.dtype,
+                      X.indices.dtype)
+            if sp.issparse(X) else np.empty((n_rows, X.shape[1]), X.dtype)
+        )
         self.y = np.empty((n_rows, *y.shape[1:]), y.dtype)
         self.w = None if sample_weight is None else np.empty(n_rows, X.dtype)
         self.losses = np.empty(n_rows, X.dtype)
@@ -88,7 +95,10 @@ class Batches:
         data_key = (X, y, sample_weight)
         if not _same(data_key, self.data_key):
             self.loop.set_gathers([
-                ops.bind(ops.take_rows, source, self.rows, out=out)[0]
+                ops.bind(
+                    ops.take_csr_rows if sp.issparse(source) else ops.take_rows,
+                    source, self.rows, out=out,
+                )[0]
                 for source, out in zip(data_key, (self.X, self.y, self.w))
                 if source is not None
             ])
@@ -124,7 +134,7 @@ class Batches:
             or batch.y.dtype != y.dtype
             or batch.y.shape[1:] != y.shape[1:]
             or (batch.w is None) != (sample_weight is None)
-            or batch.X.dtype != X.dtype
+            or not _holds(batch.X, X, n_rows)
         ):
             if len(model._batches) >= _KEPT_BATCH_SIZES:
                 model._batches.clear()
@@ -140,6 +150,16 @@ class Batches:
             batch.loop = batch.data_key = batch.update_key = None
             batch.prepare(model, model._plan(), count_correct)
         return batch
+
+
+def _holds(buffer, X, n_rows):
+    """Whether the batch buffer ``buffer`` takes any ``n_rows`` rows of ``X``."""
+    if buffer.dtype != X.dtype or sp.issparse(buffer) != sp.issparse(X):
+        return False
+    return not sp.issparse(X) or (
+        buffer.indices.dtype == X.indices.dtype
+        and buffer.data.shape[0] >= csr_capacity(X, n_rows)
+    )
 
 
 def _same(key, bound):
