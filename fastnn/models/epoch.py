@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from fastnn import ops
 from fastnn.ops import training as loop_kernels
 from fastnn.ops.optimizers import axpy
-from fastnn.ops.rows import csr_batch, csr_capacity
+from fastnn.ops.rows import csr_batch, csr_capacity, take_csr_rows
 
 __all__ = ["Batches", "Diverged", "add_penalty", "n_correct", "release_data", "run_epoch"]
 
@@ -96,7 +96,7 @@ class Batches:
         if not _same(data_key, self.data_key):
             self.loop.set_gathers([
                 ops.bind(
-                    ops.take_csr_rows if sp.issparse(source) else ops.take_rows,
+                    take_csr_rows if sp.issparse(source) else ops.take_rows,
                     source, self.rows, out=out,
                 )[0]
                 for source, out in zip(data_key, (self.X, self.y, self.w))

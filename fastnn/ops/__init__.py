@@ -62,7 +62,7 @@ from fastnn.ops.checks import (  # noqa: F401 (reachable as fastnn.ops.X, as the
     may_overlap,
     output,
 )
-from fastnn.ops.dense import column_sums, dense_backward, dense_forward
+from fastnn.ops.dense import dense_backward, dense_forward
 from fastnn.ops.losses import (
     binary_cross_entropy,
     log_softmax,
@@ -78,7 +78,7 @@ from fastnn.ops.optimizers import (
     sgd_update,
     sum_of_squares,
 )
-from fastnn.ops.rows import take_csr_rows, take_rows
+from fastnn.ops.rows import take_rows
 
 __all__ = [
     "SIMD", "bind",
@@ -87,8 +87,8 @@ __all__ = [
     "elu", "elu_backward", "maxout", "maxout_backward", "dropout", "dropout_backward",
     "softmax", "softmax_backward", "log_softmax",
     "softmax_cross_entropy", "binary_cross_entropy", "squared_error",
-    "dense_forward", "dense_backward", "column_sums",
+    "dense_forward", "dense_backward",
     "sgd_update", "momentum_update", "adam_update", "l2_penalty",
-    "take_rows", "take_csr_rows",
+    "take_rows",
     "sum_of_squares",
 ]

@@ -7,7 +7,8 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
 from fastnn import ops
-from fastnn.ops.rows import csr_batch, csr_capacity
+from fastnn.ops.dense import column_sums
+from fastnn.ops.rows import csr_batch, csr_capacity, take_csr_rows
 
 INDEX_DTYPES = [np.int32, np.int64]
 
@@ -33,7 +34,7 @@ def test_take_csr_rows_matches_scipy(dtype, index_dtype, rng):
     X.indices, X.indptr = X.indices.astype(index_dtype), X.indptr.astype(index_dtype)
     indices = np.array([3, 0, 59, 3, 17], np.intp)  # repeats and an empty row
     before = X.copy()
-    batch = ops.take_csr_rows(X, indices)
+    batch = take_csr_rows(X, indices)
     assert batch.dtype == dtype and batch.indices.dtype == index_dtype
     _assert_same_rows(batch, X[indices])
     assert_array_equal(X.toarray(), before.toarray())
@@ -45,7 +46,7 @@ def test_a_bound_gather_refills_its_batch(dtype, rng):
     X = _csr(rng, 103, 7, dtype, np.int32)
     rows = np.empty(16, np.intp)
     batch = csr_batch(16, 7, csr_capacity(X, 16), dtype, np.int32)
-    run, out = ops.bind(ops.take_csr_rows, X, rows, out=batch)
+    run, out = ops.bind(take_csr_rows, X, rows, out=batch)
     assert out is batch
     perm = rng.permutation(103)
     for start in range(0, 96, 16):
@@ -66,11 +67,11 @@ def test_bad_indices_and_too_small_a_batch_write_nothing(rng):
     X = _csr(rng, 20, 5, np.float64, np.int32, density=0.5)
     batch = csr_batch(2, 5, 1, np.float64, np.int32)
     with pytest.raises(ValueError, match="out holds 1 entries"):
-        ops.take_csr_rows(X, np.array([0, 1], np.intp), out=batch)
+        take_csr_rows(X, np.array([0, 1], np.intp), out=batch)
     assert not batch.indptr.any()
     for bad in (20, -1):
         with pytest.raises(ValueError, match=r"indices\[1\] = .* out of range"):
-            ops.take_csr_rows(X, np.array([0, bad], np.intp))
+            take_csr_rows(X, np.array([0, bad], np.intp))
 
 
 @pytest.mark.parametrize("change, error, match", [
@@ -85,25 +86,25 @@ def test_a_wrong_batch_is_refused(change, error, match, rng):
     batch = csr_batch(3, 5, csr_capacity(X, 3), np.float64, np.int32)
     change(batch)
     with pytest.raises(error, match=match):
-        ops.take_csr_rows(X, np.array([0, 1, 2], np.intp), out=batch)
+        take_csr_rows(X, np.array([0, 1, 2], np.intp), out=batch)
 
 
 def test_a_malformed_x_is_refused_before_the_kernel(rng):
     X = _csr(rng, 20, 5, np.float64, np.int32, density=0.5)
     X.indices[3] = 5
     with pytest.raises(ValueError, match="column index is out of range"):
-        ops.take_csr_rows(X, np.array([0], np.intp))
+        take_csr_rows(X, np.array([0], np.intp))
     with pytest.raises(TypeError, match="scipy.sparse CSR"):
-        ops.take_csr_rows(X.toarray(), np.array([0], np.intp))
+        take_csr_rows(X.toarray(), np.array([0], np.intp))
 
 
 def test_column_sums_match_numpy(dtype, tol, rng):
     dY = rng.normal(size=(37, 5)).astype(dtype)
-    assert_allclose(ops.column_sums(dY), dY.astype(np.float64).sum(axis=0), **tol)
+    assert_allclose(column_sums(dY), dY.astype(np.float64).sum(axis=0), **tol)
     out = np.full(5, np.nan, dtype)
-    run, db = ops.bind(ops.column_sums, dY, out=out)
+    run, db = ops.bind(column_sums, dY, out=out)
     dY *= 2
     run()
     assert db is out
     assert_allclose(out, dY.astype(np.float64).sum(axis=0), **tol)
-    assert_array_equal(ops.column_sums(np.empty((0, 3), dtype)), np.zeros(3, dtype))
+    assert_array_equal(column_sums(np.empty((0, 3), dtype)), np.zeros(3, dtype))

@@ -6,6 +6,7 @@ import scipy.sparse as sp
 
 from fastnn import ops
 from fastnn.ops import _sparse_scipy as sparse_ops
+from fastnn.ops.dense import column_sums
 from fastnn.nn import activations, initializers
 from fastnn.nn.layers.base import Layer, Step, _input_dim, _is_private
 from fastnn.ops.checks import FLOATS, check_positive_int, check_scalar
@@ -157,7 +158,7 @@ class _Affine(Layer):
             )
         runs = [ops.bind(sparse_ops.csr_t_matmul, X, dZ, out=self.grads[0])[0]]
         if self.use_bias:
-            runs.append(ops.bind(ops.column_sums, dZ, out=self.grads[1])[0])
+            runs.append(ops.bind(column_sums, dZ, out=self.grads[1])[0])
         return runs
 
     def get_config(self):
