@@ -12,7 +12,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from fastnn import LogisticRegression, MLPClassifier, OneVsAllClassifier
 
-CLOSE = {np.float32: dict(rtol=1e-4, atol=1e-5), np.float64: dict(rtol=1e-9, atol=1e-11)}
+CLOSE = {np.float32: {"rtol": 1e-4, "atol": 1e-5},
+         np.float64: {"rtol": 1e-9, "atol": 1e-11}}
 
 
 @pytest.fixture(autouse=True)
@@ -56,7 +57,8 @@ def test_mlp_on_csr_equals_dense(params, n_classes, dtype):
 def test_mlp_partial_fit_and_sample_weight_on_csr_equal_dense(dtype):
     X, y = _data(dtype)
     weights = np.linspace(0.1, 2.0, X.shape[0])
-    sparse, dense = MLPClassifier((8,), random_state=0), MLPClassifier((8,), random_state=0)
+    sparse = MLPClassifier((8,), random_state=0)
+    dense = MLPClassifier((8,), random_state=0)
     for _ in range(3):
         sparse.partial_fit(X, y, classes=[0, 1, 2], sample_weight=weights)
         dense.partial_fit(X.toarray(), y, classes=[0, 1, 2], sample_weight=weights)
@@ -127,12 +129,17 @@ def test_one_vs_all_on_csr_equals_dense(estimator, dtype):
                     dense.predict_proba(X.toarray()), **close)
 
 
+def _spoiled_csc(C):
+    C.indices[0] = 10**6
+    return C
+
+
 @pytest.mark.parametrize("make", [
     lambda X: (X.data.__setitem__(0, np.nan), X)[1],
     lambda X: (X.indices.__setitem__(0, -3), X)[1],
     lambda X: (X.indices.__setitem__(0, 40), X)[1],
     lambda X: (X.indptr.__setitem__(5, X.indptr[4] - 1), X)[1],
-    lambda X: (lambda C: (C.indices.__setitem__(0, 10**6), C)[1])(X.tocsc()),
+    lambda X: _spoiled_csc(X.tocsc()),
 ], ids=["nan", "negative-index", "index-out-of-range", "indptr", "csc-index"])
 @pytest.mark.parametrize("estimator", [
     MLPClassifier((4,), max_iter=2), OneVsAllClassifier(),

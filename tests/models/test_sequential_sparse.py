@@ -11,7 +11,8 @@ from fastnn import Sequential
 from fastnn.layers import Dense, Dropout, Maxout
 
 # CSR and dense sum the same products in different orders
-CLOSE = {np.float32: dict(rtol=1e-4, atol=1e-5), np.float64: dict(rtol=1e-9, atol=1e-11)}
+CLOSE = {np.float32: {"rtol": 1e-4, "atol": 1e-5},
+         np.float64: {"rtol": 1e-9, "atol": 1e-11}}
 
 
 def _data(dtype, n=150, d=30, seed=0):
