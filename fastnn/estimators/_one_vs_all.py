@@ -39,11 +39,11 @@ from fastnn.estimators._one_vs_all_binary import (
     fit_binary,
 )
 from fastnn.estimators._one_vs_all_default import DefaultEstimator
-from fastnn.models.sparse import check_sparse_structure
 from fastnn.estimators._one_vs_all_partial import OneVsAllPartialFit
 from fastnn.estimators._one_vs_all_predict import OneVsAllPredictions
 from fastnn.estimators._one_vs_all_state import OneVsAllState
 from fastnn.estimators._stacked import StackedServing
+from fastnn.models.sparse import check_sparse_structure
 
 
 class OneVsAllClassifier(
@@ -124,7 +124,7 @@ class OneVsAllClassifier(
     Notes
     -----
     ``X`` is validated once here (any scikit-learn sparse format when the estimator
-    takes sparse input: CSR as it is, the others as one CSR copy, never dense; NaN
+    takes sparse input: CSR and CSC as they are, the others as one CSR copy; NaN
     only when the estimator allows it) and then handed to the binary estimators as
     is, so its dtype is theirs to choose: float32 stays float32 wherever the
     estimator keeps it. A ``Pipeline`` as the estimator gets ``X`` unchecked, as in
@@ -208,7 +208,7 @@ class OneVsAllClassifier(
         return validate_data(
             self,
             X,
-            accept_sparse="csr" if input_tags.sparse else False,
+            accept_sparse=["csr", "csc"] if input_tags.sparse else False,
             dtype="numeric",
             ensure_all_finite="allow-nan" if input_tags.allow_nan else True,
             reset=reset,
