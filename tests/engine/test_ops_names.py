@@ -17,6 +17,8 @@ PUBLIC = {
     "dense_forward", "dense_backward",
     "sgd_update", "momentum_update", "adam_update", "l2_penalty", "sum_of_squares",
     "take_rows",
+    "CSR", "csr_matmul", "csr_t_matmul", "csr_transpose", "csr_rows_buffer",
+    "csr_take_rows",
 }
 # Reachable as fastnn.ops.X though not in __all__: the array checks.
 CHECKS = {
