@@ -18,7 +18,6 @@ import scipy.sparse as sp
 from fastnn import ops
 from fastnn.ops import training as loop_kernels
 from fastnn.ops.optimizers import axpy
-from fastnn.ops.rows import csr_batch, csr_capacity, take_csr_rows
 
 __all__ = ["Batches", "Diverged", "add_penalty", "n_correct", "release_data", "run_epoch"]
 
@@ -43,15 +42,12 @@ class Batches:
     """Mini-batches of one size: the gathered rows, X, y and weights, the per-sample
     losses and the loss gradient, and the :class:`fastnn.ops.training.BatchLoop`
     bound to these buffers (``loop``; None until :meth:`prepare`). A CSR X is
-    gathered into a CSR batch with room for its ``n_rows`` fullest rows."""
+    gathered into a :class:`fastnn.ops.CSR` batch with room for its ``n_rows``
+    fullest rows."""
 
     def __init__(self, n_rows, X, y, sample_weight, n_outputs):
         self.rows = np.empty(n_rows, np.intp)
-        self.X = (
-            csr_batch(n_rows, X.shape[1], csr_capacity(X, n_rows), X.dtype,
-                      X.indices.dtype)
-            if sp.issparse(X) else np.empty((n_rows, X.shape[1]), X.dtype)
-        )
+        self.X = _x_buffer(X, n_rows)
         self.y = np.empty((n_rows, *y.shape[1:]), y.dtype)
         self.w = None if sample_weight is None else np.empty(n_rows, X.dtype)
         self.losses = np.empty(n_rows, X.dtype)
@@ -96,7 +92,7 @@ class Batches:
         if not _same(data_key, self.data_key):
             self.loop.set_gathers([
                 ops.bind(
-                    take_csr_rows if sp.issparse(source) else ops.take_rows,
+                    ops.csr_take_rows if sp.issparse(source) else ops.take_rows,
                     source, self.rows, out=out,
                 )[0]
                 for source, out in zip(data_key, (self.X, self.y, self.w))
@@ -152,13 +148,25 @@ class Batches:
         return batch
 
 
+def _x_buffer(X, n_rows):
+    """The buffer a batch of ``n_rows`` rows of ``X`` is gathered into."""
+    if sp.issparse(X):
+        return ops.csr_rows_buffer(X, n_rows)
+    return np.empty((n_rows, X.shape[1]), X.dtype)
+
+
 def _holds(buffer, X, n_rows):
-    """Whether the batch buffer ``buffer`` takes any ``n_rows`` rows of ``X``."""
-    if buffer.dtype != X.dtype or sp.issparse(buffer) != sp.issparse(X):
-        return False
-    return not sp.issparse(X) or (
-        buffer.indices.dtype == X.indices.dtype
-        and buffer.data.shape[0] >= csr_capacity(X, n_rows)
+    """Whether ``buffer`` takes any ``n_rows`` rows of ``X``: of its kind and dtypes,
+    and for a CSR X with room for its fullest rows."""
+    if not sp.issparse(X):
+        return isinstance(buffer, np.ndarray) and buffer.dtype == X.dtype
+    # NOTE: the capacity is measured on every call (a pass over X's indptr, and
+    # csr_rows_buffer's check of X): a matrix changed in place between fits could
+    # otherwise outgrow the buffer, and the loop's gather would leave stale rows.
+    needed = ops.csr_rows_buffer(X, n_rows)
+    return isinstance(buffer, ops.CSR) and all(
+        mine.dtype == theirs.dtype and mine.shape[0] >= theirs.shape[0]
+        for mine, theirs in zip(buffer[:3], needed[:3])
     )
 
 

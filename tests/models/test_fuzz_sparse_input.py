@@ -1,6 +1,7 @@
 """Fuzzing the networks' sparse input: a CSR (or CSC) matrix with one part spoiled
 (an index negative or out of range, an indptr entry, NaN or inf data, an index dtype)
-fed to Sequential's fit and predict, MLPClassifier's fit and the CSR row gather. Each
+fed to Sequential's fit and predict and to MLPClassifier's fit (the products and the
+row gather are fuzzed in tests/engine/test_fuzz_ops_sparse.py). Each
 call either gives the dense input's answer or raises a clean ValueError/TypeError,
 never crashes (a kernel reading out of bounds would)."""
 
@@ -14,13 +15,12 @@ from hypothesis import strategies as st
 
 from fastnn import MLPClassifier, Sequential
 from fastnn.layers import Dense
-from fastnn.ops.rows import csr_batch, take_csr_rows
 
 SPOILS = ["none", "index", "indptr", "data", "indices-dtype", "indptr-length"]
 
 
 @st.composite
-def spoiled_sparse(draw, csc=True):
+def spoiled_sparse(draw):
     """(X, valid): a small CSR or CSC matrix, perhaps spoiled, and whether it is
     still well formed and finite (None: either answer is right)."""
     n = draw(st.integers(1, 8))
@@ -31,7 +31,7 @@ def spoiled_sparse(draw, csc=True):
                   random_state=draw(st.integers(0, 2**16)))
     index_dtype = draw(st.sampled_from([np.int32, np.int64]))
     X.indices, X.indptr = X.indices.astype(index_dtype), X.indptr.astype(index_dtype)
-    if csc and draw(st.booleans()):
+    if draw(st.booleans()):
         X = X.tocsc()
     spoil = draw(st.sampled_from(SPOILS))
     valid = True
@@ -101,25 +101,3 @@ def test_mlp_classifier_takes_or_refuses_a_spoiled_sparse_x(case):
             assert valid is not True, "a well-formed sparse X was refused"
             return
     assert valid is not False, "a malformed sparse X was accepted"
-
-
-@fuzz(max_examples=40)
-@given(case=spoiled_sparse(csc=False), data=st.data())
-def test_the_csr_gather_takes_or_refuses_rows_and_batches(case, data):
-    X, valid = case
-    n = X.shape[0]
-    rows = np.asarray(data.draw(st.lists(st.integers(-2, n + 1), max_size=6)), np.intp)
-    in_range = bool(((rows >= 0) & (rows < n)).all())
-    capacity = data.draw(st.integers(1, 12))
-    index_dtype = X.indices.dtype if X.indices.dtype.kind == "i" else np.int32
-    batch = csr_batch(len(rows), X.shape[1], capacity, X.dtype, index_dtype)
-    try:
-        take_csr_rows(X, rows, out=batch)
-    except CLEAN_ERRORS:
-        return
-    # NaN data is not the gather's to refuse: a copy of rows passes it on
-    assert in_range and (valid is not False or not np.isfinite(X.data).all())
-    nnz = batch.indptr[-1]
-    expected = X[rows]
-    np.testing.assert_array_equal(batch.indptr, expected.indptr)
-    np.testing.assert_array_equal(batch.data[:nnz], expected.data)

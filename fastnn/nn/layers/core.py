@@ -2,10 +2,8 @@
 Dense and Maxout share, on a dense or a CSR X)."""
 
 import numpy as np
-import scipy.sparse as sp
 
 from fastnn import ops
-from fastnn.ops import _sparse_scipy as sparse_ops
 from fastnn.ops.dense import column_sums
 from fastnn.nn import activations, initializers
 from fastnn.nn.layers.base import Layer, Step, _input_dim, _is_private
@@ -58,6 +56,11 @@ class Activation(Layer):
 
     def _steps(self):
         return [Step(self._bind_forward, self._bind_backward, self.activation.name, False)]
+
+
+def _is_csr(X):
+    """Whether ``X`` is a CSR matrix (SciPy's, or a :class:`fastnn.ops.CSR` batch)."""
+    return getattr(X, "format", None) == "csr"
 
 
 class _Affine(Layer):
@@ -127,7 +130,7 @@ class _Affine(Layer):
             self._X = X
         b = self.params[1] if self.use_bias else None
         run, Z = ops.bind(
-            sparse_ops.csr_matmul if sp.issparse(X) else ops.dense_forward,
+            ops.csr_matmul if _is_csr(X) else ops.dense_forward,
             X, self.params[0], b, out=self._buffer("Z", (X.shape[0], self._width)),
         )
         return [run], Z
@@ -136,7 +139,7 @@ class _Affine(Layer):
         X = self._X
         if X is None:
             raise RuntimeError(f"{self.name}: backward called before forward")
-        if sp.issparse(X):
+        if _is_csr(X):
             return self._bind_sparse_backward(X, dZ, need_dX), None
         dX = self._buffer("dX", X.shape) if need_dX else None
         run, _ = ops.bind(
@@ -156,7 +159,7 @@ class _Affine(Layer):
                 f"{self.name} was fed a sparse X, which has no gradient: a layer taking "
                 "sparse input must be the model's first"
             )
-        runs = [ops.bind(sparse_ops.csr_t_matmul, X, dZ, out=self.grads[0])[0]]
+        runs = [ops.bind(ops.csr_t_matmul, X, dZ, out=self.grads[0])[0]]
         if self.use_bias:
             runs.append(ops.bind(column_sums, dZ, out=self.grads[1])[0])
         return runs
