@@ -159,6 +159,12 @@ class _Affine(Layer):
                 f"{self.name} was fed a sparse X, which has no gradient: a layer taking "
                 "sparse input must be the model's first"
             )
+        # NOTE: one scatter of X's rows, not csr_t_matmul's per-thread parts nor a
+        # CSC view built once: measured on 2 busy cores (10000 x 50000 CSR, 1M
+        # entries, 64 units, float32), the scatter took 43 ms, two parts 46, the CSC
+        # view 32 plus 26 to build and X's size in memory again; a mini-batch's rows
+        # change every step (no view to keep), and L-BFGS's own step costs 4x the
+        # whole objective there.
         runs = [ops.bind(ops.csr_t_matmul, X, dZ, out=self.grads[0])[0]]
         if self.use_bias:
             runs.append(ops.bind(column_sums, dZ, out=self.grads[1])[0])
