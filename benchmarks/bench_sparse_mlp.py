@@ -14,9 +14,10 @@ the fit learns something. Both contenders fit
 
 Each contender runs in its own child process (no thread pool spinning into the next,
 and its own peak memory); the contenders alternate for --rounds rounds, each child
-making the data, then one warm-up fit and --repeats timed fits. Seconds: the median
-(min-max) over all timed fits. Peak memory: the child's VmHWM (median over rounds),
-and beyond what the process held once X was made (the fit's own). Thread pools: the
+making the data, then one warm-up fit and --repeats timed fits, each estimator let go
+before the next fit. Seconds: the median (min-max) over all timed fits. Peak memory:
+the child's VmHWM (median over rounds), and beyond what the process held once X was
+made (a fit's own, with the fitted estimator it returns). Thread pools: the
 machine's default for both (BENCHMARKING.md: 2 cores). Target: fastnn >= 2x
 scikit-learn's speed at <= 1.2x its peak memory.
 """
@@ -73,6 +74,7 @@ def worker(who, args):
     clf = fit()  # warm-up
     times = []
     for _ in range(args.repeats):
+        clf = None  # the last fit's estimator is not part of this fit's memory
         start = time.perf_counter()
         clf = fit()
         times.append(time.perf_counter() - start)

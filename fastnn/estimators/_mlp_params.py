@@ -141,7 +141,11 @@ class MLPParams:
             weights = _checked_weights(model, *assigned, units)
         model.set_weights(weights)
         self._adopt(model)
-        self._best_params = model.get_flat_weights()
+        # NOTE: only early stopping reads the best weights: a copy of every weight,
+        # 12.8 MB for a 50000-word vocabulary into 64 float32 units, made only for it
+        self.__dict__.pop("_best_params", None)
+        if self.early_stopping:
+            self._best_params = model.get_flat_weights()
         if self.solver != "lbfgs":
             self._initialize_curves()
 
