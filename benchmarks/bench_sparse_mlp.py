@@ -3,14 +3,15 @@ wall time of a fit and its peak memory, X never densified.
 
     cd <repo> && PYTHONPATH=. python benchmarks/bench_sparse_mlp.py [--rounds N]
         [--repeats N] [--dtype float32|float64|both] [--rows N] [--features N]
-        [--nnz N] [--solver adam|sgd|lbfgs]
+        [--nnz N] [--solver adam|sgd|lbfgs] [--max-iter N]
 
 The data: a CSR X of --rows x --features (default 10000 x 50000) with --nnz stored
 entries (default 1,000,000; columns drawn Zipf-like, as words are; values as TF-IDF,
 each row scaled to unit norm) and 10 classes from a random linear model of X, so that
 the fit learns something. Both contenders fit
 ``MLPClassifier((64,), max_iter=2, random_state=0)`` (the default adam solver, batch
-200; tol and n_iter_no_change as scikit-learn's defaults), float32 or float64 X.
+200; tol and n_iter_no_change as scikit-learn's defaults; --solver and --max-iter
+change them), float32 or float64 X.
 
 Each contender runs in its own child process (no thread pool spinning into the next,
 and its own peak memory); the contenders alternate for --rounds rounds, each child
@@ -67,7 +68,7 @@ def worker(who, args):
     held = peak_rss_mb()
 
     def fit():
-        return MLPClassifier((64,), max_iter=2, solver=args.solver,
+        return MLPClassifier((64,), max_iter=args.max_iter, solver=args.solver,
                              random_state=0).fit(X, y)
 
     foreign = foreign_cpu_seconds()
@@ -90,7 +91,7 @@ def run_child(who, args, dtype):
     command = [sys.executable, __file__, "--child", who, "--dtype", dtype,
                "--repeats", str(args.repeats), "--rows", str(args.rows),
                "--features", str(args.features), "--nnz", str(args.nnz),
-               "--solver", args.solver]
+               "--solver", args.solver, "--max-iter", str(args.max_iter)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode:
         raise RuntimeError(f"{who} failed:\n{done.stderr}")
@@ -111,7 +112,8 @@ def table(runs, dtype, args):
     speed = statistics.median(times["sklearn"]) / statistics.median(times["fastnn"])
     memory = peak["fastnn"] / peak["sklearn"]
     print(f"\n### {dtype} CSR {args.rows} x {args.features}, "
-          f"{args.nnz:,} entries drawn, solver={args.solver}, 2 epochs\n")
+          f"{args.nnz:,} entries drawn, solver={args.solver}, "
+          f"max_iter={args.max_iter}\n")
     print(f"speed-up {speed:.2f}x (target >= {SPEED_TARGET}x), peak memory "
           f"{memory:.2f}x scikit-learn's (target <= {MEMORY_TARGET}x)\n")
     print("| contender | seconds, median (min-max) | peak MB | MB beyond X | "
@@ -135,6 +137,7 @@ def main():
     parser.add_argument("--features", type=int, default=50_000)
     parser.add_argument("--nnz", type=int, default=1_000_000)
     parser.add_argument("--solver", default="adam", choices=("adam", "sgd", "lbfgs"))
+    parser.add_argument("--max-iter", type=int, default=2)
     args = parser.parse_args()
     if args.child:
         return worker(args.child, args)
