@@ -4,10 +4,10 @@ Dense and Maxout share, on a dense or a CSR X)."""
 import numpy as np
 
 from fastnn import ops
-from fastnn.ops.dense import column_sums
 from fastnn.nn import activations, initializers
 from fastnn.nn.layers.base import Layer, Step, _input_dim, _is_private
 from fastnn.ops.checks import FLOATS, check_positive_int, check_scalar
+from fastnn.ops.dense import column_sums
 
 __all__ = ["Activation", "Dense"]
 
@@ -163,8 +163,8 @@ class _Affine(Layer):
         # CSC view built once: measured on 2 busy cores (10000 x 50000 CSR, 1M
         # entries, 64 units, float32), the scatter took 43 ms, two parts 46, the CSC
         # view 32 plus 26 to build and X's size in memory again; a mini-batch's rows
-        # change every step (no view to keep), and L-BFGS's own step costs 4x the
-        # whole objective there.
+        # change every step (no view to keep), and there SciPy's L-BFGS-B step costs
+        # twice the whole objective.
         runs = [ops.bind(ops.csr_t_matmul, X, dZ, out=self.grads[0])[0]]
         if self.use_bias:
             runs.append(ops.bind(column_sums, dZ, out=self.grads[1])[0])
