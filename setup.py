@@ -71,10 +71,12 @@ def _want_simd_twins():
     )
 
 
-def parallel_for(body, n="n", size=None, indent=4, gil_released=False):
+def parallel_for(body, n="n", size=None, indent=4, gil_released=False, chunk=None):
     """``for i in range(n): body`` twice from one body: serial on the calling thread
     while ``_serial(size)`` (size defaults to n), else an OpenMP ``prange``. The call
-    sits at ``indent`` columns; ``gil_released``: it is inside ``with nogil``."""
+    sits at ``indent`` columns; ``gil_released``: it is inside ``with nogil``. The
+    prange splits the range statically, or, given ``chunk``, hands out runs of that
+    many iterations to whichever thread is free (for iterations of uneven cost)."""
 
     def block(head, text):  # head, then text one level deeper
         return head + "\n" + textwrap.indent(text, "    ")
@@ -83,7 +85,10 @@ def parallel_for(body, n="n", size=None, indent=4, gil_released=False):
     nogil = "" if gil_released else "nogil=True, "
     serial = block(f"for i in range({n}):", body)
     serial = serial if gil_released else block("with nogil:", serial)
-    parallel = block(f'for i in prange({n}, {nogil}schedule="static"):', body)
+    schedule = 'schedule="static"' if chunk is None else (
+        f'schedule="dynamic", chunksize={chunk}'
+    )
+    parallel = block(f"for i in prange({n}, {nogil}{schedule}):", body)
     text = block(f"if _serial({size or n}):", serial) + "\n" + block("else:", parallel)
     return textwrap.indent(text, " " * indent).lstrip(" ")
 

@@ -9,8 +9,10 @@
 #
 # Signature letters, one per argument: A a float array of the call's dtype (the first
 # float array decides it), L an intp array (labels, indices), B an array of any dtype
-# (copied as bytes); W, M and C the same three kinds written by the kernel, which must
-# be writeable; r a real scalar, i an integer or bool scalar; G a NumPy BitGenerator
+# (copied as bytes); I a CSR index array, int32 or int64 (every I and J of a call
+# shares one, the first decides; the kernel reads its width from op.itemsize); W, M, C
+# and J the same four kinds written by the kernel, which must be writeable; r a real
+# scalar, i an integer or bool scalar; G a NumPy BitGenerator
 # (its C struct, which draws as NumPy's Generator does). Every array must be
 # C-contiguous and (but for B and C) aligned: a kernel handed anything else raises, it
 # never reads or writes out of bounds or into read-only memory. Shapes and values are
@@ -50,7 +52,7 @@ cdef class Kernel:
 
     cdef int pack(self, tuple args, Op* op, OpFunction* function) except -1:
         cdef Py_ssize_t n_arrays = 0, n_reals = 0, n_integers = 0
-        cdef int type_num = -1
+        cdef int type_num = -1, index_num = -1
         cdef str letter
         if self.signature is None:
             raise TypeError("a Kernel is made by its kernel module, not called bare")
@@ -97,8 +99,19 @@ cdef class Kernel:
                 elif (letter == "L" or letter == "M") and (
                         cnp.PyArray_TYPE(arg) != cnp.NPY_INTP):
                     raise TypeError(f"{self.name} takes intp indices, got {arg.dtype}")
+                elif letter == "I" or letter == "J":
+                    if (cnp.PyArray_TYPE(arg) != cnp.NPY_INT32
+                            and cnp.PyArray_TYPE(arg) != cnp.NPY_INT64) or (
+                                not cnp.PyArray_ISNOTSWAPPED(arg)):
+                        raise TypeError(
+                            f"{self.name} takes int32 or int64 CSR indices, got {arg.dtype}"
+                        )
+                    if index_num < 0:
+                        index_num = cnp.PyArray_TYPE(arg)
+                    elif cnp.PyArray_TYPE(arg) != index_num:
+                        raise TypeError(f"{self.name}: CSR index arrays of different dtypes")
                 _pack_array(arg, op, n_arrays, letter == "B" or letter == "C",
-                            letter == "W" or letter == "M" or letter == "C")
+                            letter == "W" or letter == "M" or letter == "C" or letter == "J")
                 n_arrays += 1
         if self.for_any != NULL:
             function[0] = self.for_any

@@ -8,6 +8,7 @@ hold the predictions and ``partial_fit``."""
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.callback import CallbackSupportMixin
 from sklearn.linear_model._base import LinearClassifierMixin, SparseCoefMixin
@@ -394,6 +395,10 @@ def _check_liblinear(X, n_classes):
             "estimator in a OneVsRestClassifier to keep applying a "
             "one-versus-rest scheme."
         )
+    if sp.issparse(X) and not X.has_canonical_format:
+        # NOTE: a sparse max() sums duplicates and sorts the rows in place: the user's
+        # matrix is left as it came, its copy canonicalised (duplicates may add up).
+        X = X.copy()
     largest = X.max() if X.shape[0] and X.shape[1] else 0.0
     if largest > 1e30:
         raise ValueError(

@@ -34,8 +34,9 @@ class Objective:
     L-BFGS's flat float64 vector ``x = [W.ravel(), b]`` (no ``b`` without an intercept).
 
     Computes in X's dtype into a gradient vector allocated once: a dense X goes
-    through the fused kernel logistic_loss_grad (one pass over X), a CSR X through SciPy's
-    sparse products around ops' loss kernels.
+    through the fused kernel logistic_loss_grad (one pass over X), a CSR X through
+    fastnn.ops.sparse's products (X W + b, then X^T R by X's CSC view) around ops' loss
+    kernels, each call bound once per fit.
     """
 
     def __init__(self, problem):
@@ -64,13 +65,28 @@ class Objective:
             self.b_or_zero = self.b if fit_intercept else np.zeros(n_outputs, dtype)
             self.db_or_scratch = self.db if fit_intercept else np.empty(n_outputs, dtype)
             return
+        # NOTE: X^T R through X's CSC view, built once per fit (one more copy of the
+        # stored values): each iteration then reads X by columns, each thread writing
+        # its own rows of dW, where a scatter would need a dW per thread.
+        self.Xt = ops.csr_transpose(X)
+        if n_samples * n_outputs + X.nnz * n_outputs >= PARALLEL_MIN_SIZE:
+            self.n_threads = available_cores()
+        self.Z = np.empty((n_samples, n_outputs), dtype)
         self.loss = np.empty(n_samples, dtype)
         if n_outputs == 1:
-            self.target = (self.y_index == 1).astype(dtype).reshape(-1, 1)
-            self.loss_function = ops.binary_cross_entropy
+            target = (self.y_index == 1).astype(dtype).reshape(-1, 1)
+            loss_function = ops.binary_cross_entropy
         else:
-            self.target = self.y_index
-            self.loss_function = ops.softmax_cross_entropy
+            target = self.y_index
+            loss_function = ops.softmax_cross_entropy
+        # NOTE: each kernel call is checked once here and bound to the fit's arrays
+        # (W and b are views of params): an iteration runs three compiled calls.
+        self.logits = ops.bind(ops.csr_matmul, X, self.W, self.b, out=self.Z)[0]
+        self.residuals = ops.bind(
+            loss_function, self.Z, target, sample_weight=self.weights,
+            scale=self.scale, loss_out=self.loss, grad_out=self.Z,
+        )[0]
+        self.gradient = ops.bind(ops.csr_matmul, self.Xt, self.Z, out=self.dW)[0]
 
     def pack(self, W, b):
         x = np.empty(self.params.size, np.float64)
@@ -110,18 +126,12 @@ class Objective:
         return loss * self.scale
 
     def _sparse_loss_grad(self, W, b):
-        """CSR X: SciPy's sparse products around the fused loss kernels."""
-        Z = np.asarray(self.X @ W)
+        """CSR X: Z = X W + b, the losses and R = their gradient in Z, dW = X^T R."""
+        self.logits()
+        self.residuals()
+        self.gradient()
         if b is not None:
-            Z += b
-        Z = np.ascontiguousarray(Z, dtype=W.dtype)
-        loss, G = self.loss_function(
-            Z, self.target, sample_weight=self.weights, scale=self.scale,
-            loss_out=self.loss, grad_out=Z,
-        )
-        self.dW[:] = self.X.T @ G
-        if b is not None:
-            self.db[:] = G.sum(axis=0)
+            np.sum(self.Z, axis=0, out=self.db)
         # NOTE: the per-sample losses are summed in float64: in float32 the rounding of
         # a sum of 1e5 terms would be larger than the decrease L-BFGS's line search needs.
-        return float(loss.sum(dtype=np.float64)) * self.scale
+        return float(self.loss.sum(dtype=np.float64)) * self.scale

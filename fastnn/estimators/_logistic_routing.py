@@ -13,6 +13,7 @@ from fastnn.estimators._logistic_newton import fit_newton_cg, fit_newton_cholesk
 from fastnn.estimators._logistic_problem import LogisticProblem
 from fastnn.estimators._logistic_sag import fit_sag
 from fastnn.estimators._logistic_solvers import fit_lbfgs, fit_sgd
+from fastnn.ops.checks import check_csr
 
 
 def solve(estimator, problem, W, b):
@@ -56,6 +57,28 @@ def _fit_l1(problem, W, b):
     return fit_cd(problem, W, b)
 
 
+def _csr_with_column(X, value):
+    """``[X, value]`` for a CSR X, as a new CSR matrix whose rows end with the
+    constant column's entry; X is checked first and never written."""
+    # NOTE: not sp.hstack: it canonicalises X in place (sums duplicates, sorts rows)
+    # and would make a column index past X's last column the new column's.
+    data, indices, indptr = check_csr(X)
+    n_samples, n_features = X.shape
+    stored = int(indptr[-1])
+    index = indices.dtype if stored + n_samples < 2**31 else np.dtype(np.int64)
+    new_indptr = indptr.astype(index) + np.arange(n_samples + 1, dtype=index)
+    last = new_indptr[1:] - 1
+    kept = np.ones(stored + n_samples, bool)
+    kept[last] = False
+    new_data = np.empty(stored + n_samples, X.dtype)
+    new_data[kept], new_data[last] = data[:stored], value
+    new_indices = np.empty(stored + n_samples, index)
+    new_indices[kept], new_indices[last] = indices[:stored], n_features
+    return sp.csr_matrix(
+        (new_data, new_indices, new_indptr), shape=(n_samples, n_features + 1)
+    )
+
+
 def _fit_liblinear(problem, W, b, intercept_scaling):
     """scikit-learn's liblinear objective: two classes, the intercept the weight of a
     constant feature ``intercept_scaling`` penalised like the others. Fitted on
@@ -64,11 +87,10 @@ def _fit_liblinear(problem, W, b, intercept_scaling):
     if not problem.fit_intercept:
         return _fit_l1(problem, W, b) if problem.l1 else fit_lbfgs(problem, W, b)
     X = problem.X
-    column = np.full((X.shape[0], 1), intercept_scaling, X.dtype)
     if sp.issparse(X):
-        X_ones = sp.hstack([X, sp.csr_matrix(column)], format="csr", dtype=X.dtype)
+        X_ones = _csr_with_column(X, intercept_scaling)
     else:
-        X_ones = np.hstack([X, column])
+        X_ones = np.hstack([X, np.full((X.shape[0], 1), intercept_scaling, X.dtype)])
     augmented = LogisticProblem(
         X_ones, problem.y_index, problem.weights, problem.weight_sum, 1,
         fit_intercept=False, C=problem.C, l1_ratio=problem.l1_ratio, tol=problem.tol,

@@ -15,6 +15,7 @@ import functools
 from collections import namedtuple
 
 import numpy as np
+import scipy.sparse as sp
 
 from fastnn import ops
 from fastnn.ops import training as loop_kernels
@@ -43,11 +44,13 @@ class Diverged(Exception):
 class Batches:
     """Mini-batches of one size: the gathered rows, X, y and weights, the per-sample
     losses and the loss gradient, and the :class:`fastnn.ops.training.BatchLoop`
-    bound to these buffers (``loop``; None until :meth:`prepare`)."""
+    bound to these buffers (``loop``; None until :meth:`prepare`). A CSR X is
+    gathered into a :class:`fastnn.ops.CSR` batch with room for its ``n_rows``
+    fullest rows."""
 
     def __init__(self, n_rows, X, y, sample_weight, n_outputs):
         self.rows = np.empty(n_rows, np.intp)
-        self.X = np.empty((n_rows, X.shape[1]), X.dtype)
+        self.X = _x_buffer(X, n_rows)
         self.y = np.empty((n_rows, *y.shape[1:]), y.dtype)
         self.w = None if sample_weight is None else np.empty(n_rows, X.dtype)
         self.losses = np.empty(n_rows, X.dtype)
@@ -91,7 +94,10 @@ class Batches:
         data_key = (X, y, sample_weight)
         if not _same(data_key, self.data_key):
             self.loop.set_gathers([
-                ops.bind(ops.take_rows, source, self.rows, out=out)[0]
+                ops.bind(
+                    ops.csr_take_rows if sp.issparse(source) else ops.take_rows,
+                    source, self.rows, out=out,
+                )[0]
                 for source, out in zip(data_key, (self.X, self.y, self.w))
                 if source is not None
             ])
@@ -127,7 +133,7 @@ class Batches:
             or batch.y.dtype != y.dtype
             or batch.y.shape[1:] != y.shape[1:]
             or (batch.w is None) != (sample_weight is None)
-            or batch.X.dtype != X.dtype
+            or not _holds(batch.X, X, n_rows)
         ):
             if len(model._batches) >= _KEPT_BATCH_SIZES:
                 model._batches.clear()
@@ -143,6 +149,28 @@ class Batches:
             batch.loop = batch.data_key = batch.update_key = None
             batch.prepare(model, model._plan(), count_correct)
         return batch
+
+
+def _x_buffer(X, n_rows):
+    """The buffer a batch of ``n_rows`` rows of ``X`` is gathered into."""
+    if sp.issparse(X):
+        return ops.csr_rows_buffer(X, n_rows)
+    return np.empty((n_rows, X.shape[1]), X.dtype)
+
+
+def _holds(buffer, X, n_rows):
+    """Whether ``buffer`` takes any ``n_rows`` rows of ``X``: of its kind and dtypes,
+    and for a CSR X with room for its fullest rows."""
+    if not sp.issparse(X):
+        return isinstance(buffer, np.ndarray) and buffer.dtype == X.dtype
+    # NOTE: the capacity is measured on every call (a pass over X's indptr, and
+    # csr_rows_buffer's check of X): a matrix changed in place between fits could
+    # otherwise outgrow the buffer, and the loop's gather would leave stale rows.
+    needed = ops.csr_rows_buffer(X, n_rows)
+    return isinstance(buffer, ops.CSR) and all(
+        mine.dtype == theirs.dtype and mine.shape[0] >= theirs.shape[0]
+        for mine, theirs in zip(buffer[:3], needed[:3])
+    )
 
 
 def _same(key, bound):

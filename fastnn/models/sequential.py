@@ -9,11 +9,13 @@ through :mod:`fastnn.ops`.
 """
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.validation import check_array
 
 from fastnn.models.config import ModelConfig
 from fastnn.models.prediction import Predictor
 from fastnn.models.saved_state import SavedState
+from fastnn.models.sparse import check_sparse_x
 from fastnn.models.training import Trainer
 from fastnn.nn.layers import Layer
 from fastnn.ops.checks import FLOATS
@@ -348,8 +350,10 @@ class Sequential(Trainer, Predictor, SavedState, ModelConfig):
     def _check_x(self, x, name="x"):
         if not self.layers:
             raise ValueError("the model has no layers")
+        if sp.issparse(x):
+            x = check_sparse_x(self, x, name)
         # what check_array would return as it is skips its 0.1 ms
-        if not (self.built and is_clean_matrix(x, (self.dtype,))):
+        elif not (self.built and is_clean_matrix(x, (self.dtype,))):
             x = check_array(
                 x, dtype=self.dtype if self.built else list(FLOATS), order="C",
                 input_name=name, estimator="Sequential",

@@ -28,7 +28,8 @@ fastnn to force the portable build.
 
 One module per kernel family: ``activations`` (with maxout and dropout), ``losses``
 (softmax and the losses), ``dense`` (GEMM), ``optimizers`` (updates, L2 penalty, sum
-of squares), ``rows`` (take_rows); ``checks`` holds the array checks, the layers above
+of squares), ``rows`` (take_rows), ``sparse`` (CSR products and row gathers);
+``checks`` holds the array checks, the layers above
 take theirs from it. ``_loader`` is the one module that imports compiled code (and
 picks the SIMD build), ``_bind`` holds :func:`bind`, ``_logistic`` the logistic
 regression kernels' door, private to the estimators.
@@ -84,6 +85,14 @@ from fastnn.ops.optimizers import (
     sum_of_squares,
 )
 from fastnn.ops.rows import take_rows
+from fastnn.ops.sparse import (
+    CSR,
+    csr_matmul,
+    csr_rows_buffer,
+    csr_t_matmul,
+    csr_take_rows,
+    csr_transpose,
+)
 
 __all__ = [
     "SIMD", "bind",
@@ -98,4 +107,6 @@ __all__ = [
     "nadam_update",
     "take_rows",
     "sum_of_squares",
+    "CSR", "csr_matmul", "csr_t_matmul", "csr_transpose", "csr_rows_buffer",
+    "csr_take_rows",
 ]

@@ -22,6 +22,7 @@ from fastnn._kernels.calls import Call, Kernel  # noqa: F401 (bound kernel calls
 from fastnn._kernels import blas as blas_kernels  # noqa: F401 (GEMM, dot, axpy)
 from fastnn._kernels import cd as cd_kernels  # noqa: F401 (L1 proximal Newton)
 from fastnn._kernels import cpu_features
+from fastnn._kernels import csr as csr_kernels  # noqa: F401 (CSR products, checks)
 from fastnn._kernels import gather as gather_kernels  # noqa: F401 (take_rows)
 from fastnn._kernels import logistic as logistic_kernels  # noqa: F401
 from fastnn._kernels import newton_csr as newton_csr_kernels  # noqa: F401 (Newton, CSR)

@@ -19,7 +19,7 @@ from fastnn.ops._loader import (
     may_overlap,
     output,
 )
-from fastnn.ops._loader import cpu_features
+from fastnn.ops._loader import cpu_features, csr_kernels
 
 
 __all__ = [
@@ -35,6 +35,21 @@ BLAS_MAX_DIM = 2**31 - 1  # BLAS takes 32-bit ints
 PARALLEL_MIN_SIZE = cpu_features.PARALLEL_MIN_SIZE
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _CSR_INDEX = (np.dtype(np.int32), np.dtype(np.int64))
+_INT32_MAX = 2**31 - 1
+_CSR_FINDINGS = {
+    csr_kernels.CSR_INDPTR_START: "{name} is not a valid CSR matrix (indptr[0] is not 0)",
+    csr_kernels.CSR_INDPTR_DECREASES: "{name} is not a valid CSR matrix (indptr decreases)",
+    csr_kernels.CSR_INDPTR_END: (
+        "{name} is not a valid CSR matrix (indptr[-1] is beyond its data or indices)"
+    ),
+    csr_kernels.CSR_INDEX_RANGE: (
+        "{name} is not a valid CSR matrix (a column index is out of range)"
+    ),
+    # scikit-learn's words (sklearn.utils.validation)
+    csr_kernels.CSR_NAN: "Input {name} contains NaN.",
+    csr_kernels.CSR_INF: "Input {name} contains infinity or a value too large for "
+    "dtype('{dtype}').",
+}
 
 
 def fit_dtype(dtype, **scalars):
@@ -64,36 +79,44 @@ def check_sample_weight(sample_weight, n_samples, dtype, reference="logits"):
     return sample_weight
 
 
-def check_csr(X):
+def check_csr(X, name="X"):
     """A CSR matrix's ``(data, indices, indptr)``, checked for kernels that read through
     them unchecked: float data, int32 or int64 1-D C-contiguous index arrays (``indptr``
     cast to the indices' dtype, a copy of n_samples + 1 entries, when they differ), a
-    non-decreasing ``indptr`` from 0 within the stored entries, and every column index
-    of a stored entry in [0, n_features)."""
-    if X.format != "csr":
-        raise ValueError(f"a sparse X must be CSR, got {X.format}")
+    non-decreasing ``indptr`` from 0 within the stored entries, every column index of a
+    stored entry in [0, n_features) and every stored value finite (scikit-learn's
+    words). Nothing is copied but that ``indptr``; unsorted indices, duplicates and
+    explicit zeros are valid. ``X`` is a SciPy CSR matrix or array, or anything with its
+    ``format``, ``shape``, ``data``, ``indices`` and ``indptr`` (a ``CSRRows``)."""
+    if getattr(X, "format", None) != "csr":
+        raise ValueError(f"a sparse {name} must be CSR, got {getattr(X, 'format', X)}")
     data, indices, indptr = X.data, X.indices, X.indptr
-    check_float("X.data", data, ndim=1)
+    check_float(f"{name}.data", data, ndim=1)
     n_samples, n_features = X.shape
-    for name, array in (("indices", indices), ("indptr", indptr)):
+    for part, array in (("indices", indices), ("indptr", indptr)):
         if not isinstance(array, np.ndarray) or array.dtype not in _CSR_INDEX:
-            raise TypeError(f"X.{name} must be an int32 or int64 numpy.ndarray")
+            raise TypeError(f"{name}.{part} must be an int32 or int64 numpy.ndarray")
         if array.ndim != 1 or not array.flags.c_contiguous:
-            raise ValueError(f"X.{name} must be a 1-D C-contiguous array")
+            raise ValueError(f"{name}.{part} must be a 1-D C-contiguous array")
+    if indptr.shape != (n_samples + 1,):
+        raise ValueError(
+            f"{name} is not a valid CSR matrix (indptr has {indptr.shape[0]} entries "
+            f"for {n_samples} rows)"
+        )
     if indptr.dtype != indices.dtype:
+        # NOTE: an int64 indptr past 2**31 - 1 would wrap when cast to int32 indices
+        # (and could then look valid): more stored values than int32 can count.
+        if indptr.dtype.itemsize > indices.dtype.itemsize and indptr.max() > _INT32_MAX:
+            raise ValueError(
+                f"{name} has more than 2**31 - 1 stored values but int32 indices; "
+                "pass int64 indices and indptr"
+            )
         indptr = indptr.astype(indices.dtype)
-    # NOTE: a malformed matrix is refused here, once, before any loop (or SciPy's
+    # NOTE: one compiled pass refuses a malformed matrix before any kernel (or SciPy's
     # unchecked compiled conversions) reads through it.
-    if (
-        indptr.shape != (n_samples + 1,)
-        or indptr[0] != 0
-        or indptr[-1] > min(data.shape[0], indices.shape[0])
-        or np.any(indptr[1:] < indptr[:-1])
-    ):
-        raise ValueError("X is not a valid CSR matrix (indptr)")
-    used = indices[: indptr[-1]]
-    if used.size and (used.min() < 0 or used.max() >= n_features):
-        raise ValueError("X is not a valid CSR matrix (a column index is out of range)")
+    finding = csr_kernels.csr_check(data, indices, indptr, n_features)
+    if finding != csr_kernels.CSR_OK:
+        raise ValueError(_CSR_FINDINGS[int(finding)].format(name=name, dtype=data.dtype))
     return data, indices, indptr
 
 

@@ -19,6 +19,8 @@ PUBLIC = {
     "rmsprop_update", "adagrad_update", "adadelta_update", "adamax_update",
     "nadam_update",
     "take_rows",
+    "CSR", "csr_matmul", "csr_t_matmul", "csr_transpose", "csr_rows_buffer",
+    "csr_take_rows",
 }
 # Reachable as fastnn.ops.X though not in __all__: the array checks.
 CHECKS = {

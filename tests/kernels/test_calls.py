@@ -14,6 +14,7 @@ from fastnn.ops._loader import (
     Kernel,
     activation_kernels,
     blas_kernels,
+    csr_kernels,
     gather_kernels,
     loss_kernels,
     optimizer_kernels,
@@ -25,6 +26,7 @@ MODULES = {
     "optimizers": optimizer_kernels,
     "blas": blas_kernels,
     "gather": gather_kernels,
+    "csr": csr_kernels,
 }
 KERNELS = {
     name: getattr(module, name)
@@ -40,7 +42,7 @@ def test_every_kernel_module_has_kernels_with_signatures():
         assert any(isinstance(getattr(module, n), Kernel) for n in dir(module)), label
     for name, kernel in KERNELS.items():
         assert kernel.name == name
-        assert kernel.signature and set(kernel.signature) <= set("AWLMBCriG"), name
+        assert kernel.signature and set(kernel.signature) <= set("AWLMBCIJriG"), name
         assert repr(kernel) == f"<kernel {name}({kernel.signature})>"
 
 
@@ -50,15 +52,22 @@ def test_every_kernel_module_has_kernels_with_signatures():
 def _valid_args(name, dtype):
     """Arguments every kernel runs on safely: each float array (4, 4), each index
     array (4, 4) zeros (take_rows: 4 indices), reals 0.5, integers 1. Shapes agree
-    with every kernel's reading of rows and columns (maxout with 1 piece)."""
+    with every kernel's reading of rows and columns (maxout with 1 piece; the CSR
+    kernels read a 3 x 4 matrix of empty rows, csr_t_matmul two parts' (2, 16)
+    scratch, csr_take_rows 4 rows)."""
     rng = np.random.default_rng(7)
     kernel = KERNELS[name]
     args = []
     for position, letter in enumerate(kernel.signature):
-        if letter in "AWBC":
+        if name == "csr_t_matmul" and position == 5:
+            args.append(rng.random((2, 16)).astype(dtype))
+        elif letter in "AWBC":
             args.append(rng.random((4, 4)).astype(dtype))
         elif letter in "LM":
-            args.append(np.zeros(4 if name == "take_rows" else (4, 4), np.intp))
+            four = name in ("take_rows", "csr_take_rows")
+            args.append(np.zeros(4 if four else (4, 4), np.intp))
+        elif letter in "IJ":
+            args.append(np.zeros((4, 4), np.int32))
         elif letter == "r":
             args.append(0.5)
         elif letter == "G":
@@ -110,7 +119,7 @@ def test_the_valid_arguments_run(name, dtype):
 # ------------------------------------------------------------ what a kernel refuses
 
 
-@pytest.mark.parametrize("name, position", _positions("AWLMBC"))
+@pytest.mark.parametrize("name, position", _positions("AWLMBCIJ"))
 def test_a_kernel_refuses_what_is_not_an_ndarray(name, position):
     for other in ([0.0] * 16, (1, 2), None, 3.0, memoryview(b"x" * 128)):
         args = _valid_args(name, np.float64)
@@ -118,7 +127,7 @@ def test_a_kernel_refuses_what_is_not_an_ndarray(name, position):
         _refused(name, args, TypeError)
 
 
-@pytest.mark.parametrize("name, position", _positions("AWLMBC"))
+@pytest.mark.parametrize("name, position", _positions("AWLMBCIJ"))
 def test_a_kernel_refuses_a_non_c_contiguous_array(name, position):
     args = _valid_args(name, np.float64)
     good = args[position]
@@ -144,14 +153,14 @@ def _misaligned(array):
     return view
 
 
-@pytest.mark.parametrize("name, position", _positions("AWLM"))
+@pytest.mark.parametrize("name, position", _positions("AWLMIJ"))
 def test_a_kernel_refuses_a_misaligned_array(name, position, dtype):
     args = _valid_args(name, dtype)
     args[position] = _misaligned(args[position])
     _refused(name, args, ValueError)
 
 
-@pytest.mark.parametrize("name, position", _positions("WMC"))
+@pytest.mark.parametrize("name, position", _positions("WMCJ"))
 def test_a_kernel_refuses_a_read_only_output(name, position, dtype):
     args = _valid_args(name, dtype)
     args[position] = args[position].copy()
@@ -182,6 +191,21 @@ def test_a_kernel_refuses_indices_that_are_not_intp(name, position):
         args = _valid_args(name, np.float64)
         args[position] = args[position].astype(bad)
         _refused(name, args, TypeError)
+
+
+@pytest.mark.parametrize("name, position", _positions("IJ"))
+def test_a_kernel_refuses_csr_indices_that_are_not_int32_or_int64(name, position):
+    for bad in (np.uint32, np.uint64, np.float64, np.int16, np.intc().dtype.newbyteorder()):
+        args = _valid_args(name, np.float64)
+        args[position] = args[position].astype(bad)
+        _refused(name, args, TypeError)
+
+
+@pytest.mark.parametrize("name, position", _positions("IJ"))
+def test_a_kernel_refuses_csr_indices_of_mixed_widths(name, position):
+    args = _valid_args(name, np.float64)
+    args[position] = args[position].astype(np.int64)
+    _refused(name, args, TypeError)
 
 
 @pytest.mark.parametrize("name", sorted(KERNELS))
