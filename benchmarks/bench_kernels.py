@@ -38,6 +38,8 @@ F32, F64 = np.float32, np.float64
 N, LOGITS, PARAM = 1_000_000, (100_000, 10), (784, 256)
 LR, MU, B1, B2, EPS, T = 0.01, 0.9, 0.9, 0.999, 1e-7, 10  # optimizer settings
 LR_T = LR * math.sqrt(1 - B2**T) / (1 - B1**T)  # Adam's step T, bias corrections folded
+RHO, SCHEDULE = 0.9, 0.004  # RMSprop's and Adadelta's rho, Nadam's momentum schedule
+MU_T = [B1 * (1 - 0.5 * 0.96 ** (t * SCHEDULE)) for t in range(1, T + 2)]  # Nadam
 TOL = {F32: dict(rtol=1e-4, atol=1e-5), F64: dict(rtol=1e-10, atol=1e-12)}
 # repeats, seconds per repeat (at least), seconds of warm-up
 MODES = {"full": (7, 0.03, 0.25), "quick": (3, 0.005, 0.12)}
@@ -45,7 +47,8 @@ TORCH_CALLS = (
     "torch calls: sigmoid/tanh/relu/softmax/addmm(b, X, W), allocating; sigmoid bwd: "
     "torch.ops.aten.sigmoid_backward (autograd's kernel);\n  CE: F.cross_entropy("
     "reduction='none') + softmax minus 1 at the label (no autograd); optimizers: "
-    "in-place tensor ops"
+    "in-place tensor ops;\n  the 1M-parameter optimizers: torch.optim's step "
+    "(foreach=True), its state set to the same arrays at step T - 1"
 )
 
 
@@ -99,6 +102,72 @@ def torch_adam(W, G, M, S):
     M.mul_(B1).add_(G, alpha=1 - B1)
     S.mul_(B2).addcmul_(G, G, value=1 - B2)
     W.addcdiv_(M, S.sqrt().add_(EPS), value=-LR_T)
+
+
+def numpy_rmsprop(W, G, S):
+    S *= RHO
+    S += (1 - RHO) * G * G
+    W -= LR * G / (np.sqrt(S) + EPS)
+
+
+def numpy_adagrad(W, G, S):
+    S += G * G
+    W -= LR * G / (np.sqrt(S) + EPS)
+
+
+def numpy_adadelta(W, G, S, D):
+    S *= RHO
+    S += (1 - RHO) * G * G
+    step = np.sqrt(D + EPS) / np.sqrt(S + EPS) * G
+    D *= RHO
+    D += (1 - RHO) * step * step
+    W -= step  # learning_rate 1
+
+
+def numpy_adamax(W, G, M, U):
+    M *= B1
+    M += (1 - B1) * G
+    np.maximum(B2 * U, np.abs(G) + EPS, out=U)
+    W -= LR / (1 - B1**T) * M / U
+
+
+def numpy_nadam(W, G, M, S):
+    product = math.prod(MU_T[:T])
+    M *= B1
+    M += (1 - B1) * G
+    S *= B2
+    S += (1 - B2) * G * G
+    denominator = np.sqrt(S / (1 - B2**T)) + EPS
+    W -= LR * (1 - MU_T[T - 1]) / (1 - product) * G / denominator
+    W -= LR * MU_T[T] / (1 - product * MU_T[T]) * M / denominator
+
+
+def torch_optim(name, **hyper):
+    """Contender: one ``torch.optim.<name>`` step (foreach) of the parameter W with
+    gradient G, its state the case's other arrays (keyword: torch's name for each),
+    at step T - 1 so that its step is T as ours."""
+    def make(W, G, **slots):
+        W.grad = G
+        optimizer = getattr(torch.optim, name)([W], foreach=True, **hyper)
+        state = {"step": torch.tensor(float(T - 1))}
+        state.update(slots)
+        if name == "NAdam":
+            state["mu_product"] = torch.tensor(math.prod(MU_T[:T - 1]))
+        optimizer.state[W] = state
+        return lambda: (optimizer.step(), (W, G, *slots.values()))[1]
+    return make
+
+
+def vector_case(name, update, numpy_update, torch_update, *slots):
+    """An optimizer on one 1M-parameter float32 vector W with gradient G."""
+    def setup(r):
+        arrays = dict(W=normal(r, N), G=normal(r, N))
+        for slot in slots:  # a first moment, or a second moment / norm (>= 0)
+            first = slot in ("M", "exp_avg")
+            arrays[slot] = normal(r, N, 0.01) if first else normal(r, N, 0.1) ** 2
+        return arrays
+    return Case(f"{name} update 1M", None, setup, inplace(update),
+                inplace(numpy_update), torch_update)
 
 
 def inplace(update):
@@ -164,6 +233,36 @@ CASES = [
                         M=normal(r, PARAM, 0.01), S=normal(r, PARAM, 0.1) ** 2),
          inplace(lambda W, G, M, S: ops.adam_update(W, G, M, S, LR, T, B1, B2, EPS)),
          inplace(numpy_adam), inplace(torch_adam)),
+    vector_case("rmsprop",
+                lambda W, G, square_avg: ops.rmsprop_update(
+                    W, G, square_avg, LR, RHO, EPS),
+                lambda W, G, square_avg: numpy_rmsprop(W, G, square_avg),
+                torch_optim("RMSprop", lr=LR, alpha=RHO, eps=EPS), "square_avg"),
+    vector_case("adagrad",
+                lambda W, G, sum: ops.adagrad_update(W, G, sum, LR, EPS),
+                lambda W, G, sum: numpy_adagrad(W, G, sum),
+                torch_optim("Adagrad", lr=LR, eps=EPS), "sum"),
+    vector_case("adadelta",
+                lambda W, G, square_avg, acc_delta: ops.adadelta_update(
+                    W, G, square_avg, acc_delta, 1.0, RHO, EPS),
+                lambda W, G, square_avg, acc_delta: numpy_adadelta(
+                    W, G, square_avg, acc_delta),
+                torch_optim("Adadelta", lr=1.0, rho=RHO, eps=EPS),
+                "square_avg", "acc_delta"),
+    vector_case("adamax",
+                lambda W, G, exp_avg, exp_inf: ops.adamax_update(
+                    W, G, exp_avg, exp_inf, LR, T, B1, B2, EPS),
+                lambda W, G, exp_avg, exp_inf: numpy_adamax(W, G, exp_avg, exp_inf),
+                torch_optim("Adamax", lr=LR, betas=(B1, B2), eps=EPS),
+                "exp_avg", "exp_inf"),
+    vector_case("nadam",
+                lambda W, G, exp_avg, exp_avg_sq: ops.nadam_update(
+                    W, G, exp_avg, exp_avg_sq, LR, T, B1, B2, EPS, SCHEDULE),
+                lambda W, G, exp_avg, exp_avg_sq: numpy_nadam(
+                    W, G, exp_avg, exp_avg_sq),
+                torch_optim("NAdam", lr=LR, betas=(B1, B2), eps=EPS,
+                            momentum_decay=SCHEDULE),
+                "exp_avg", "exp_avg_sq"),
 ]
 
 

@@ -34,7 +34,6 @@ import io
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -45,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 from _machine import foreign_cpu_seconds
+from _machine import peak_rss_mb as _peak_mb
 
 SEED, BUSY, TRAIN_TARGET, MEMORY_TARGET, PREDICT_MB = 0, 0.25, 1.5, 3.0, 500
 READERS = ("numpy.loadtxt", "fastnn numpy", "fastnn pandas", "pandas.read_csv",
@@ -52,16 +52,6 @@ READERS = ("numpy.loadtxt", "fastnn numpy", "fastnn pandas", "pandas.read_csv",
 TRAINS = ("loadtxt + fit", "fastnn train (numpy)", "fastnn train (pandas)",
           "fastnn train (pandas) f32")
 PREDICTS = ("fastnn predict (numpy)", "fastnn predict (pandas)")
-
-
-def _peak_mb():
-    """This process's peak resident memory, MB. NOTE: VmHWM, not ru_maxrss, which a
-    child inherits from its parent at fork (a 450 MB parent made every child's 452)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # ------------------------------------------------------------------ the children

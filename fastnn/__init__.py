@@ -53,6 +53,7 @@ from fastnn.estimators import (  # noqa: E402
     LogisticRegression, MLPClassifier, OneVsAllClassifier,
 )
 from fastnn.models import Sequential  # noqa: E402
+from fastnn import callbacks  # noqa: E402, F401  (fastnn.callbacks.EarlyStopping)
 from fastnn.saving import load_model  # noqa: E402
 
 __version__ = "0.1.0"

@@ -9,6 +9,7 @@ LECTURE_ORDER = [
     "plot_one_vs_all.py",            # 1 vs All
     "plot_activations.py",           # more activation functions
     "plot_mlp_curves.py",            # a network, trained
+    "plot_text_classification.py",   # on sparse text features
     "plot_benchmark.py",             # and how fast
 ]
 

@@ -16,8 +16,8 @@
 #      the per-sample losses are copied out to the epoch's losses[start ...];
 #   5. unless scale is 0: backward, the L2 terms (dW += l2 scale W, each adding
 #      l2 sum(W**2) to the penalty), then the divergence check of the gradients, the
-#      optimizer step (its rate, the step kernel's first real, from `rates`) and the
-#      check of the weights.
+#      optimizer step (its per-step rates, the step kernels' first reals, from
+#      `rates`) and the check of the weights.
 # A run stops after `max_batches` batches, or once `budget` seconds have passed at the
 # end of a batch, so the caller updates progress, and a Ctrl-C lands, between batches.
 cimport numpy as cnp
@@ -28,11 +28,11 @@ from libc.math cimport isfinite
 from libc.string cimport memcpy
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
-from fastnn._kernels.calls cimport Call, Op, OpFunction
+from fastnn._kernels.calls cimport MAX_REALS, Call, Op, OpFunction
 
 cnp.import_array()
 
-_NO_RATES = np.empty(0)
+_NO_RATES = np.empty((0, 1))
 
 # What run() found: every batch went through, or a divergence stopped it before the
 # bad values entered the weights (the caller restores the epoch's starting state).
@@ -307,10 +307,12 @@ cdef class BatchLoop:
         """Run up to ``max_batches`` batches from row ``start`` of ``order`` (stopping
         early once ``budget`` seconds have passed); per-sample losses go to
         ``losses[start ...]``. With Calls for the update (set_update), ``rates[s]``
-        (float64, at least ``max_batches`` of them) is the rate of this run's s-th
-        step, and ``optimizer`` has its ``iterations`` advanced by the steps taken,
-        also when a run is interrupted (no Python runs between the last step and that
-        count, so a Ctrl-C cannot leave them apart).
+        (float64, at least ``max_batches`` rows) is the rate of this run's s-th
+        step, set as each Call's first real (a 2-D ``rates`` of k columns sets the
+        first k reals: Nadam's three per-step scalars), and ``optimizer`` has its
+        ``iterations`` advanced by the steps taken, also when a run is interrupted
+        (no Python runs between the last step and that count, so a Ctrl-C cannot
+        leave them apart).
 
         Returns ``(status, batches, steps, right, penalty)``: OK or the divergence
         (found in the last batch run, before its step or after it), the batches run,
@@ -318,7 +320,7 @@ cdef class BatchLoop:
         penalty sum(l2 * sum(W**2)) over the batches stepped (before their update).
         """
         cdef Py_ssize_t n = self.batch_rows
-        cdef const double[::1] step_rates = _NO_RATES
+        cdef const double[:, ::1] step_rates = _NO_RATES
         cdef char* losses_data = <char*>cnp.PyArray_DATA(losses)
         cdef Py_ssize_t loss_item = self.loss_bytes // n
         if self.gathers is None or self.optimizer_calls is None:
@@ -331,9 +333,12 @@ cdef class BatchLoop:
         if max_batches == 0:
             return _OK, 0, 0, 0, 0.0
         if self.optimizer_callable is None:
-            step_rates = rates
+            rates = np.asarray(rates)
+            step_rates = rates.reshape(-1, 1) if rates.ndim == 1 else rates
             if step_rates.shape[0] < max_batches:
                 raise ValueError("rates must hold a rate for every batch of the run")
+            if not 1 <= step_rates.shape[1] <= MAX_REALS:
+                raise ValueError(f"rates must have 1 to {MAX_REALS} columns")
         try:
             self._loop(order, start, max_batches, step_rates, losses_data, budget)
         finally:
@@ -342,9 +347,10 @@ cdef class BatchLoop:
         return self.status, self.batches, self.steps, self.right, self.penalty
 
     cdef int _loop(self, const Py_ssize_t[::1] order, Py_ssize_t start,
-                   Py_ssize_t max_batches, const double[::1] rates, char* losses_data,
-                   double budget) except -1:
-        cdef Py_ssize_t b = 0, i, right = 0, n = self.batch_rows
+                   Py_ssize_t max_batches, const double[:, ::1] rates,
+                   char* losses_data, double budget) except -1:
+        cdef Py_ssize_t b = 0, i, j, right = 0, n = self.batch_rows
+        cdef Py_ssize_t n_rates = rates.shape[1]
         cdef Py_ssize_t row = start, loss_item = self.loss_bytes // n
         cdef int status = _OK
         cdef double scale, total, penalty = 0, batch_penalty, began
@@ -399,7 +405,9 @@ cdef class BatchLoop:
                             self.optimizer_callable()
                     else:
                         for i in range(self.optimizer_calls.n):
-                            self.optimizer_calls.steps[i].op.real[0] = rates[self.steps]
+                            for j in range(n_rates):
+                                self.optimizer_calls.steps[i].op.real[j] = (
+                                    rates[self.steps, j])
                         self.optimizer_calls.run()
                     self.steps += 1  # here, not at the end: an interrupt may come
                     op = &self.params_check.op

@@ -9,6 +9,7 @@ import os
 import sys
 
 import numpy as np
+from sklearn.base import ClassifierMixin
 
 from fastnn.cli.checks import UserError, check_outputs, scale_rows
 from fastnn.cli.columns import DTYPES
@@ -35,7 +36,7 @@ def predict(args, parser):
     except ValueError:
         raise UserError(f"{args.model} is not a fastnn model file (or it is damaged)"
                         ) from None
-    if not hasattr(estimator, "predict_proba"):
+    if not isinstance(estimator, ClassifierMixin):  # not a Sequential
         raise UserError(f"{args.model} holds a {type(estimator).__name__}; predict "
                         "takes a classifier saved by `fastnn train --save`")
     features, target, scaler, dtype = _model_columns(args.model, estimator, metadata)

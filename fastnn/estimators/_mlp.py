@@ -13,7 +13,6 @@ what a user assigns to them, and scikit-learn's ``_optimizer`` and
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.callback import CallbackSupportMixin
 from sklearn.metrics import accuracy_score
@@ -26,7 +25,7 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from fastnn.estimators._dask_input import is_dask
 from fastnn.estimators._mlp_network import _HIDDEN
@@ -35,6 +34,7 @@ from fastnn.estimators._mlp_solvers import fit_lbfgs, fit_stochastic, iteration_
 from fastnn.estimators._mlp_state import MLPState
 from fastnn.estimators._serving import serves_row, skips_validation
 from fastnn.models import check_finite_output
+from fastnn.models.sparse import validate_csr_data
 
 __all__ = ["MLPClassifier"]
 
@@ -50,7 +50,8 @@ class MLPClassifier(CallbackSupportMixin, ClassifierMixin, MLPParams, MLPState,
     indicator ``y`` (multi-label) one logistic unit per label. Weights start as
     scikit-learn's (uniform, bound ``sqrt(6 / (fan_in + fan_out))``, ``sqrt(2 / ...)``
     for 'logistic') drawn from the same ``random_state``. float32 input trains and
-    predicts in float32, float64 in float64. Sparse input is densified.
+    predicts in float32, float64 in float64. Sparse input stays sparse: the first
+    layer multiplies its CSR rows (other sparse formats are converted to CSR once).
 
     Parameters
     ----------
@@ -295,10 +296,8 @@ class MLPClassifier(CallbackSupportMixin, ClassifierMixin, MLPParams, MLPState,
         return [int(s) for s in sizes]
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-                             dtype=(np.float64, np.float32), order="C", reset=reset)
-        if sp.issparse(X):
-            X = np.ascontiguousarray(X.toarray())
+        X, y = validate_csr_data(self, X, y, multi_output=True,
+                                 dtype=(np.float64, np.float32), order="C", reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
@@ -342,9 +341,7 @@ class MLPClassifier(CallbackSupportMixin, ClassifierMixin, MLPParams, MLPState,
         dtype and width (the serving path) skips scikit-learn's validation."""
         if skips_validation(self, X, self.n_features_in_, dtypes=(model.dtype,)):
             return X
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
-                          dtype=model.dtype, order="C")
-        return np.ascontiguousarray(X.toarray()) if sp.issparse(X) else X
+        return validate_csr_data(self, X, reset=False, dtype=model.dtype, order="C")
 
     def _forward(self, X, logits):
         """The network's checked output for ``X``: a single row the serving path takes

@@ -169,8 +169,8 @@ def fit_dask(clf, X, y, sample_weight, sizes, first_pass):
         # the network keeps the dtype it was built in, as in process
         X = X.astype(clf._model.dtype)
     if sp.issparse(X._meta):
-        # NOTE: the network takes dense rows, as the in-process fit densifies a sparse
-        # X: each chunk once, on the worker that holds it.
+        # NOTE: the dask fit still densifies each chunk once, on the worker that
+        # holds it (the in-process fit keeps a CSR X sparse; not yet wired here).
         X = X.map_blocks(_dense, dtype=X.dtype, meta=np.empty((0, 0), X.dtype))
     X, y, sample_weight, chunks, y_parts, weight_parts = open_chunks(
         clf, X, y, sample_weight)

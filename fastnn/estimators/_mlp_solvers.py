@@ -104,6 +104,8 @@ def fit_stochastic(clf, X, Y, targets, sample_weight, incremental, random_state,
         model.compile(optimizer=optimizer, loss=_loss_for(clf.out_activation_))
     X_val = y_val = sw_val = None
     if clf.early_stopping:
+        if "_best_params" not in clf.__dict__:  # early stopping turned on since
+            clf._best_params = model.get_flat_weights()
         arrays = [X, targets] + ([sample_weight] if sample_weight is not None else [])
         split = validation_split(clf, arrays, Y, random_state)
         X, X_val, targets, y_val = split[:4]

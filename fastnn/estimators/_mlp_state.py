@@ -53,7 +53,7 @@ class MLPState:
         super().__setstate__(state)
         if network is not None:
             self._restore_network(network)
-            if "_best_params" not in self.__dict__:
+            if self.early_stopping and "_best_params" not in self.__dict__:
                 self._best_params = self._model.get_flat_weights()
 
     from_config = classmethod(saved.from_config)
@@ -225,4 +225,5 @@ class MLPState:
                 setattr(self, name, curve.tolist())
             elif name in fitted:
                 setattr(self, name, None)
-        self._best_params = best.copy()
+        if self.early_stopping:
+            self._best_params = best.copy()

@@ -11,6 +11,7 @@ one-row serving path in ``_stacked``.
 
 from numbers import Integral
 
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -42,6 +43,7 @@ from fastnn.estimators._one_vs_all_partial import OneVsAllPartialFit
 from fastnn.estimators._one_vs_all_predict import OneVsAllPredictions
 from fastnn.estimators._one_vs_all_state import OneVsAllState
 from fastnn.estimators._stacked import StackedServing
+from fastnn.models.sparse import check_sparse_structure
 
 
 class OneVsAllClassifier(
@@ -201,6 +203,8 @@ class OneVsAllClassifier(
                 self.__dict__.pop("feature_names_in_", None)
             return X
         input_tags = get_tags(self._base_estimator()).input_tags
+        if input_tags.sparse and sp.issparse(X):
+            check_sparse_structure(X)  # before SciPy converts it
         return validate_data(
             self,
             X,

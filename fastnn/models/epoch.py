@@ -6,19 +6,23 @@ checks and the optimizer step, with no Python between the kernels. The loop is b
 once per batch size from the layers' bound calls, into buffers kept on the model
 (:class:`Batches`); a fit's data is bound to it for that fit, the optimizer's update
 until its state or settings change. It returns to Python at the end of a batch once
-:data:`CHUNK_SECONDS` have passed, for the progress bar and Ctrl-C. Divergence is caught per batch, before a NaN or inf can enter the weights
-(:class:`Diverged`).
+:data:`CHUNK_SECONDS` have passed, for the progress bar and Ctrl-C. Divergence is
+caught per batch, before a NaN or inf can enter the weights (:class:`Diverged`).
+When a callback has batch hooks, each run is one batch, with the hooks between runs.
 """
 
 import functools
+from collections import namedtuple
 
 import numpy as np
+import scipy.sparse as sp
 
 from fastnn import ops
 from fastnn.ops import training as loop_kernels
 from fastnn.ops.optimizers import axpy
 
-__all__ = ["Batches", "Diverged", "add_penalty", "n_correct", "release_data", "run_epoch"]
+__all__ = ["Batches", "Diverged", "EpochRun", "add_penalty", "n_correct", "release_data",
+           "run_epoch"]
 
 _KEPT_BATCH_SIZES = 4
 
@@ -40,11 +44,13 @@ class Diverged(Exception):
 class Batches:
     """Mini-batches of one size: the gathered rows, X, y and weights, the per-sample
     losses and the loss gradient, and the :class:`fastnn.ops.training.BatchLoop`
-    bound to these buffers (``loop``; None until :meth:`prepare`)."""
+    bound to these buffers (``loop``; None until :meth:`prepare`). A CSR X is
+    gathered into a :class:`fastnn.ops.CSR` batch with room for its ``n_rows``
+    fullest rows."""
 
     def __init__(self, n_rows, X, y, sample_weight, n_outputs):
         self.rows = np.empty(n_rows, np.intp)
-        self.X = np.empty((n_rows, X.shape[1]), X.dtype)
+        self.X = _x_buffer(X, n_rows)
         self.y = np.empty((n_rows, *y.shape[1:]), y.dtype)
         self.w = None if sample_weight is None else np.empty(n_rows, X.dtype)
         self.losses = np.empty(n_rows, X.dtype)
@@ -88,7 +94,10 @@ class Batches:
         data_key = (X, y, sample_weight)
         if not _same(data_key, self.data_key):
             self.loop.set_gathers([
-                ops.bind(ops.take_rows, source, self.rows, out=out)[0]
+                ops.bind(
+                    ops.csr_take_rows if sp.issparse(source) else ops.take_rows,
+                    source, self.rows, out=out,
+                )[0]
                 for source, out in zip(data_key, (self.X, self.y, self.w))
                 if source is not None
             ])
@@ -124,7 +133,7 @@ class Batches:
             or batch.y.dtype != y.dtype
             or batch.y.shape[1:] != y.shape[1:]
             or (batch.w is None) != (sample_weight is None)
-            or batch.X.dtype != X.dtype
+            or not _holds(batch.X, X, n_rows)
         ):
             if len(model._batches) >= _KEPT_BATCH_SIZES:
                 model._batches.clear()
@@ -140,6 +149,28 @@ class Batches:
             batch.loop = batch.data_key = batch.update_key = None
             batch.prepare(model, model._plan(), count_correct)
         return batch
+
+
+def _x_buffer(X, n_rows):
+    """The buffer a batch of ``n_rows`` rows of ``X`` is gathered into."""
+    if sp.issparse(X):
+        return ops.csr_rows_buffer(X, n_rows)
+    return np.empty((n_rows, X.shape[1]), X.dtype)
+
+
+def _holds(buffer, X, n_rows):
+    """Whether ``buffer`` takes any ``n_rows`` rows of ``X``: of its kind and dtypes,
+    and for a CSR X with room for its fullest rows."""
+    if not sp.issparse(X):
+        return isinstance(buffer, np.ndarray) and buffer.dtype == X.dtype
+    # NOTE: the capacity is measured on every call (a pass over X's indptr, and
+    # csr_rows_buffer's check of X): a matrix changed in place between fits could
+    # otherwise outgrow the buffer, and the loop's gather would leave stale rows.
+    needed = ops.csr_rows_buffer(X, n_rows)
+    return isinstance(buffer, ops.CSR) and all(
+        mine.dtype == theirs.dtype and mine.shape[0] >= theirs.shape[0]
+        for mine, theirs in zip(buffer[:3], needed[:3])
+    )
 
 
 def _same(key, bound):
@@ -168,16 +199,42 @@ def _count_mode(plan, y):
     return loop_kernels.COUNT_ARGMAX_TARGETS
 
 
+class EpochRun(namedtuple("EpochRun", "correct penalty rows")):
+    """What :func:`run_epoch` did: ``correct`` predictions counted, the summed L2
+    ``penalty`` (sum over batches of sum(kernel_l2 * W**2) / 2), and the ``rows``
+    of ``order`` run (fewer than all when a batch hook stopped training)."""
+
+    __slots__ = ()
+
+    def mean_loss(self, losses, sample_weight, order, total_weight):
+        """The epoch's loss: the per-sample ``losses`` of the rows run and the
+        penalty, over the weight of those rows (``total_weight`` for all)."""
+        rows = order[:self.rows]
+        weight = total_weight if self.rows == order.shape[0] else (
+            self.rows if sample_weight is None
+            else float(sample_weight[rows].sum(dtype=np.float64)))
+        # NOTE: summed in float64: in float32 large finite losses overflow the sum.
+        loss = float(losses[:self.rows].sum(dtype=np.float64)) + self.penalty
+        return loss / weight if weight > 0 else 0.0
+
+
 def run_epoch(model, X, y, sample_weight, order, batch_size, losses, count_correct,
-              bar):
-    """One pass of ``model`` over the rows in ``order``; returns the number predicted
-    right and the summed L2 penalty, sum over batches of sum(kernel_l2 * W**2) / 2."""
+              bar, hooks=None):
+    """One pass of ``model`` over the rows in ``order``, as an :class:`EpochRun`.
+
+    ``hooks`` (a :class:`fastnn.models.callbacks.CallbackList` whose callbacks use
+    batch hooks, or None) runs the loop one batch at a time, around each batch its
+    ``on_train_batch_begin`` and ``on_train_batch_end`` (logs: the epoch's 'loss' so
+    far); ``model.stop_training`` set by one ends the epoch after that batch.
+    """
     n_samples = X.shape[0]
     n_full, tail = divmod(n_samples, batch_size)
     order = np.ascontiguousarray(order, dtype=np.intp)
     optimizer = model.optimizer
     right = penalty = 0
     threshold = None
+    so_far = None if hooks is None else _SoFar(losses, sample_weight, order,
+                                                count_correct)
     for first_row, n_batches, n_rows in (
         (0, n_full, batch_size), (n_full * batch_size, int(tail > 0), tail)
     ):
@@ -185,31 +242,92 @@ def run_epoch(model, X, y, sample_weight, order, batch_size, losses, count_corre
             continue
         batch = Batches.of(model, n_rows, X, y, sample_weight, count_correct)
         threshold = batch.threshold
+        if hooks is not None:
+            for index in range(n_batches):
+                start = first_row + index * n_rows
+                hooks.on_train_batch_begin(start // batch_size, {})
+                # NOTE: bound again per batch: a hook may have changed the rate
+                update = batch.set_data(model, X, y, sample_weight)
+                ran_right, ran_penalty = _run(batch, optimizer, update, order, start, 1,
+                                              batch_size, losses, bar)
+                right += ran_right
+                penalty += ran_penalty
+                hooks.on_train_batch_end(start // batch_size, so_far.logs(
+                    start + n_rows, penalty, _correct(right, threshold, y)))
+                if model.stop_training:
+                    return _epoch_run(right, penalty, start + n_rows, threshold, y)
+            continue
         update = batch.set_data(model, X, y, sample_weight)
-        compiled_update = isinstance(update, list)
-        # NOTE: the rates of every step these batches can take, once; each run takes
-        # them from the steps already taken (the formulas are per step, so a slice
-        # gives what optimizer.rates would give after those steps).
-        rates = optimizer.rates(n_batches) if compiled_update else None
-        done = stepped = 0
-        while done < n_batches:
-            status, ran, steps, batch_right, batch_penalty = batch.loop.run(
-                order, first_row + done * n_rows, n_batches - done,
-                optimizer if compiled_update else None,
-                None if rates is None else rates[stepped:], losses, CHUNK_SECONDS,
-            )
-            done += ran
-            stepped += steps
-            right += batch_right
-            penalty += batch_penalty
-            if bar is not None:
-                bar.update(ran)
-            if status != loop_kernels.OK:
-                what = "gradient" if status == loop_kernels.GRADIENT_DIVERGED else "weights"
-                raise Diverged(what, (first_row // batch_size) + done - 1, "NaN or inf")
+        ran_right, ran_penalty = _run(batch, optimizer, update, order, first_row,
+                                      n_batches, batch_size, losses, bar)
+        right += ran_right
+        penalty += ran_penalty
+    return _epoch_run(right, penalty, n_samples, threshold, y)
+
+
+def _run(batch, optimizer, update, order, start, n_batches, batch_size, losses, bar):
+    """``n_batches`` batches of ``batch`` from row ``start`` of ``order`` (the rows
+    of the epoch's batches of ``batch_size`` before it), in runs of about
+    :data:`CHUNK_SECONDS`; returns their right predictions and summed penalty
+    sum(l2 * W**2), or raises :class:`Diverged`."""
+    n_rows = batch.rows.shape[0]
+    compiled_update = isinstance(update, list)
+    # NOTE: the rates of every step these batches can take, once; each run takes
+    # them from the steps already taken (the formulas are per step, so a slice
+    # gives what optimizer.rates would give after those steps).
+    rates = optimizer.rates(n_batches) if compiled_update else None
+    done = stepped = right = penalty = 0
+    while done < n_batches:
+        status, ran, steps, batch_right, batch_penalty = batch.loop.run(
+            order, start + done * n_rows, n_batches - done,
+            optimizer if compiled_update else None,
+            None if rates is None else rates[stepped:], losses, CHUNK_SECONDS,
+        )
+        done += ran
+        stepped += steps
+        right += batch_right
+        penalty += batch_penalty
+        if bar is not None:
+            bar.update(ran)
+        if status != loop_kernels.OK:
+            what = "gradient" if status == loop_kernels.GRADIENT_DIVERGED else "weights"
+            raise Diverged(what, start // batch_size + done - 1, "NaN or inf")
+    return right, penalty
+
+
+def _correct(right, threshold, y):
     if threshold is not None and y.ndim == 2:
-        right /= y.shape[1]  # a row of k outputs counts its fraction of right outputs
-    return right, 0.5 * penalty
+        return right / y.shape[1]  # a row of k outputs counts its fraction right
+    return right
+
+
+def _epoch_run(right, penalty, rows, threshold, y):
+    return EpochRun(_correct(right, threshold, y), 0.5 * penalty, rows)
+
+
+class _SoFar:
+    """The logs of a batch's end: the epoch's mean loss (and accuracy) over the
+    rows run so far, as Keras 2.2+ reports them."""
+
+    def __init__(self, losses, sample_weight, order, count_correct):
+        self.losses, self.sample_weight, self.order = losses, sample_weight, order
+        self.count_correct = count_correct
+        self.rows = 0
+        self.loss_sum = self.weight = 0.0
+
+    def logs(self, rows, penalty, correct):
+        """After the first ``rows`` of the order: ``penalty`` is sum(l2 * W**2)
+        over the batches so far, ``correct`` the predictions right."""
+        new = slice(self.rows, rows)
+        self.loss_sum += float(self.losses[new].sum(dtype=np.float64))
+        self.weight += (rows - self.rows if self.sample_weight is None else
+                        float(self.sample_weight[self.order[new]].sum(dtype=np.float64)))
+        self.rows = rows
+        loss = (self.loss_sum + 0.5 * penalty) / self.weight if self.weight else 0.0
+        logs = {"loss": loss}
+        if self.count_correct:
+            logs["accuracy"] = correct / rows
+        return logs
 
 
 def add_penalty(penalized, scale):

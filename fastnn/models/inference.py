@@ -6,6 +6,7 @@ with the finiteness of its input and output tested by bound calls."""
 from math import isfinite
 
 import numpy as np
+import scipy.sparse as sp
 
 from fastnn import ops
 from fastnn.nn.layers import bind_steps, private_buffers
@@ -38,22 +39,28 @@ class Inference:
         self._binders = list(binders)
         self._free = {}  # chunk shape -> list of unused bindings
 
-    def __call__(self, X, batch_size):
-        """The output for every row of ``X`` (at least one), as a new array."""
-        if X.shape[0] > batch_size:
+    def __call__(self, X, batch_size, progress=None):
+        """The output for every row of ``X`` (at least one), as a new array;
+        ``progress()``, if given, is called after each chunk."""
+        if X.shape[0] > batch_size or sp.issparse(X):
             out = None
             for start, stop, A in self.chunks(X, batch_size):
                 if out is None:
                     out = np.empty((X.shape[0], A.shape[1]), A.dtype)
                 out[start:stop] = A
+                if progress is not None:
+                    progress()
             return out
         # one chunk (a served request): no generator, no slicing
         key = (X.shape[0], X.shape[1], X.dtype.char)
         chunk = self._take(key)
         try:
-            return _run(chunk, X).copy()
+            out = _run(chunk, X).copy()
         finally:
             self._give_back(key, chunk)
+        if progress is not None:
+            progress()
+        return out
 
     def serve(self, X):
         """The output for the one row ``X`` (1, width), as a new array, or None if
@@ -82,6 +89,9 @@ class Inference:
     def chunks(self, X, batch_size):
         """Yield ``(start, stop, output)`` for each chunk of ``batch_size`` rows of
         ``X``; ``output`` is overwritten by the next chunk."""
+        if sp.issparse(X):
+            yield from _csr_chunks(self._binders, X, batch_size)
+            return
         bound = {}  # this call's bindings
         try:
             for start in range(0, X.shape[0], batch_size):
@@ -120,6 +130,21 @@ class Inference:
             free = self._free.setdefault(key, [])
         if len(free) < _KEPT[key[0] <= _SMALL_ROWS]:
             free.append(chunk)
+
+
+def _csr_chunks(binders, X, batch_size):
+    """:meth:`Inference.chunks` of a CSR ``X``: each chunk's rows sliced out (a CSR of
+    their entries alone, never densified) and the steps bound to it."""
+    # NOTE: a chunk's binding is new (private buffers, no kept free list): its rows'
+    # entries differ in number from chunk to chunk, and binding costs little beside
+    # a chunk of sparse rows.
+    for start in range(0, X.shape[0], batch_size):
+        stop = min(start + batch_size, X.shape[0])
+        with private_buffers():
+            runs, A = bind_steps(binders, X[start:stop], False)
+        for run in runs:
+            run()
+        yield start, stop, A
 
 
 def _bind_norm(A):

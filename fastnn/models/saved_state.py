@@ -11,8 +11,9 @@ import numpy as np
 from fastnn import metrics as metrics_module
 from fastnn.nn import losses as losses_module
 from fastnn.nn import optimizers as optimizers_module
-from fastnn.saving import registry
+from fastnn.nn.layers import deserialize, serialize
 from fastnn.saving.container import generator
+from fastnn.saving.weights import read_weights, write_weights
 
 __all__ = ["SavedState"]
 
@@ -61,10 +62,7 @@ class SavedState:
             "name": self.name,
             "dtype": self.dtype.name,
             "input_dim": self.input_dim,
-            "layers": [
-                {"class_name": type(layer).__name__, "config": layer.get_config()}
-                for layer in self.layers
-            ],
+            "layers": [serialize(layer) for layer in self.layers],
             "compile": compiled,
         }
 
@@ -92,13 +90,7 @@ class SavedState:
             raise ValueError("layers must be a non-empty list")
         self.name = spec["name"]
         for entry in layer_specs:
-            if not isinstance(entry, dict) or set(entry) != {"class_name", "config"}:
-                raise ValueError("a layer entry must hold class_name and config")
-            cls = registry.get("layer", entry["class_name"])
-            if cls is None:
-                raise ValueError(f"unknown layer {entry['class_name']!r}; fastnn models "
-                                 f"hold {', '.join(registry.names('layer'))}")
-            self.add(cls.from_config(entry["config"]))
+            self.add(deserialize(entry))
 
         # Every declared weight must fit in the file before anything is allocated.
         shapes, width = [], input_dim
@@ -144,6 +136,123 @@ class SavedState:
         slots = [reader.fixed(name, self._params.shape, self.dtype) for name in present]
         self.restore_optimizer(optimizer, spec["loss"], saved["iterations"], slots,
                                spec["metrics"])
+
+    # ------------------------------------------------------------ weights alone
+
+    _WEIGHTS_FORMAT, _WEIGHTS_VERSION = "fastnn.Sequential.weights", 1
+
+    def save_weights(self, filepath, overwrite=True):
+        """Write the weights alone to ``filepath`` (fastnn's safe format: an npz of
+        plain arrays and JSON, whatever the extension), with the layout of the
+        layers they belong to; :meth:`load_weights` reads them back into a model of
+        the same architecture. The optimizer's state is not saved (as Keras 3).
+
+        ``overwrite=False`` refuses an existing file with ``FileExistsError``
+        (Keras asks on the terminal).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> from fastnn import Sequential
+        >>> from fastnn.layers import Dense
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.weights.npz")
+        >>> model = Sequential([Dense(3, "relu", input_dim=2), Dense(1)], seed=0)
+        >>> _ = model.build()
+        >>> model.save_weights(path)
+        >>> copy = Sequential([Dense(3, "relu", input_dim=2), Dense(1)], seed=1)
+        >>> copy.load_weights(path)
+        >>> all((a == b).all() for a, b in zip(copy.get_weights(), model.get_weights()))
+        True
+        """
+        self._require_built("save_weights")
+        layout = {
+            "format": self._WEIGHTS_FORMAT,
+            "version": self._WEIGHTS_VERSION,
+            "dtype": self.dtype.name,
+            "input_dim": self.input_dim,
+            "layers": [
+                {"class_name": type(layer).__name__, "name": layer.name,
+                 "n_weights": len(layer.params)}
+                for layer in self.layers
+            ],
+        }
+        write_weights(filepath, layout, self.get_weights(), overwrite)
+
+    def load_weights(self, filepath):
+        """Set the weights written by :meth:`save_weights` (or a
+        :class:`fastnn.callbacks.ModelCheckpoint` with ``save_weights_only``).
+
+        The file must hold the weights of this architecture: the same layers, of the
+        same classes and in the same order, the same input width, shapes and dtype.
+        Otherwise a ValueError names the first difference and the model is left
+        untouched; a damaged file is a ValueError too. An unbuilt model is built for
+        the file's input width and dtype.
+        """
+        layout, weights = read_weights(filepath)
+        input_dim, dtype = self._check_weights_layout(layout, weights, filepath)
+        if not self.built:
+            self.build(input_dim, dtype)
+        self.set_weights(weights)
+
+    def _check_weights_layout(self, layout, weights, filepath):
+        """The file's ``(input_dim, dtype)`` once its ``layout`` and ``weights`` fit
+        this model; else the ValueError naming the first difference."""
+        keys = {"format", "version", "dtype", "input_dim", "layers"}
+        if (not isinstance(layout, dict) or set(layout) != keys
+                or layout["format"] != self._WEIGHTS_FORMAT
+                or layout["version"] != self._WEIGHTS_VERSION
+                or layout["dtype"] not in ("float32", "float64")
+                or type(layout["input_dim"]) is not int or layout["input_dim"] < 1
+                or not isinstance(layout["layers"], list)):
+            raise ValueError(f"{filepath} is not a valid fastnn weights file: its "
+                             "layout is not a fastnn.Sequential's")
+        entries = layout["layers"]
+        if not all(isinstance(entry, dict)
+                   and set(entry) == {"class_name", "name", "n_weights"}
+                   and isinstance(entry["class_name"], str)
+                   and isinstance(entry["name"], str)
+                   and type(entry["n_weights"]) is int and entry["n_weights"] >= 0
+                   for entry in entries) or (
+                sum(entry["n_weights"] for entry in entries) != len(weights)):
+            raise ValueError(f"{filepath} is not a valid fastnn weights file: its "
+                             "layers do not match its arrays")
+        dtype = np.dtype(layout["dtype"])
+        if any(weight.dtype != dtype for weight in weights):
+            raise ValueError(f"{filepath} is not a valid fastnn weights file: its "
+                             f"arrays are not all {dtype}")
+
+        def mismatch(reason):
+            return ValueError(f"cannot load the weights of {filepath} into this "
+                              f"model: {reason}; nothing was loaded")
+
+        if len(entries) != len(self.layers):
+            raise mismatch(f"the file holds the weights of {len(entries)} layers, the "
+                           f"model has {len(self.layers)}")
+        width = self.input_dim
+        if width is not None and width != layout["input_dim"]:
+            raise mismatch(f"the file's weights take inputs of width "
+                           f"{layout['input_dim']}, the model {width}")
+        if self.built and self.dtype != dtype:
+            raise mismatch(f"the file's weights are {dtype}, the model is {self.dtype}")
+        width, start = layout["input_dim"], 0
+        for index, (layer, entry) in enumerate(zip(self.layers, entries)):
+            where = f"layer {index} ({layer.name})"
+            if type(layer).__name__ != entry["class_name"]:
+                raise mismatch(f"{where} is a {type(layer).__name__}, the file's layer "
+                               f"{index} ({entry['name']}) a {entry['class_name']}")
+            shapes = layer.param_shapes(width)
+            if len(shapes) != entry["n_weights"]:
+                raise mismatch(f"{where} has {len(shapes)} weights, the file's "
+                               f"{entry['n_weights']}")
+            for number, shape in enumerate(shapes):
+                found = weights[start + number].shape
+                if found != tuple(shape):
+                    raise mismatch(f"{where}'s weight {number} is {tuple(shape)}, the "
+                                   f"file's is {found}")
+            start += len(shapes)
+            width = layer.output_dim(width)
+        return layout["input_dim"], dtype
 
     def restore_optimizer(self, optimizer, loss, iterations, slots, metrics=None):
         """Compile with ``optimizer`` and give it back the state

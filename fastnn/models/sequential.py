@@ -1,31 +1,32 @@
-"""``Sequential``: a Keras-style stack of layers, its structure, weights and inference.
+"""``Sequential``: a Keras-style stack of layers, its structure and weights.
 
 Training (compile / fit / evaluate / the objective) is inherited from
-:class:`fastnn.models.training.Trainer`. Every weight of the model lives in one flat
+:class:`fastnn.models.training.Trainer`, predicting from
+:class:`fastnn.models.prediction.Predictor`, the config from
+:class:`fastnn.models.config.ModelConfig`. Every weight of the model lives in one flat
 vector (each layer's ``W`` and ``b`` are views into it); every array operation goes
 through :mod:`fastnn.ops`.
 """
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.validation import check_array
 
-from fastnn._threads import training_threads
-from fastnn.models.inference import Inference, check_finite_output
+from fastnn.models.config import ModelConfig
+from fastnn.models.prediction import Predictor
 from fastnn.models.saved_state import SavedState
+from fastnn.models.sparse import check_sparse_x
 from fastnn.models.training import Trainer
 from fastnn.nn.layers import Layer
-from fastnn.ops.checks import FLOATS, check_positive_int
+from fastnn.ops.checks import FLOATS
 from fastnn.ops.finite import is_clean_matrix
 from fastnn.saving import registry, save_model
 
 __all__ = ["Sequential"]
 
-# rows per chunk of Sequential.forward: bounds the buffers of a large prediction
-_FORWARD_ROWS = 4096
-
 
 @registry.register("model")
-class Sequential(Trainer, SavedState):
+class Sequential(Trainer, Predictor, SavedState, ModelConfig):
     """A linear stack of layers, trained by backpropagation.
 
     Parameters
@@ -83,14 +84,85 @@ class Sequential(Trainer, SavedState):
     # ---------------------------------------------------------------- structure
 
     def add(self, layer):
-        """Append ``layer`` to the stack."""
+        """Append ``layer`` to the stack.
+
+        On a built model the layer is built at once (its initial weights drawn from
+        the model's generator) and joins the flat weight vector, as after
+        :meth:`pop`: every other weight keeps its value, the optimizer its state
+        for them (the new weights start with none).
+        """
         if not isinstance(layer, Layer):
             raise TypeError(f"add takes a fastnn Layer, got {type(layer).__name__}")
         if any(layer is other for other in self.layers):
             raise ValueError(f"{layer.name} is already in the model")
         if self.built:
-            raise ValueError("the model is built; add layers before fitting it")
-        self.layers.append(layer)
+            self._check_owner(layer)
+            layer.build(self.n_outputs, self.dtype, self._rng)
+            self.layers.append(layer)
+            self._repack()
+        else:
+            self.layers.append(layer)
+
+    def pop(self):
+        """Remove the last layer and return it (Keras 3 returns it, Keras 2 None).
+
+        A TypeError on a model without layers, Keras' 'There are no layers in the
+        model.' On a built model the remaining layers keep their weights, in a new
+        flat vector (their views move there); the compile settings stay, and the
+        optimizer keeps its state for the remaining weights, so fit goes on where it
+        was (compile again for a fresh optimizer, as Keras asks after a change of
+        layers). The popped layer takes its own copy of its weights and may join
+        another model. Popping the last layer leaves an unbuilt, empty model.
+
+        Examples
+        --------
+        >>> from fastnn import Sequential
+        >>> from fastnn.layers import Dense
+        >>> model = Sequential([Dense(4, "relu", input_dim=3), Dense(2)], seed=0)
+        >>> model.build().count_params()
+        26
+        >>> model.pop().units
+        2
+        >>> model.count_params(), len(model.layers)
+        (16, 1)
+        """
+        if not self.layers:
+            raise TypeError("There are no layers in the model.")
+        layer = self.layers.pop()
+        if self.built:
+            layer._detach()
+            self._repack()
+        return layer
+
+    def get_layer(self, name=None, index=None):
+        """The layer named ``name``, or the one at ``index`` (negative counts from
+        the end), as Keras: give one of them; Keras' ValueErrors otherwise.
+
+        Examples
+        --------
+        >>> from fastnn import Sequential
+        >>> from fastnn.layers import Dense
+        >>> model = Sequential([Dense(4, input_dim=3, name="hidden"), Dense(2)])
+        >>> model.get_layer("hidden") is model.get_layer(index=0)
+        True
+        """
+        if index is not None and name is not None:
+            raise ValueError("Provide only a layer name or a layer index. Received: "
+                             f"index={index}, name={name}.")
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+                raise TypeError(f"index must be an int, got {type(index).__name__}")
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"Was asked to retrieve layer at index {index} but "
+                                 f"model only has {len(self.layers)} layers.")
+            return self.layers[index]
+        if name is not None:
+            for layer in self.layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(f"No such layer: {name}. Existing layers are: "
+                             f"{[layer.name for layer in self.layers]}.")
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
 
     @property
     def built(self):
@@ -136,16 +208,19 @@ class Sequential(Trainer, SavedState):
         self.dtype = dtype
         return self
 
+    def _check_owner(self, layer):
+        owner = layer._model() if layer._model is not None else None
+        if owner is not None and owner is not self:
+            raise ValueError(
+                f"{layer.name} already belongs to another built model; fastnn does "
+                "not share layers between models (use a new layer, and set_weights "
+                "to copy weights)"
+            )
+
     def _pack(self, dtype):
         """Move every parameter into one flat vector (and every gradient into another)."""
         for layer in self.layers:
-            owner = layer._model() if layer._model is not None else None
-            if owner is not None and owner is not self:
-                raise ValueError(
-                    f"{layer.name} already belongs to another built model; fastnn does "
-                    "not share layers between models (use a new layer, and set_weights "
-                    "to copy weights)"
-                )
+            self._check_owner(layer)
         total = sum(layer.count_params() for layer in self.layers)
         self._params, self._grads = np.empty(total, dtype), np.zeros(total, dtype)
         self._attach_layers(copy_values=True)
@@ -165,6 +240,26 @@ class Sequential(Trainer, SavedState):
                 grads.append(self._grads[offset:end].reshape(param.shape))
                 offset = end
             layer._attach(params, grads, self)
+
+    def _repack(self):
+        """After a layer joined or left the built model: every weight's value in a
+        new flat vector (an empty model is unbuilt); the optimizer's state cut or
+        grown with zeros to it (a layer is added or removed at the end, so the
+        remaining weights keep their places); the bound calls of training and
+        inference let go."""
+        self._batches.clear()
+        self._inferences.clear()
+        if self.layers:
+            self._pack(self.dtype)
+        else:
+            self.dtype = self._params = self._grads = None
+        if self.optimizer is not None:
+            iterations, slots = self.optimizer.get_state()
+            if self._params is None:
+                self.optimizer.set_state(iterations, [], [])
+            else:
+                slots = [_resized(slot, self._params) for slot in slots]
+                self.optimizer.set_state(iterations, slots, [self._params])
 
     @property
     def n_outputs(self):
@@ -250,13 +345,15 @@ class Sequential(Trainer, SavedState):
             raise ValueError("weights hold NaN or inf")
         self._params[...] = weights
 
-    # --------------------------------------------------------------- inference
+    # --------------------------------------------------------------- the input
 
     def _check_x(self, x, name="x"):
         if not self.layers:
             raise ValueError("the model has no layers")
+        if sp.issparse(x):
+            x = check_sparse_x(self, x, name)
         # what check_array would return as it is skips its 0.1 ms
-        if not (self.built and is_clean_matrix(x, (self.dtype,))):
+        elif not (self.built and is_clean_matrix(x, (self.dtype,))):
             x = check_array(
                 x, dtype=self.dtype if self.built else list(FLOATS), order="C",
                 input_name=name, estimator="Sequential",
@@ -271,57 +368,6 @@ class Sequential(Trainer, SavedState):
                 f"{self.input_dim}"
             )
         return x
-
-    def predict(self, x, batch_size=32, verbose=0):
-        """The network's output for ``x``, shape (n_samples, n_outputs).
-
-        Safe to call from several threads at once on one model (each thread binds the
-        layers to its own buffers), though not while the model is being fitted.
-        """
-        if not self.built and self.input_dim is None:
-            self._require_built("predict")
-        X = self._check_x(x)
-        batch_size = check_positive_int("batch_size", batch_size)
-        return check_finite_output(self.forward(X, batch_size=batch_size))
-
-    def forward(self, X, logits=False, batch_size=_FORWARD_ROWS):
-        """The network's output for ``X`` as a new array, without :meth:`predict`'s
-        input checks and conversion: ``X`` must be what predict makes of its ``x``, an
-        ndarray of shape (n_samples, input_dim) in the model's dtype (the kernels
-        still refuse any other with a ValueError). ``logits=True`` stops before a
-        final activation layer (softmax, sigmoid...). The output is not checked for
-        overflow (see :func:`fastnn.models.check_finite_output`).
-
-        Safe from several threads at once, as :meth:`predict`; a one-row call
-        reuses its thread's bound calls and allocates only its result.
-        """
-        inference = self._inference(logits)
-        if not X.shape[0]:
-            return np.empty((0, self.n_outputs), X.dtype)
-        if X.shape[0] == 1:  # a served row: serial kernels, no OpenMP limit to set
-            return inference(X, batch_size)
-        # NOTE: OpenMP's team spinning after an element-wise kernel steals the cores
-        # BLAS's next GEMM needs: 10,000 rows of a digits MLP took 29 ms with both pools
-        # on 2 cores, 3 ms with OpenMP held to this thread (as fit holds it).
-        with training_threads():
-            return inference(X, batch_size)
-
-    def serve(self, X, logits=False):
-        """:meth:`forward` of the one row ``X`` (1, input_dim) with both ends tested:
-        None if ``X`` is not finite (validate it to say why), check_finite_output's
-        ValueError if the output is not. The one-row serving path of the estimators;
-        its finiteness tests are bound calls on the binding's own buffers."""
-        return self._inference(logits).serve(X)
-
-    def _inference(self, logits):
-        inference = self._inferences.get(logits)
-        if inference is None:
-            steps = [step for layer in self.layers for step in layer._steps()]
-            if logits and steps[-1].activation is not None:
-                steps = steps[:-1]
-            inference = Inference([step.bind_forward for step in steps])
-            self._inferences[logits] = inference
-        return inference
 
     def save(self, path):
         """Save the architecture (JSON), weights and optimizer state (npz) to ``path``;
@@ -339,6 +385,14 @@ def _layer_params(layer, input_dim):
     if input_dim is None:
         return 0
     return sum(int(np.prod(shape)) for shape in layer.param_shapes(input_dim))
+
+
+def _resized(slot, like):
+    """A copy of the vector ``slot`` cut or grown with zeros to the size of ``like``."""
+    resized = np.zeros_like(like)
+    kept = min(slot.size, like.size)
+    resized[:kept] = slot[:kept]
+    return resized
 
 
 def _count_params(model):

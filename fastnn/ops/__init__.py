@@ -73,9 +73,14 @@ from fastnn.ops.losses import (
     squared_error,
 )
 from fastnn.ops.optimizers import (
+    adadelta_update,
+    adagrad_update,
     adam_update,
+    adamax_update,
     l2_penalty,
     momentum_update,
+    nadam_update,
+    rmsprop_update,
     sgd_update,
     sum_of_squares,
 )
@@ -98,6 +103,8 @@ __all__ = [
     "softmax_cross_entropy", "binary_cross_entropy", "squared_error",
     "dense_forward", "dense_backward",
     "sgd_update", "momentum_update", "adam_update", "l2_penalty",
+    "rmsprop_update", "adagrad_update", "adadelta_update", "adamax_update",
+    "nadam_update",
     "take_rows",
     "sum_of_squares",
     "CSR", "csr_matmul", "csr_t_matmul", "csr_transpose", "csr_rows_buffer",

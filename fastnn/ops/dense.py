@@ -1,4 +1,6 @@
-"""The dense layer's forward and backward: one GEMM each, through OpenBLAS."""
+"""The dense layer's forward and backward: one GEMM each, through OpenBLAS; and
+column_sums, the bias gradient of a layer whose weight gradient comes from elsewhere
+(a sparse input's, :mod:`fastnn.ops.sparse`)."""
 
 import numpy as np
 
@@ -90,3 +92,16 @@ def dense_backward(X, W, dY, with_bias=True, with_dX=True, dW=None, db=None, dX=
         bool(with_bias), bool(with_dX),
     )
     return dW, db, dX
+
+
+@bindable
+def column_sums(dY, out=None):
+    """db = dY.sum(axis=0) for dY (n_samples, units): the bias gradient of a layer.
+    ``out`` (units,) must not overlap ``dY``."""
+    check_float("dY", dY, ndim=2)
+    out = output("out", out, (dY.shape[1],), dY.dtype, {"dY": dY})
+    if dY.size == 0:
+        out[:] = 0
+        return out
+    run_kernel(blas_kernels.column_sums, dY, out)
+    return out

@@ -10,6 +10,10 @@ defines, checks every shape and dtype against the architecture before it builds
 anything, and refuses a file whose declared sizes exceed what it holds. Anything
 truncated, tampered with or foreign raises ``ValueError``; loading never runs code.
 
+:meth:`Sequential.save_weights` writes the weights alone, with the layout of the
+layers they belong to (:mod:`fastnn.saving.weights`); ``load_weights`` refuses them
+for a model of another architecture.
+
 A fitted estimator is stored the same way with an ``estimator`` member in place of
 ``architecture`` (see :mod:`fastnn.saving.estimators`). Either kind may carry a
 ``metadata`` member: a JSON object given to :func:`save_model` and returned by
@@ -90,6 +94,9 @@ def _read_model(archive, size):
 def _read_metadata(archive, size):
     names = set(archive.files)
     if "architecture" not in names and "estimator" not in names:
+        if "weights" in names:
+            raise ValueError("it holds weights alone (save_weights); load them into a "
+                             "model of their architecture with model.load_weights")
         raise ValueError("no architecture member (nor estimator member)")
     if "metadata" not in names:
         return {}

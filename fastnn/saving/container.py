@@ -133,15 +133,17 @@ def parameters(cls):
 
 # ----------------------------------------------------------------- opening a file
 
-def open_archive(path, read):
+def open_archive(path, read, kind="model"):
     """``read(archive, size)`` on the npz at ``path``; anything wrong with the file
-    becomes ``ValueError("<path> is not a valid fastnn model file: ...")``."""
+    becomes ``ValueError("<path> is not a valid fastnn <kind> file: ...")``."""
     path = os.fspath(path)
     size = os.path.getsize(path)
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        # NOTE: the file opened here, not by np.load, which leaves it open when the
+        # file is neither a zip nor an .npy (a ResourceWarning per damaged file).
+        with open(path, "rb") as file, np.load(file, allow_pickle=False) as archive:
             if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise ValueError("it is a single .npy array, not a model archive")
+                raise ValueError(f"it is a single .npy array, not a {kind} archive")
             return read(archive, size)
     except FileNotFoundError:
         raise
@@ -151,9 +153,9 @@ def open_archive(path, read):
     except (OSError, ValueError, TypeError, KeyError, EOFError, OverflowError,
             zipfile.BadZipFile, UnicodeDecodeError, RecursionError, NotImplementedError,
             tokenize.TokenError, SyntaxError) as error:
-        raise ValueError(f"{path} is not a valid fastnn model file: {error}") from None
+        raise ValueError(f"{path} is not a valid fastnn {kind} file: {error}") from None
     except AttributeError as error:  # np.load of a non-npz, non-npy, non-pickle file
-        raise ValueError(f"{path} is not a valid fastnn model file: {error}") from None
+        raise ValueError(f"{path} is not a valid fastnn {kind} file: {error}") from None
 
 
 # ------------------------------------------------------------- arrays of an object

@@ -99,6 +99,37 @@ def _good_calls():
                 learning_rate=0.1, t=1,
             ),
         ),
+        "rmsprop_update": (
+            ops.rmsprop_update,
+            dict(W=_array(4, 3), G=_array(4, 3), S=np.abs(_array(4, 3)),
+                 learning_rate=0.1),
+        ),
+        "rmsprop_update[centered, momentum]": (
+            ops.rmsprop_update,
+            dict(W=_array(4, 3), G=_array(4, 3), S=np.abs(_array(4, 3)) + 1,
+                 A=_array(4, 3), B=_array(4, 3), learning_rate=0.1, momentum=0.9,
+                 centered=True),
+        ),
+        "adagrad_update": (
+            ops.adagrad_update,
+            dict(W=_array(4, 3), G=_array(4, 3), S=np.abs(_array(4, 3)),
+                 learning_rate=0.1),
+        ),
+        "adadelta_update": (
+            ops.adadelta_update,
+            dict(W=_array(4, 3), G=_array(4, 3), S=np.abs(_array(4, 3)),
+                 D=np.abs(_array(4, 3)), learning_rate=1.0),
+        ),
+        "adamax_update": (
+            ops.adamax_update,
+            dict(W=_array(4, 3), G=_array(4, 3), M=_array(4, 3), U=np.abs(_array(4, 3)),
+                 learning_rate=0.1, t=1),
+        ),
+        "nadam_update": (
+            ops.nadam_update,
+            dict(W=_array(4, 3), G=_array(4, 3), M=_array(4, 3), S=np.abs(_array(4, 3)),
+                 learning_rate=0.1, t=1),
+        ),
         "take_rows": (ops.take_rows, dict(X=X, indices=np.array([3, 0, 1]))),
         "take_rows[labels]": (
             ops.take_rows, dict(X=labels.astype(np.intp), indices=np.array([3, 0, 1]))

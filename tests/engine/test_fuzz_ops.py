@@ -255,6 +255,8 @@ def test_every_public_op_is_fuzzed(name):
               "binary_cross_entropy", "squared_error", "dense_forward",
               "dense_backward",
               "sgd_update", "momentum_update", "adam_update", "l2_penalty", "take_rows",
+              "rmsprop_update", "adagrad_update", "adadelta_update", "adamax_update",
+              "nadam_update",
               "bind", "SIMD",
               "sum_of_squares",
               # test_fuzz_ops_sparse.py

@@ -183,6 +183,17 @@ WRONG_SHAPES = [
     ("momentum_update", "G", _array(4, 2), "G has shape"),
     ("adam_update", "M", _array(4, 2), "M has shape"),
     ("adam_update", "S", _array(4, 3, 1), "S has shape"),
+    ("rmsprop_update", "S", _array(3, 4), "S has shape"),
+    ("rmsprop_update", "G", _array(12), "G has shape"),
+    ("rmsprop_update[centered, momentum]", "A", _array(4, 2), "A has shape"),
+    ("rmsprop_update[centered, momentum]", "B", _array(12), "B has shape"),
+    ("adagrad_update", "S", _array(4, 2), "S has shape"),
+    ("adadelta_update", "D", _array(4, 3, 1), "D has shape"),
+    ("adadelta_update", "S", _array(4, 2), "S has shape"),
+    ("adamax_update", "U", _array(12), "U has shape"),
+    ("adamax_update", "M", _array(4, 2), "M has shape"),
+    ("nadam_update", "S", _array(4, 2), "S has shape"),
+    ("nadam_update", "M", _array(3, 4), "M has shape"),
 ]
 
 

@@ -107,6 +107,13 @@ def test_maxout_backward_argmax_must_be_integers():
         ("adam_update", "M", "S"),
         ("adam_update", "W", "M"),
         ("adam_update", "G", "S"),
+        ("rmsprop_update", "W", "S"),
+        ("rmsprop_update[centered, momentum]", "A", "B"),
+        ("rmsprop_update[centered, momentum]", "S", "A"),
+        ("adagrad_update", "G", "S"),
+        ("adadelta_update", "S", "D"),
+        ("adamax_update", "M", "U"),
+        ("nadam_update", "W", "S"),
     ],
 )
 @pytest.mark.parametrize("how", ["same", "partial"])
@@ -123,7 +130,11 @@ def test_optimizer_arrays_must_not_overlap(name, first, second, how):
 @pytest.mark.parametrize(
     "name, arg",
     [("sgd_update", "W"), ("momentum_update", "W"), ("momentum_update", "V"),
-     ("adam_update", "W"), ("adam_update", "M"), ("adam_update", "S")],
+     ("adam_update", "W"), ("adam_update", "M"), ("adam_update", "S"),
+     ("rmsprop_update", "S"), ("rmsprop_update[centered, momentum]", "A"),
+     ("rmsprop_update[centered, momentum]", "B"), ("adagrad_update", "S"),
+     ("adadelta_update", "D"),
+     ("adamax_update", "U"), ("nadam_update", "M"), ("nadam_update", "W")],
 )
 def test_optimizer_state_must_be_writeable(name, arg):
     value = _good_calls()[name][1][arg]
@@ -138,7 +149,8 @@ def test_optimizer_gradient_may_be_read_only():
     _call("adam_update", G=G)
 
 
-OPTIMIZERS = ["sgd_update", "momentum_update", "adam_update"]
+OPTIMIZERS = ["sgd_update", "momentum_update", "adam_update", "rmsprop_update",
+              "adagrad_update", "adadelta_update", "adamax_update", "nadam_update"]
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
@@ -171,10 +183,11 @@ def test_bad_momentum(momentum):
         _call("momentum_update", momentum=momentum)
 
 
+@pytest.mark.parametrize("name", ["adam_update", "adamax_update", "nadam_update"])
 @pytest.mark.parametrize("t", [0, -1, 1.0, 2.5, True, np.int64(0), None])
-def test_adam_step_count_must_be_a_positive_int(t):
+def test_adam_step_count_must_be_a_positive_int(name, t):
     with pytest.raises(ValueError, match=r"t must be an int >= 1"):
-        _call("adam_update", t=t)
+        _call(name, t=t)
 
 
 @pytest.mark.parametrize(
@@ -191,6 +204,49 @@ def test_adam_step_count_must_be_a_positive_int(t):
 def test_bad_adam_hyperparameters(changes, message):
     with pytest.raises(ValueError, match=message):
         _call("adam_update", **changes)
+
+
+@pytest.mark.parametrize(
+    "name, changes, message",
+    [
+        ("rmsprop_update", dict(rho=-0.1), r"rho must be in \[0.0, 1.0\]"),
+        ("rmsprop_update", dict(rho=1.0), "rho must be below 1"),
+        ("rmsprop_update", dict(epsilon=0.0), r"epsilon must be in \(0.0, inf\]"),
+        ("rmsprop_update", dict(momentum=0.9), "momentum needs B"),
+        ("rmsprop_update", dict(centered=True), "centered needs A"),
+        ("rmsprop_update", dict(A=_array(4, 3)), "pass centered=True with it"),
+        ("rmsprop_update[centered, momentum]", dict(momentum=1.5), "momentum must be"),
+        ("adagrad_update", dict(epsilon=-1e-7), r"epsilon must be in \(0.0, inf\]"),
+        ("adagrad_update", dict(epsilon=math.nan), "epsilon must be finite"),
+        ("adadelta_update", dict(rho=1.5), r"rho must be in \[0.0, 1.0\]"),
+        ("adadelta_update", dict(epsilon=0.0), r"epsilon must be in \(0.0, inf\]"),
+        ("adamax_update", dict(beta_1=1.0), "beta_1 must be below 1"),
+        ("adamax_update", dict(beta_2=-0.5), r"beta_2 must be in \[0.0, 1.0\]"),
+        ("adamax_update", dict(epsilon=0.0), r"epsilon must be in \(0.0, inf\]"),
+        ("nadam_update", dict(beta_1=1.0), "beta_1 must be below 1"),
+        ("nadam_update", dict(beta_2=1.0), "beta_2 must be below 1"),
+        ("nadam_update", dict(schedule_decay=-0.004), "schedule_decay must be in"),
+        ("nadam_update", dict(mu_product=1.0), "mu_product must be below 1"),
+        ("nadam_update", dict(mu_product=-0.1), "mu_product must be in"),
+    ],
+)
+def test_bad_classic_optimizer_hyperparameters(name, changes, message):
+    with pytest.raises(ValueError, match=message):
+        _call(name, **changes)
+
+
+def test_rmsprop_centered_must_be_a_bool():
+    with pytest.raises(TypeError, match="centered must be a bool"):
+        _call("rmsprop_update[centered, momentum]", centered=1)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS[3:])
+def test_the_update_of_a_float32_W_refuses_a_rate_that_overflows_float32(name):
+    kwargs = {key: value.astype(np.float32)
+              for key, value in _good_calls()[name][1].items()
+              if isinstance(value, np.ndarray)}
+    with pytest.raises(ValueError, match="overflows float32"):
+        _call(name, learning_rate=1e41, **kwargs)
 
 
 # ------------------------------------------------------------------- other scalars

@@ -16,6 +16,8 @@ PUBLIC = {
     "softmax_cross_entropy", "binary_cross_entropy", "squared_error",
     "dense_forward", "dense_backward",
     "sgd_update", "momentum_update", "adam_update", "l2_penalty", "sum_of_squares",
+    "rmsprop_update", "adagrad_update", "adadelta_update", "adamax_update",
+    "nadam_update",
     "take_rows",
     "CSR", "csr_matmul", "csr_t_matmul", "csr_transpose", "csr_rows_buffer",
     "csr_take_rows",

@@ -98,9 +98,10 @@ def test_compile_keeps_an_instance():
     assert model.optimizer is sgd
 
 
-@pytest.mark.parametrize("bad", ["rmsprop", "adagrad", "", None, 0.1])
+@pytest.mark.parametrize("bad", ["rmsprops", "adagrad2", "sgdm", "", None, 0.1])
 def test_unknown_optimizer(bad):
-    with pytest.raises(ValueError, match="unknown optimizer.*expected 'sgd', 'adam'"):
+    every = "'sgd', 'adam', 'rmsprop', 'adagrad', 'adadelta', 'adamax', 'nadam'"
+    with pytest.raises(ValueError, match=f"unknown optimizer.*expected {every} or an"):
         get(bad)
     model = Sequential([Dense(1, input_dim=2)])
     with pytest.raises(ValueError, match="unknown optimizer"):
@@ -281,3 +282,17 @@ def test_fit_counts_one_update_per_batch(rng):
               verbose=0)
     assert model.optimizer.iterations == 3 * 5  # ceil(23 / 5) = 5 batches per epoch
     assert model.optimizer.current_learning_rate() == pytest.approx(0.01 / (1 + 15e-3))
+
+
+def test_sgd_momentum_turned_on_between_updates_starts_its_velocity_at_zero():
+    w, g = np.array([1.0, 2.0]), np.array([0.5, -1.0])
+    optimizer = SGD(learning_rate=0.1)
+    optimizer.apply([w], [g])  # no velocity yet: w = w - 0.1 g
+    optimizer.momentum = 0.5
+    optimizer.apply([w], [g])  # v = -0.1 g
+    optimizer.apply([w], [g])  # v = 0.5 v - 0.1 g
+    expected = np.array([1.0, 2.0]) - 0.1 * g - 0.1 * g - 0.15 * g
+    assert_allclose(w, expected, rtol=1e-15)
+    assert len(optimizer.get_state()[1]) == 1
+    optimizer.momentum = 0.0  # the velocity is no longer state to save
+    assert optimizer.get_state()[1] == []

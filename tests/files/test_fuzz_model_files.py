@@ -12,11 +12,7 @@ peak traced memory stays bounded. Profiles: see tests/_fuzz.py.
 
 import io
 import json
-import os
-import pickle
 import struct
-import tempfile
-import tracemalloc
 import warnings
 import zipfile
 
@@ -25,49 +21,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fastnn
-from fastnn import Sequential
-from fastnn.layers import Activation, Dense, Dropout
-from fastnn.optimizers import SGD
 
 from _fuzz import fuzz
+from _fuzz_files import (
+    Payload,
+    damaged,
+    guarded_load,
+    json_paths,
+    json_values,
+    members_of,
+    npy,
+    npy_header,
+    payload,
+    trained_snippet_file,
+    zip_members,
+)
 
-MARKER = os.path.join(tempfile.gettempdir(), f"fastnn-fuzz-pwned-{os.getpid()}")
-MEMORY_LIMIT = 64 << 20  # bytes of peak traced memory for one load of a ~60 KB file
-
-
-class _Payload:
-    """Unpickling this writes MARKER: proof that a loader ran code."""
-
-    def __reduce__(self):
-        return (open, (MARKER, "w"))
-
-
-def _lecture_network_file():
-    """The bytes of the lecture's snippet network, trained one epoch and saved."""
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(64, 20)).astype(np.float32)
-    Y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 64)]
-    model = Sequential(seed=0)
-    model.add(Dense(64, input_dim=20, init="uniform"))
-    model.add(Activation("tanh"))
-    model.add(Dense(64, init="uniform"))
-    model.add(Activation("relu"))
-    model.add(Dropout(0.5))
-    model.add(Dense(10, init="uniform"))
-    model.add(Activation("softmax"))
-    model.compile(loss="categorical_crossentropy",
-                  optimizer=SGD(lr=0.1, decay=1e-6, momentum=0.9, nesterov=True))
-    model.fit(X, Y, epochs=1, batch_size=16, verbose=0)
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "model.fnn")
-        model.save(path)
-        with open(path, "rb") as file:
-            return file.read()
-
-
-ORIGINAL = _lecture_network_file()
-with zipfile.ZipFile(io.BytesIO(ORIGINAL)) as _archive:
-    MEMBERS = {info.filename: _archive.read(info) for info in _archive.infolist()}
+ORIGINAL = trained_snippet_file(lambda model, path: model.save(path))
+MEMBERS = members_of(ORIGINAL)
 ARCHITECTURE = json.loads(
     np.load(io.BytesIO(MEMBERS["architecture.npy"]), allow_pickle=False).tobytes())
 X_PROBE = np.random.default_rng(1).normal(size=(3, 20)).astype(np.float32)
@@ -87,57 +58,17 @@ def _offsets():
 OFFSETS = _offsets()
 
 
-def _zip(members, compression=zipfile.ZIP_STORED):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
-def _npy(array, allow_pickle=False):
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=allow_pickle)
-    return buffer.getvalue()
-
-
-def _npy_header(shape, descr="<f4", fortran=False, version=(1, 0), body=b""):
-    """A hand-made .npy: any declared shape and dtype, whatever follows."""
-    header = repr({"descr": descr, "fortran_order": fortran, "shape": shape}).encode()
-    header += b" " * (63 - (len(header) + 10) % 64) + b"\n"
-    if version == (1, 0):
-        return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + body
-    return b"\x93NUMPY\x02\x00" + struct.pack("<I", len(header)) + header + body
-
-
 def _with_architecture(architecture):
     members = dict(MEMBERS)
     text = json.dumps(architecture, allow_nan=True).encode()
-    members["architecture.npy"] = _npy(np.frombuffer(text, np.uint8))
-    return _zip(members)
+    members["architecture.npy"] = npy(np.frombuffer(text, np.uint8))
+    return zip_members(members)
 
 
 def _load(data):
-    """load_model on ``data``: the model, or None after a ValueError. Any other outcome
-    (another exception, a warning, code run, too much memory) fails the test."""
-    if os.path.exists(MARKER):
-        os.unlink(MARKER)
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "fuzzed.fnn")
-        with open(path, "wb") as file:
-            file.write(data)
-        tracemalloc.start()
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error")
-                model = fastnn.load_model(path)
-        except ValueError:
-            model = None
-        finally:
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
-    assert not os.path.exists(MARKER), "loading ran code from the file"
-    assert peak < MEMORY_LIMIT, f"loading {len(data)} bytes peaked at {peak} bytes"
+    """load_model on ``data``: the model, or None after a ValueError (see
+    guarded_load); a model must predict."""
+    model = guarded_load(data, fastnn.load_model)
     if model is not None:
         with warnings.catch_warnings():
             # crafted (finite) weights may overflow
@@ -195,24 +126,7 @@ def test_overwritten_bytes(data):
 @given(data=st.data())
 def test_damaged_member_with_a_valid_checksum(data):
     name = data.draw(st.sampled_from(sorted(MEMBERS)), label="member")
-    body = bytearray(MEMBERS[name])
-    how = data.draw(st.sampled_from(["flip", "truncate", "replace", "extend"]))
-    if how == "flip":
-        for _ in range(data.draw(st.integers(1, 4))):
-            # the first 128 bytes hold the .npy magic and header
-            where = data.draw(st.integers(0, min(len(body), 160) - 1))
-            body[where] ^= 1 << data.draw(st.integers(0, 7))
-    elif how == "truncate":
-        body = body[:data.draw(st.integers(0, len(body)))]
-    elif how == "replace":
-        where = data.draw(st.integers(0, len(body) - 1))
-        chunk = data.draw(st.binary(min_size=1, max_size=12))
-        body[where:where + len(chunk)] = chunk
-    else:
-        body += data.draw(st.binary(min_size=1, max_size=64))
-    members = dict(MEMBERS)
-    members[name] = bytes(body)
-    _load(_zip(members))
+    _load(zip_members({**MEMBERS, name: damaged(data, MEMBERS[name])}))
 
 
 HEADERS = [
@@ -230,10 +144,10 @@ HEADERS = [
 def test_crafted_npy_headers(data, header, version, fortran):
     shape, descr = header
     name = data.draw(st.sampled_from(sorted(MEMBERS)), label="member")
-    body = data.draw(st.sampled_from([b"", b"\x00" * 5120, pickle.dumps(_Payload())]))
+    body = data.draw(st.sampled_from([b"", b"\x00" * 5120, payload()]))
     members = dict(MEMBERS)
-    members[name] = _npy_header(shape, descr, fortran, version, body)
-    model = _load(_zip(members))
+    members[name] = npy_header(shape, descr, fortran, version, body)
+    model = _load(zip_members(members))
     if (shape, descr) != ((20, 64), "<f4"):  # that one is weight_0's true header
         assert model is None
 
@@ -243,21 +157,21 @@ def test_crafted_npy_headers(data, header, version, fortran):
 def test_pickled_payloads(data):
     where = data.draw(st.sampled_from(["whole_file", "member", "object_array",
                                        "extra"]))
-    payload = pickle.dumps(_Payload(), protocol=data.draw(st.integers(2, 5)))
+    pickled = payload(protocol=data.draw(st.integers(2, 5)))
     if where == "whole_file":
-        raw = payload
+        raw = pickled
     else:
         members = dict(MEMBERS)
         if where == "member":
-            members[data.draw(st.sampled_from(sorted(MEMBERS)))] = payload
+            members[data.draw(st.sampled_from(sorted(MEMBERS)))] = pickled
         elif where == "object_array":
             array = np.empty(1, object)
-            array[0] = _Payload()
-            members[data.draw(st.sampled_from(sorted(MEMBERS)))] = _npy(array, True)
+            array[0] = Payload()
+            members[data.draw(st.sampled_from(sorted(MEMBERS)))] = npy(array, True)
         else:
             members[data.draw(st.sampled_from(["evil.npy", "weight_99.npy",
-                                               "metadata.npy"]))] = payload
-        raw = _zip(members)
+                                               "metadata.npy"]))] = pickled
+        raw = zip_members(members)
     assert _load(raw) is None
 
 
@@ -277,55 +191,31 @@ def test_archive_structure(data):
     elif how == "empty":
         members = {}
     elif how == "extra":
-        members["extra.npy"] = _npy(np.zeros(3, np.float32))
+        members["extra.npy"] = npy(np.zeros(3, np.float32))
     elif how == "nested":
-        members[name] = _zip(MEMBERS)
+        members[name] = zip_members(MEMBERS)
     if how == "compress":
-        raw = _zip(members, zipfile.ZIP_DEFLATED)
+        raw = zip_members(members, zipfile.ZIP_DEFLATED)
     elif how == "duplicate":
-        buffer = io.BytesIO(_zip(members))
+        buffer = io.BytesIO(zip_members(members))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # zipfile warns about the duplicate name
             with zipfile.ZipFile(buffer, "a") as archive:
                 archive.writestr(name, b"\x93NUMPY garbage")
         raw = buffer.getvalue()
     else:
-        raw = _zip(members)
+        raw = zip_members(members)
     _load(raw)
 
 
 # ------------------------------------------------------------------ architecture JSON
 
 
-JSON_VALUES = st.recursive(
-    st.one_of(
-        st.none(), st.booleans(),
-        st.integers(-2**70, 2**70),
-        st.sampled_from([0, 1, -1, 2**31, 2**63, 10**300, 64, 20, 10]),
-        st.floats(allow_nan=True, allow_infinity=True),
-        st.sampled_from(["", "Dense", "Lambda", "relu", "softmax", "float16", "object",
-                         "fastnn.Sequential", "__import__", "os.system", "SGD", "Adam",
-                         "mse", "accuracy", "\ud800x", "é" * 50]),
-        st.text(max_size=8),
-    ),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=8), children, max_size=3),
-    max_leaves=8,
-)
+JSON_VALUES = json_values(["Dense", "Lambda", "relu", "softmax", "fastnn.Sequential",
+                           "SGD", "Adam", "mse", "accuracy"])
 
 
-def _paths(value, prefix=()):
-    """Every path into a JSON value."""
-    yield prefix
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from _paths(child, prefix + (key,))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _paths(child, prefix + (index,))
-
-
-PATHS = list(_paths(ARCHITECTURE))
+PATHS = list(json_paths(ARCHITECTURE))
 
 
 def _replace(value, path, new):
@@ -344,7 +234,7 @@ def _replace(value, path, new):
 def test_mutated_architecture(data):
     architecture = ARCHITECTURE
     for _ in range(data.draw(st.integers(1, 3), label="mutations")):
-        paths = list(_paths(architecture))
+        paths = list(json_paths(architecture))
         path = data.draw(st.sampled_from(paths), label="path")
         how = data.draw(st.sampled_from(["replace", "replace", "delete", "add"]))
         if how == "replace" or not path:
@@ -396,8 +286,8 @@ def test_raw_architecture_bytes(data):
                          b'{"format": 1' + b"1" * 5000 + b"}"]),
     ))
     members = dict(MEMBERS)
-    members["architecture.npy"] = _npy(np.frombuffer(text, np.uint8))
-    assert _load(_zip(members)) is None
+    members["architecture.npy"] = npy(np.frombuffer(text, np.uint8))
+    assert _load(zip_members(members)) is None
 
 
 # ---------------------------------------------- what the fuzzing found, kept as cases
@@ -420,7 +310,7 @@ def test_npy_header_that_breaks_numpys_tokenizer():
     members = dict(MEMBERS)
     members["weight_0.npy"] = (b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header))
                                + header + b"\x00" * 12)
-    assert _load(_zip(members)) is None
+    assert _load(zip_members(members)) is None
 
 
 def test_member_flagged_as_encrypted():
@@ -438,5 +328,5 @@ def test_npy_header_with_a_descr_numpy_cannot_parse():
     """A descr of ',f4' makes NumPy's header reader raise SyntaxError (found by
     test_damaged_member_with_a_valid_checksum)."""
     members = dict(MEMBERS)
-    members["weight_0.npy"] = _npy_header((20, 64), ",f4", body=b"\x00" * 5120)
-    assert _load(_zip(members)) is None
+    members["weight_0.npy"] = npy_header((20, 64), ",f4", body=b"\x00" * 5120)
+    assert _load(zip_members(members)) is None

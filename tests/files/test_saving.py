@@ -14,7 +14,7 @@ from numpy.testing import assert_array_equal
 import fastnn
 from fastnn import Sequential, load_model
 from fastnn.layers import Dense
-from fastnn.optimizers import SGD, Adam
+from fastnn.optimizers import SGD, Adadelta, Adagrad, Adam, Adamax, Nadam, RMSprop
 
 from _saving_cases import _architecture, _data, _model
 
@@ -22,7 +22,11 @@ from _saving_cases import _architecture, _data, _model
 
 @pytest.mark.parametrize("optimizer", [
     Adam(lr=0.01), SGD(lr=0.05), SGD(lr=0.05, momentum=0.9, nesterov=True, decay=1e-3),
-], ids=["adam", "sgd", "nesterov-decay"])
+    RMSprop(lr=0.01, decay=1e-3), RMSprop(lr=0.01, momentum=0.9, centered=True),
+    Adagrad(lr=0.05, decay=1e-3, initial_accumulator_value=0.1),
+    Adadelta(rho=0.9, epsilon=1e-6), Adamax(lr=0.01, decay=1e-3), Nadam(lr=0.01),
+], ids=["adam", "sgd", "nesterov-decay", "rmsprop", "rmsprop-centered-momentum",
+        "adagrad", "adadelta", "adamax", "nadam"])
 def test_round_trip_predicts_and_trains_identically(optimizer, dtype, tmp_path):
     X, y = _data(dtype)
     model = _model(type(optimizer)(**optimizer.get_config()))

@@ -176,7 +176,8 @@ def test_bad_compile_values(saved, tmp_path, key, value):
 
 
 @pytest.mark.parametrize("key, value", [
-    ("class_name", "RMSprop"), ("iterations", -1), ("iterations", 1.5),
+    ("class_name", "AdamW"), ("class_name", "RMSprop"),
+    ("iterations", -1), ("iterations", 1.5),
     ("config", {"learning_rate": float("nan")}), ("config", {"learning_rate": -1.0}),
 ])
 def test_bad_optimizer_values(saved, tmp_path, key, value):

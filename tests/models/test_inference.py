@@ -59,11 +59,11 @@ def test_many_rows_run_with_openmp_held_to_the_calling_thread(monkeypatch):
     # 10,000-row predict_proba took 10x as long), so a forward of more than one row
     # holds OpenMP to this thread, as fit does; a served row runs serial kernels anyway.
     from fastnn import MLPClassifier
-    from fastnn.models import sequential
+    from fastnn.models import prediction
 
     held = []
-    real = sequential.training_threads
-    monkeypatch.setattr(sequential, "training_threads",
+    real = prediction.training_threads
+    monkeypatch.setattr(prediction, "training_threads",
                         lambda: held.append(True) or real())
     model = _model()
     X = np.random.default_rng(0).normal(size=(300, 4))

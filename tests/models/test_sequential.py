@@ -37,8 +37,10 @@ def test_add_checks():
     with pytest.raises(ValueError, match="already in the model"):
         model.add(layer)
     model.build()
-    with pytest.raises(ValueError, match="built"):
-        model.add(Dense(2))
+    # a built model builds what it is given (Keras too), or refuses it whole
+    with pytest.raises(ValueError, match="expects inputs of width 5, got 2"):
+        model.add(Dense(2, input_dim=5))
+    assert model.layers == [layer] and model.count_params() == 6
 
 
 def test_empty_model():

@@ -123,7 +123,7 @@ LAYERS = [
     ("fastnn.saving",),
     ("fastnn.nn", "fastnn.activations", "fastnn.initializers", "fastnn.layers",
      "fastnn.losses", "fastnn.optimizers"),
-    ("fastnn.models",),
+    ("fastnn.models", "fastnn.callbacks"),
     ("fastnn.estimators",),
     ("fastnn.cli", "fastnn.__main__", "fastnn.onnx"),
 ]

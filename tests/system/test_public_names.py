@@ -6,6 +6,8 @@ import importlib
 
 import pytest
 
+from _repository import ROOT
+
 BEFORE = {
     "activations": (["Activation", "NAMES", "get"], []),
     "initializers": (["NAMES", "get"], ["glorot_normal", "glorot_uniform", "he_normal",
@@ -16,7 +18,9 @@ BEFORE = {
     "losses": (["Loss", "NAMES", "get"],
                ["BinaryCrossentropy", "CategoricalCrossentropy", "EPSILON",
                 "MeanSquaredError", "SparseCategoricalCrossentropy"]),
-    "optimizers": (["Adam", "Optimizer", "SGD", "get"], []),
+    # issue 20 added the classic optimizers
+    "optimizers": (["Adadelta", "Adagrad", "Adam", "Adamax", "NAMES", "Nadam",
+                    "Optimizer", "RMSprop", "SGD", "get"], []),
     "models": (["Callback", "History", "Sequential"], ["check_finite_output"]),
 }
 
@@ -41,3 +45,20 @@ def test_the_public_names_are_the_objects_of_fastnn_nn():
     assert activations.get("relu") is nn_activations.get("relu")
     assert losses.Loss is nn_losses.Loss
     assert optimizers.SGD is nn_optimizers.SGD
+
+
+def test_every_keras_callback_is_public_and_in_the_api_reference():
+    """fastnn.callbacks (issue 20) is the public home of Keras' callbacks; each is on
+    the API page and in the guide beside its Keras counterpart."""
+    from fastnn import callbacks, models
+
+    assert sorted(callbacks.__all__) == [
+        "CSVLogger", "Callback", "EarlyStopping", "History", "LambdaCallback",
+        "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN",
+    ]
+    assert callbacks.Callback is models.Callback and callbacks.History is models.History
+    reference = (ROOT / "docs" / "api" / "sequential.rst").read_text(encoding="utf-8")
+    guide = (ROOT / "docs" / "keras-callbacks.md").read_text(encoding="utf-8")
+    for name in callbacks.__all__:
+        assert f"\n   {name}\n" in reference, name
+        assert f"| `{name}" in guide, name

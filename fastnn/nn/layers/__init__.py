@@ -28,6 +28,7 @@ from fastnn.nn.layers.base import Layer, Step, bind_steps, private_buffers
 from fastnn.nn.layers.core import Activation, Dense
 from fastnn.nn.layers.dropout import Dropout
 from fastnn.nn.layers.maxout import Maxout
+from fastnn.nn.layers.serialization import deserialize, serialize
 from fastnn.saving import registry
 
 for _layer in (Dense, Activation, Dropout, Maxout):  # the order errors list them in
@@ -35,4 +36,4 @@ for _layer in (Dense, Activation, Dropout, Maxout):  # the order errors list the
 del _layer
 
 __all__ = ["Layer", "Dense", "Activation", "Dropout", "Maxout", "Step", "bind_steps",
-           "private_buffers"]
+           "private_buffers", "serialize", "deserialize"]

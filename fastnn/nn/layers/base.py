@@ -201,6 +201,13 @@ class Layer:
         self.params, self.grads = list(params), list(grads)
         self._model = weakref.ref(model)
 
+    def _detach(self):
+        """Leave the model: the parameters and gradients become the layer's own
+        copies (they were views into the model's flat vectors)."""
+        self.params = [param.copy() for param in self.params]
+        self.grads = [grad.copy() for grad in self.grads]
+        self._model = None
+
     def count_params(self):
         return sum(param.size for param in self.params)
 

@@ -1,5 +1,5 @@
 """The Dense layer and the Activation layer (and ``_Affine``, Z = X W + b, which
-Dense and Maxout share)."""
+Dense and Maxout share, on a dense or a CSR X)."""
 
 import numpy as np
 
@@ -7,6 +7,7 @@ from fastnn import ops
 from fastnn.nn import activations, initializers
 from fastnn.nn.layers.base import Layer, Step, _input_dim, _is_private
 from fastnn.ops.checks import FLOATS, check_positive_int, check_scalar
+from fastnn.ops.dense import column_sums
 
 __all__ = ["Activation", "Dense"]
 
@@ -57,8 +58,19 @@ class Activation(Layer):
         return [Step(self._bind_forward, self._bind_backward, self.activation.name, False)]
 
 
+def _is_csr(X):
+    """Whether ``X`` is a CSR matrix (SciPy's, or a :class:`fastnn.ops.CSR` batch)."""
+    return getattr(X, "format", None) == "csr"
+
+
 class _Affine(Layer):
-    """Shared by Dense and Maxout: Z = X W + b, then an activation of Z."""
+    """Shared by Dense and Maxout: Z = X W + b, then an activation of Z.
+
+    X may be a CSR matrix (``takes_sparse``): Z is then a sparse-dense product, dW
+    X^T dZ the sparse-transpose one, and X, an input, has no gradient.
+    """
+
+    takes_sparse = True
 
     def __init__(self, width, input_dim, input_shape, use_bias, kernel_initializer,
                  bias_initializer, init, name, kernel_l2=0.0):
@@ -118,8 +130,8 @@ class _Affine(Layer):
             self._X = X
         b = self.params[1] if self.use_bias else None
         run, Z = ops.bind(
-            ops.dense_forward, X, self.params[0], b,
-            out=self._buffer("Z", (X.shape[0], self._width)),
+            ops.csr_matmul if _is_csr(X) else ops.dense_forward,
+            X, self.params[0], b, out=self._buffer("Z", (X.shape[0], self._width)),
         )
         return [run], Z
 
@@ -127,6 +139,8 @@ class _Affine(Layer):
         X = self._X
         if X is None:
             raise RuntimeError(f"{self.name}: backward called before forward")
+        if _is_csr(X):
+            return self._bind_sparse_backward(X, dZ, need_dX), None
         dX = self._buffer("dX", X.shape) if need_dX else None
         run, _ = ops.bind(
             ops.dense_backward, X, self.params[0], dZ,
@@ -137,6 +151,24 @@ class _Affine(Layer):
             dX=dX,
         )
         return [run], dX
+
+    def _bind_sparse_backward(self, X, dZ, need_dX):
+        """dW = X^T dZ and db = the column sums of dZ for a CSR X, which has no dX."""
+        if need_dX:
+            raise ValueError(
+                f"{self.name} was fed a sparse X, which has no gradient: a layer taking "
+                "sparse input must be the model's first"
+            )
+        # NOTE: one scatter of X's rows, not csr_t_matmul's per-thread parts nor a
+        # CSC view built once: measured on 2 busy cores (10000 x 50000 CSR, 1M
+        # entries, 64 units, float32), the scatter took 43 ms, two parts 46, the CSC
+        # view 32 plus 26 to build and X's size in memory again; a mini-batch's rows
+        # change every step (no view to keep), and there SciPy's L-BFGS-B step costs
+        # twice the whole objective.
+        runs = [ops.bind(ops.csr_t_matmul, X, dZ, out=self.grads[0])[0]]
+        if self.use_bias:
+            runs.append(ops.bind(column_sums, dZ, out=self.grads[1])[0])
+        return runs
 
     def get_config(self):
         return {
