@@ -11,7 +11,7 @@ each fit and the peak memory of its process beside its speed:
             newton-cg. Target: fastnn >= 3x scikit-learn's lbfgs at its log-loss
             (the objective no worse than 1e-6 relative).
 A case is an entry of CASES (its data, its contenders, its target) and a ``fit_<case>``
-function the child runs; add one there.
+function the child runs. The MLP of issue 21 has its own script, bench_sparse_mlp.py.
 
 Every contender gets the same arrays (made once, fixed seeds, passed as files) and
 runs in its own child process, one after another: a warm-up fit, then the median of
@@ -49,7 +49,6 @@ CASES = {
         ("fastnn lbfgs", "fastnn", dict(solver="lbfgs")),
         ("fastnn newton-cg", "fastnn", dict(solver="newton-cg")),
     ], "scikit-learn lbfgs", 3.0),
-    # (the MLP case of issue 21 goes here: its data in make_data, its fit in fit_mlp)
 }
 
 
