@@ -1,4 +1,4 @@
-"""fastnn on text-sized sparse data (issue 21) against scikit-learn, CSR in, never dense.
+"""fastnn on text-sized sparse data (issue 21) against scikit-learn, X never dense.
 
     cd <repo> && PYTHONPATH=. python benchmarks/bench_sparse.py [--quick] [--only CASE]
         [--threads N]
@@ -25,7 +25,6 @@ The objective of every fit is computed by one NumPy function in the parent:
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -36,8 +35,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _machine import foreign_cpu_seconds  # noqa: E402
+from _machine import foreign_cpu_seconds, peak_rss_mb
 
 SEED, REST = 0, 0.3
 MODES = {"full": dict(repeats=3, logistic=(50_000, 20_000, 0.002, 10)),
@@ -94,7 +92,7 @@ def child(case, label, folder, repeats):
     """Runs in its own process: a warm-up fit, then ``repeats`` timed fits."""
     X, y = load(folder)
     if label == "data":
-        print(json.dumps({"peak_mb": _peak_mb()}))
+        print(json.dumps({"peak_mb": peak_rss_mb()}))
         return
     contenders, _, _ = CASES[case]
     library, params = next((lib, p) for name, lib, p in contenders if name == label)
@@ -102,18 +100,7 @@ def child(case, label, folder, repeats):
     fit = globals()[f"fit_{case}"]
     runs = [fit(library, params, X, y, folder) for _ in range(repeats + 1)]
     print(json.dumps({"times": [t for t, _ in runs[1:]], "n_iter": runs[-1][1],
-                      "peak_mb": _peak_mb()}))
-
-
-def _peak_mb():
-    """This process's peak resident set (VmHWM: ru_maxrss would carry the parent's
-    over the fork)."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                      "peak_mb": peak_rss_mb()}))
 
 
 def run_case(case, mode, threads):

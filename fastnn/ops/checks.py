@@ -16,11 +16,11 @@ from fastnn.ops._loader import (
     check_positive_int,
     check_scalar,
     check_writeable,
+    cpu_features,
+    csr_kernels,
     may_overlap,
     output,
 )
-from fastnn.ops._loader import cpu_features, csr_kernels
-
 
 __all__ = [
     "FLOATS", "check_float", "check_like", "check_positive_int", "check_scalar",
@@ -37,8 +37,12 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _CSR_INDEX = (np.dtype(np.int32), np.dtype(np.int64))
 _INT32_MAX = 2**31 - 1
 _CSR_FINDINGS = {
-    csr_kernels.CSR_INDPTR_START: "{name} is not a valid CSR matrix (indptr[0] is not 0)",
-    csr_kernels.CSR_INDPTR_DECREASES: "{name} is not a valid CSR matrix (indptr decreases)",
+    csr_kernels.CSR_INDPTR_START: (
+        "{name} is not a valid CSR matrix (indptr[0] is not 0)"
+    ),
+    csr_kernels.CSR_INDPTR_DECREASES: (
+        "{name} is not a valid CSR matrix (indptr decreases)"
+    ),
     csr_kernels.CSR_INDPTR_END: (
         "{name} is not a valid CSR matrix (indptr[-1] is beyond its data or indices)"
     ),

@@ -21,7 +21,6 @@ import numpy as np
 from fastnn.ops._bind import bindable, run_kernel
 from fastnn.ops._kernel_args import NO_WEIGHTS
 from fastnn.ops._loader import csr_kernels
-from fastnn.ops.dense import _check_bias
 from fastnn.ops.checks import (
     INTP,
     check_csr,
@@ -30,14 +29,16 @@ from fastnn.ops.checks import (
     may_overlap,
     output,
 )
+from fastnn.ops.dense import _check_bias
 
 _INT32_MAX = 2**31 - 1
 
 
 class CSR(NamedTuple):
     """A CSR matrix as its arrays and shape: what :func:`csr_transpose` returns, or a
-    mini-batch buffer (:func:`csr_rows_buffer`); ``scipy.sparse.csr_matrix((data, indices, indptr), shape)``
-    makes it SciPy's (it reads only the first ``indptr[-1]`` entries)."""
+    mini-batch buffer (:func:`csr_rows_buffer`). SciPy's is
+    ``scipy.sparse.csr_matrix((data, indices, indptr), shape)`` (which reads only the
+    first ``indptr[-1]`` entries)."""
 
     data: np.ndarray
     indices: np.ndarray
@@ -161,7 +162,8 @@ def csr_transpose(X):
             "pass X with int64 indices and indptr"
         )
     Xt = CSR(
-        np.empty(nnz, data.dtype), np.empty(nnz, index), np.empty(n_features + 1, index),
+        np.empty(nnz, data.dtype), np.empty(nnz, index),
+        np.empty(n_features + 1, index),
         (n_features, n_rows),
     )
     run_kernel(csr_kernels.csr_transpose, data, indices, indptr, *Xt[:3])
@@ -224,15 +226,20 @@ def csr_take_rows(X, rows, out=None):
         if found >= -m:
             bad = -1 - found
             raise ValueError(
-                f"rows[{bad}] = {rows[bad]} is out of range for X with {X.shape[0]} rows"
+                f"rows[{bad}] = {rows[bad]} is out of range for X with "
+                f"{X.shape[0]} rows"
             )
-        raise ValueError("out is too small for these rows; make it with csr_rows_buffer")
+        raise ValueError(
+            "out is too small for these rows; make it with csr_rows_buffer"
+        )
     return out
 
 
 def _check_rows_buffer(out, m, n_features, data, indices, rows):
     if not isinstance(out, CSR):
-        raise TypeError(f"out must be a CSR (csr_rows_buffer), got {type(out).__name__}")
+        raise TypeError(
+            f"out must be a CSR (csr_rows_buffer), got {type(out).__name__}"
+        )
     if tuple(out.shape) != (m, n_features):
         raise ValueError(f"out must have shape {(m, n_features)}, got {out.shape}")
     for name, array, dtype in (
@@ -244,7 +251,9 @@ def _check_rows_buffer(out, m, n_features, data, indices, rows):
         if array.ndim != 1 or not array.flags.c_contiguous or not array.flags.writeable:
             raise ValueError(f"{name} must be a writeable 1-D C-contiguous array")
     if out.indptr.shape[0] != m + 1:
-        raise ValueError(f"out.indptr must have {m + 1} entries, got {out.indptr.shape[0]}")
+        raise ValueError(
+            f"out.indptr must have {m + 1} entries, got {out.indptr.shape[0]}"
+        )
     written = (out.data, out.indices, out.indptr)
     for name, array in (("X.data", data), ("X.indices", indices), ("rows", rows)):
         if any(may_overlap(target, array) for target in written):

@@ -19,7 +19,8 @@ CORRUPTIONS = [
     None, None, None, "negative index", "index past the end", "index in the tail",
     "decreasing indptr", "indptr start", "indptr past the data", "short data",
     "short indices", "short indptr", "long indptr", "nan", "inf", "nan in the tail",
-    "float indices", "uint indices", "strided indices", "2-D indptr", "mixed index dtypes",
+    "float indices", "uint indices", "strided indices", "2-D indptr",
+    "mixed index dtypes",
     "huge int64 indptr", "list data",
 ]
 

@@ -44,7 +44,8 @@ def text_like(n_classes, dtype, index, seed=0):
 
 
 def _fit(solver, X, y, **params):
-    params = dict(dict(solver=solver, random_state=0, tol=1e-10, max_iter=3000), **params)
+    params = {"solver": solver, "random_state": 0, "tol": 1e-10, "max_iter": 3000,
+              **params}
     if solver == "sgd":
         params.update(max_iter=30, tol=1e-12)
     with warnings.catch_warnings():

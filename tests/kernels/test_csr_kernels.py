@@ -45,9 +45,8 @@ def random_csr(rng, n, d, dtype, index, density=0.3, sort=False, tail=0):
     return X, dense
 
 
-CASES = [(n, d, k) for n, d, k in [
-    (0, 5, 3), (7, 0, 2), (1, 1, 1), (13, 9, 1), (40, 30, 10), (25, 60, 70), (64, 17, 3),
-]]
+CASES = [(0, 5, 3), (7, 0, 2), (1, 1, 1), (13, 9, 1), (40, 30, 10), (25, 60, 70),
+         (64, 17, 3)]
 
 
 @pytest.mark.parametrize("index", INDEXES)
@@ -97,8 +96,10 @@ def test_products_do_not_depend_on_threads_but_parts_are_fixed():
     R = rng.standard_normal((3000, 16))
     Xt = ops.csr_transpose(X)
     with threadpool_limits(1, user_api="openmp"):
-        one = ops.csr_matmul(X, W), ops.csr_matmul(Xt, R), ops.csr_t_matmul(X, R, n_threads=2)
-    two = ops.csr_matmul(X, W), ops.csr_matmul(Xt, R), ops.csr_t_matmul(X, R, n_threads=2)
+        one = (ops.csr_matmul(X, W), ops.csr_matmul(Xt, R),
+               ops.csr_t_matmul(X, R, n_threads=2))
+    two = (ops.csr_matmul(X, W), ops.csr_matmul(Xt, R),
+           ops.csr_t_matmul(X, R, n_threads=2))
     for a, b in zip(one, two):
         assert_array_equal(a, b)
 
@@ -203,17 +204,21 @@ def _corrupt(**arrays):
 
 
 BAD = {
-    "negative index": (_corrupt(indices=np.array([0, -1, 1], np.int32)), "out of range"),
+    "negative index": (_corrupt(indices=np.array([0, -1, 1], np.int32)),
+                       "out of range"),
     "index past n_features": (_corrupt(indices=np.array([0, 3, 1], np.int32)),
                               "out of range"),
     "decreasing indptr": (_corrupt(indptr=np.array([0, 2, 1, 3], np.int32)),
                           "indptr decreases"),
-    "indptr[0] != 0": (_corrupt(indptr=np.array([1, 2, 2, 3], np.int32)), r"indptr\[0\]"),
+    "indptr[0] != 0": (_corrupt(indptr=np.array([1, 2, 2, 3], np.int32)),
+                       r"indptr\[0\]"),
     "indptr past the data": (_corrupt(indptr=np.array([0, 2, 2, 4], np.int32)),
                              r"indptr\[-1\]"),
-    "truncated indices": (_corrupt(indices=np.array([0, 2], np.int32)), r"indptr\[-1\]"),
+    "truncated indices": (_corrupt(indices=np.array([0, 2], np.int32)),
+                          r"indptr\[-1\]"),
     "truncated data": (_corrupt(data=np.array([1.0, 2.0])), r"indptr\[-1\]"),
-    "short indptr": (_corrupt(indptr=np.array([0, 2, 3], np.int32)), "entries for 3 rows"),
+    "short indptr": (_corrupt(indptr=np.array([0, 2, 3], np.int32)),
+                     "entries for 3 rows"),
     "NaN": (_corrupt(data=np.array([1.0, np.nan, 3.0])), "Input X contains NaN"),
     "inf": (_corrupt(data=np.array([1.0, -np.inf, 3.0])), "contains infinity"),
     "int64 indptr past int32": (
