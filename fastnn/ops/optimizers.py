@@ -168,7 +168,7 @@ def adamax_update(
     W, G, M, U, learning_rate, t, beta_1=0.9, beta_2=0.999, epsilon=1e-7, l2=0.0
 ):
     """In place Adamax step number ``t`` (torch.optim.Adamax's), with g = G + l2 * W:
-    M = beta_1 M + (1 - beta_1) g; U = max(beta_2 U, |g| + epsilon);
+    M = beta_1 M + (1 - beta_1) g; U = max(beta_2 U, abs(g) + epsilon);
     W -= learning_rate / (1 - beta_1**t) M / U."""
     _check_params(W, G, M=M, U=U)
     lr = check_scalar("learning_rate", learning_rate, low=0.0)

@@ -18,7 +18,7 @@ class Callback:
     ``on_train_batch_end(batch, logs)`` (or Keras 1's ``on_batch_begin`` and
     ``on_batch_end``, which they call) and ``on_train_end(logs)``.
 
-    ``logs`` of an epoch's end hold its 'loss', the metrics and their 'val_' twins;
+    ``logs`` of an epoch's end hold its 'loss', the metrics and their ``'val_'`` twins;
     a callback may add keys (History records them). ``logs`` of a batch's end hold
     the epoch's 'loss' so far, the mean over its batches up to this one, as Keras
     2.2 and later (Keras 1 gave the batch's own loss). ``self.model`` is the model

@@ -150,7 +150,7 @@ class CSVLogger(Callback):
     """Write each epoch's logs as a row of a CSV file, as Keras' ``CSVLogger``.
 
     The columns are 'epoch' then the first epoch's keys, sorted; when that epoch
-    has no 'val_' key, a 'val_' column per key is added (filled 'NA'), as Keras
+    has no ``'val_'`` key, a ``'val_'`` column per key is added (filled 'NA'), as Keras
     does. A later key not in the first epoch's logs is left out.
 
     Parameters

@@ -68,7 +68,7 @@ class RMSprop(_SquaredAverage):
 
     Examples
     --------
-    First step from S = 0: S = 0.1 g**2, so w moves by lr g / (sqrt(0.1) |g|), about
+    First step from S = 0: S = 0.1 g**2, so w moves by lr g / (sqrt(0.1) abs(g)), about
     3.16 lr against the gradient's sign.
 
     >>> import numpy as np
