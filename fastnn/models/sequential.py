@@ -1,7 +1,8 @@
 """``Sequential``: a Keras-style stack of layers, its structure and weights.
 
-Training (compile / fit / evaluate / the objective) is inherited from
-:class:`fastnn.models.training.Trainer`, predicting from
+Training (compile / fit / the objective) is inherited from
+:class:`fastnn.models.training.Trainer`, evaluating from
+:class:`fastnn.models.evaluation.Evaluator`, predicting from
 :class:`fastnn.models.prediction.Predictor`, the config from
 :class:`fastnn.models.config.ModelConfig`. Every weight of the model lives in one flat
 vector (each layer's ``W`` and ``b`` are views into it); every array operation goes
@@ -13,6 +14,7 @@ import scipy.sparse as sp
 from sklearn.utils.validation import check_array
 
 from fastnn.models.config import ModelConfig
+from fastnn.models.evaluation import Evaluator
 from fastnn.models.prediction import Predictor
 from fastnn.models.saved_state import SavedState
 from fastnn.models.sparse import check_sparse_x
@@ -26,7 +28,7 @@ __all__ = ["Sequential"]
 
 
 @registry.register("model")
-class Sequential(Trainer, Predictor, SavedState, ModelConfig):
+class Sequential(Trainer, Evaluator, Predictor, SavedState, ModelConfig):
     """A linear stack of layers, trained by backpropagation.
 
     Parameters
