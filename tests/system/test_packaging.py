@@ -96,3 +96,18 @@ def test_an_unbuilt_source_tree_raises_one_clear_import_error(tmp_path):
     assert "docs/contributing.md" in err and (CHECKOUT / "docs/contributing.md").exists()
     assert "No compiled module fastnn._kernels.checks" in err  # what is missing
     assert "During handling" not in err and "direct cause" not in err  # one error
+
+
+def test_every_expanded_template_stays_out_of_the_sdist_and_git():
+    # setup.py expands each fastnn/_kernels/<name>.pyx.tp into <name>.pyx at build
+    # time: MANIFEST.in must exclude that file by name and .gitignore list it, or the
+    # sdist ships a stale expansion (CI's sdist check caught csr.pyx only after a build).
+    templates = sorted((CHECKOUT / "fastnn" / "_kernels").glob("*.pyx.tp"))
+    if not templates or not (CHECKOUT / ".gitignore").is_file():
+        pytest.skip("not a git checkout: no templates or no .gitignore")
+    manifest = (CHECKOUT / "MANIFEST.in").read_text().split()
+    ignored = (CHECKOUT / ".gitignore").read_text().split()
+    for template in templates:
+        expanded = f"fastnn/_kernels/{template.name.removesuffix('.tp')}"
+        assert expanded in manifest, f"MANIFEST.in does not exclude {expanded}"
+        assert expanded in ignored, f".gitignore does not list {expanded}"
