@@ -32,6 +32,9 @@ class ActivationFunction:
     def __repr__(self):
         return f"<activation {self.name}>"
 
+    def __reduce__(self):  # one per name: a copy or an unpickled model gets that one
+        return get, (self.name,)
+
 
 def _bound(function, *args, **kwargs):
     run, result = ops.bind(function, *args, **kwargs)

@@ -4,6 +4,7 @@ weights, layers built when the width is known).
 """
 
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -290,3 +291,23 @@ def test_default_verbose_prints(rng, capsys):
     _model().fit(X, y)
     captured = capsys.readouterr()
     assert "loss" in captured.out + captured.err
+
+
+@pytest.mark.parametrize("activation", ["elu", "softmax", "leaky_relu"])
+def test_a_fitted_model_pickles_and_its_copy_trains_on_alone(activation):
+    # the activations are one object per name and the layers' link to their model is
+    # weak: both pickle by name / not at all, and the copy re-attaches its layers
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 3)), rng.integers(0, 2, 30)
+    model = Sequential([Dense(4, activation, input_dim=3), Dropout(0.1),
+                        Maxout(3, 2), Dense(2), Activation("softmax")], seed=0)
+    model.compile("nadam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(X, y, epochs=2, verbose=0)
+    copy = pickle.loads(pickle.dumps(model))
+    assert copy.history.model is copy
+    assert all(layer._model() is copy for layer in copy.layers)
+    assert_array_equal(copy.predict(X), model.predict(X))
+    copy.fit(X, y, epochs=1, verbose=0)
+    model.fit(X, y, epochs=1, verbose=0)
+    assert_array_equal(copy.predict(X), model.predict(X))  # same path, same state
+    assert not np.shares_memory(copy.flat_weights, model.flat_weights)

@@ -201,6 +201,11 @@ class Layer:
         self.params, self.grads = list(params), list(grads)
         self._model = weakref.ref(model)
 
+    def __getstate__(self):
+        # NOTE: a weak reference does not pickle; the model that unpickles this layer
+        # attaches it again (Sequential.__setstate__), a layer pickled alone has none.
+        return {**self.__dict__, "_model": None}
+
     def _detach(self):
         """Leave the model: the parameters and gradients become the layer's own
         copies (they were views into the model's flat vectors)."""
