@@ -4,7 +4,7 @@ Keras 1's rate decay (:class:`SGD`)."""
 import numpy as np
 
 from fastnn import ops
-from fastnn.nn.optimizers.base import Optimizer, learning_rate_argument
+from fastnn.nn.optimizers.base import Optimizer, decayed_rate, learning_rate_argument
 from fastnn.ops.checks import check_scalar
 from fastnn.saving import registry
 
@@ -53,14 +53,15 @@ class SGD(Optimizer):
 
     def current_learning_rate(self):
         """The rate the next update uses, lr / (1 + decay * iterations)."""
-        return self.learning_rate / (1.0 + self.decay * self.iterations)
+        return decayed_rate(self.learning_rate, self.decay, self.iterations)
 
     def rates(self, count):
         if not self.decay:  # lr / (1 + 0 * t) is lr exactly
             return np.full(count, self.learning_rate)
-        # NOTE: the same IEEE operations as current_learning_rate, element by element.
+        # NOTE: decayed_rate of every step at once: the same IEEE operations as
+        # current_learning_rate's, element by element.
         steps = self.iterations + np.arange(count, dtype=np.float64)
-        return self.learning_rate / (1.0 + self.decay * steps)
+        return decayed_rate(self.learning_rate, self.decay, steps)
 
     def bind_update(self, params, grads):
         if type(self) is not SGD:  # a subclass may update its own way
